@@ -1,0 +1,27 @@
+"""Settings for the test suite: the real settings, with tasks run inline and mail kept in memory."""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("EMAIL_PROVIDER", "locmem")
+
+from evosync.settings import *
+from evosync.settings import Q_CLUSTER
+
+# django-q2 reads Q_CLUSTER once at import, so sync mode must be set here, not by override.
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+# bcrypt at 12 rounds costs ~0.25 s a hash; the hasher choice itself is tested separately.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Redis outlives a test run: keep each run's keys (locks, rate-limit slots) apart.
+import uuid
+
+CACHES = {
+    alias: {**conf, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"} for alias, conf in CACHES.items()
+}
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,82 @@
+"""Shared fixtures: personas, and the vendor sandboxes served over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail  # noqa: F401 - re-exported for tests that read the outbox
+
+from accounts.models import Role, Status, User
+
+PASSWORD = "Correct-Horse-9-Battery"
+
+
+def make_user(email: str, *, role: str = Role.USER, status: str = Status.ACTIVE, **extra) -> User:
+    return User.objects.create_user(
+        email=email, password=PASSWORD, role=role, status=status, **extra
+    )
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def owner(db) -> User:
+    """The merchant whose data a test looks at."""
+    return make_user("owner@example.ru", full_name="Ольга Владелец")
+
+
+@pytest.fixture
+def other_merchant(db) -> User:
+    """Another merchant, who must never see the owner's data."""
+    return make_user("other@example.ru", full_name="Иван Другой")
+
+
+@pytest.fixture
+def staff(db) -> User:
+    return make_user("staff@example.ru", role=Role.ADMIN, full_name="Сотрудник Поддержки")
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def other_client(client, other_merchant):
+    client.force_login(other_merchant)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """Both vendor emulators on one loopback port for the whole session."""
+    from sandbox.server import SandboxServer
+
+    server = SandboxServer(port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def evotor_sandbox(sandbox_server, settings):
+    """The Evotor emulator, reset to its seeded demo catalog, with the client pointed at it."""
+    sandbox_server.evotor.reset()
+    settings.EVOTOR_API_URL = sandbox_server.evotor_url
+    return sandbox_server.evotor
+
+
+@pytest.fixture
+def vk_sandbox(sandbox_server, settings):
+    """The VK emulator, reset to its seeded state, with the client pointed at it."""
+    sandbox_server.vk.reset()
+    settings.VK_API_URL = sandbox_server.vk_url
+    return sandbox_server.vk

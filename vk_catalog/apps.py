@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class VkCatalogConfig(AppConfig):
+    name = "vk_catalog"
