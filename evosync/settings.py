@@ -319,3 +319,5 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+# Base of the exponential backoff between retries of a transient vendor failure.
+HTTP_BACKOFF_SECONDS = env.float("HTTP_BACKOFF_SECONDS", default=1.0)

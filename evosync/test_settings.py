@@ -25,3 +25,6 @@ CACHES = {
     alias: {**conf, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"} for alias, conf in CACHES.items()
 }
 WHITENOISE_AUTOREFRESH = True
+# Retries still happen in tests, just without the real waiting.
+HTTP_BACKOFF_SECONDS = 0.01
+HTTP_READ_TIMEOUT = 5.0

@@ -1,0 +1,103 @@
+"""The one HTTP wrapper every vendor client goes through.
+
+Explicit connect/read timeouts, a User-Agent, and retries with exponential backoff for
+transient failures only (connection errors, timeouts, 5xx). Vendor clients turn what is left
+into their own typed exceptions. Requests that are not safe to repeat (a VK write whose answer
+was lost) pass `idempotent=False`, so a read timeout is reported instead of retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+
+import requests
+from django.conf import settings
+
+from evosync.logging import redact
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "EvoSync/0.1 (+https://github.com/evosync)"
+_local = threading.local()
+
+
+class TransientHTTPError(Exception):
+    """The vendor did not answer usefully after every retry (network, timeout, 5xx)."""
+
+    def __init__(self, message: str, *, status: int | None = None, may_have_applied: bool = False):
+        super().__init__(message)
+        self.status = status
+        # True when the request reached the vendor and its answer was lost (read timeout):
+        # a write may have happened, so the caller must check before repeating it.
+        self.may_have_applied = may_have_applied
+
+
+def session() -> requests.Session:
+    """One keep-alive session per thread (requests.Session is not thread-safe)."""
+    current = getattr(_local, "session", None)
+    if current is None:
+        current = requests.Session()
+        current.headers["User-Agent"] = USER_AGENT
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+        current.mount("http://", adapter)
+        current.mount("https://", adapter)
+        _local.session = current
+    return current
+
+
+def backoff_delay(attempt: int) -> float:
+    """Exponential backoff with full jitter: base * 2**attempt, at most 30 s."""
+    base = float(getattr(settings, "HTTP_BACKOFF_SECONDS", 1.0))
+    return random.uniform(0, min(30.0, base * (2**attempt)))
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    vendor: str,
+    idempotent: bool = True,
+    retries: int | None = None,
+    retry_statuses: frozenset[int] = frozenset({500, 502, 503, 504}),
+    sleep: Callable[[float], None] = time.sleep,
+    **kwargs,
+) -> requests.Response:
+    """Send one request, retrying transient failures; returns any non-5xx response."""
+    retries = settings.HTTP_MAX_RETRIES if retries is None else retries
+    kwargs.setdefault("timeout", (settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT))
+    attempt = 0
+    while True:
+        try:
+            response = session().request(method, url, **kwargs)
+        except requests.ConnectionError as exc:
+            # Includes connect timeouts: nothing reached the vendor, always safe to repeat.
+            error = TransientHTTPError(f"{vendor}: cannot connect ({type(exc).__name__})")
+        except requests.Timeout:
+            error = TransientHTTPError(f"{vendor}: no answer in time", may_have_applied=True)
+            if not idempotent:
+                raise error from None
+        else:
+            if response.status_code not in retry_statuses:
+                return response
+            error = TransientHTTPError(
+                f"{vendor}: server error HTTP {response.status_code}", status=response.status_code
+            )
+        if attempt >= retries:
+            raise error
+        delay = backoff_delay(attempt)
+        logger.warning(
+            "%s request failed, retrying",
+            vendor,
+            extra={
+                "vendor": vendor,
+                "error": redact(str(error)),
+                "attempt": attempt + 1,
+                "delay": round(delay, 2),
+            },
+        )
+        sleep(delay)
+        attempt += 1
