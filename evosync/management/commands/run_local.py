@@ -6,10 +6,10 @@ share one environment (the sandbox URLs), and stops all of them on Ctrl-C.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 from django.conf import settings
 from django.core.management import call_command
@@ -39,7 +39,7 @@ class Command(BaseCommand):
                 env["EVOTOR_API_URL"] = f"{sandbox_base}/evotor"
                 env["VK_API_URL"] = f"{sandbox_base}/vk/method"
                 children.append(subprocess.Popen([python, manage, "run_sandbox"], env=env))
-                self._wait_for(f"{sandbox_base}/evotor/health", children[-1])
+                self._wait_for(settings.SANDBOX_HOST, settings.SANDBOX_PORT, children[-1])
             call_command("migrate", interactive=False, verbosity=0)
             if not options["no_sandbox"]:
                 # Lets later issues seed the demo merchant without editing this command.
@@ -78,14 +78,16 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
 
-    def _wait_for(self, url: str, process: subprocess.Popen, timeout: float = 20) -> None:
+    def _wait_for(
+        self, host: str, port: int, process: subprocess.Popen, timeout: float = 20
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise CommandError("The sandbox did not start; see its output above.")
             try:
-                with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - loopback only
+                with socket.create_connection((host, port), timeout=1):
                     return
             except OSError:
                 time.sleep(0.2)
-        raise CommandError(f"The sandbox did not answer at {url} within {timeout:.0f} s.")
+        raise CommandError(f"The sandbox did not listen on {host}:{port} within {timeout:.0f} s.")

@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from sandbox.server import SandboxServer
+
+
+class Command(BaseCommand):
+    help = "Serve the Evotor and VK emulators on loopback (Evotor at /evotor, VK at /vk/method)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=settings.SANDBOX_HOST)
+        parser.add_argument("--port", type=int, default=settings.SANDBOX_PORT)
+        parser.add_argument(
+            "--products",
+            type=int,
+            default=0,
+            help="Generate a catalog of this many products instead of the demo one.",
+        )
+
+    def handle(self, *args, **options):
+        server = SandboxServer(options["host"], options["port"])
+        if options["products"]:
+            server.evotor.generate(products=options["products"])
+        self.stdout.write(f"Evotor sandbox: {server.evotor_url}")
+        self.stdout.write(f"VK sandbox:     {server.vk_url}")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
