@@ -16,6 +16,17 @@ def make_user(email: str, *, role: str = Role.USER, status: str = Status.ACTIVE,
     )
 
 
+@pytest.fixture(autouse=True)
+def site_language():
+    """Each test starts in the site's language: LocaleMiddleware leaves the language a request
+    activated behind in the thread, which would leak into the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD
