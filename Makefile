@@ -3,22 +3,41 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+comma  := ,
+# mysqlclient (MariaDB driver) compiles against the client headers: only when asked for.
+EXTRAS := dev$(if $(findstring mysql,$(DATABASE_URL)),$(comma)mysql)
+MANAGE := DEBUG=$${DEBUG:-true} $(BIN)/python manage.py
 
-.PHONY: run test lint format install messages check-deploy bench clean
+# The root catalog (locale/) holds the strings of templates/ and evosync/; every app keeps its
+# own catalog (<app>/locale/). makemessages at the root would also rewrite the apps' catalogs,
+# so every other top-level folder is ignored there and each app is done from inside its folder.
+ROOT_CATALOG_SOURCES := evosync templates
+ROOT_IGNORES := --ignore=.venv --ignore=.git \
+	$(addprefix --ignore=,$(filter-out $(ROOT_CATALOG_SOURCES),$(patsubst %/,%,$(wildcard */))))
+APP_CATALOGS := $(patsubst %/locale,%,$(wildcard */locale))
+
+.PHONY: run test lint format install migrate schedules messages check-deploy bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' $(if $(findstring mysql,$(DATABASE_URL)),-e '.[mysql]',)
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# venv + install, then migrations, schedules, the sandbox, the worker and the site (Ctrl-C stops all).
 run: $(STAMP)
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_local
+	$(MANAGE) run_local
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+migrate: $(STAMP)
+	$(MANAGE) migrate
+
+schedules: $(STAMP)
+	$(MANAGE) setup_schedules
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,8 +48,19 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 messages: $(STAMP)
-	DEBUG=true $(BIN)/python manage.py makemessages -l ru -l en --ignore=.venv --ignore=staticfiles --ignore=bench --ignore=tests
+	DEBUG=true $(BIN)/python manage.py makemessages -l ru -l en $(ROOT_IGNORES)
+	set -e; for app in $(APP_CATALOGS); do \
+	  echo "$$app:"; \
+	  (cd $$app && DEBUG=true $(abspath $(BIN))/python ../manage.py makemessages -l ru -l en); \
+	done
 	DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv
+
+# The production settings' own checks, with throw-away secrets (CI runs the same).
+check-deploy: $(STAMP)
+	DEBUG=false ALLOWED_HOSTS=evosync.example.ru \
+	  SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))')" \
+	  FIELD_ENCRYPTION_KEYS="$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+	  $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,24 +1,49 @@
-"""Logging helpers: a filter that keeps secrets out of log lines whatever the caller wrote."""
+"""Logging helpers: JSON lines on stdout, with secrets masked whatever the caller wrote.
+
+Two layers, because a careless log call is exactly what they protect against:
+- `RedactSecretsFilter` cleans the formatted message of every record a handler emits (also
+  for handlers that do not write JSON, such as gunicorn's);
+- `JsonFormatter` cleans every string field of the JSON line (message, traceback, stack and
+  `extra=` values), so a token inside an exception text is masked too.
+"""
+
+from __future__ import annotations
 
 import logging
 import re
+import time
+from typing import Any
 
-# access_token=..., Authorization: Bearer ..., X-Authorization: ..., "token": "..."
+from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
+
+MASK = "***"
+
+# Values stop at whitespace, quotes, backslashes (JSON escapes), `&` and `,`/`}` where relevant.
 _SECRET_PATTERNS = [
-    re.compile(r"(access_token=)[^&\s'\"]+", re.IGNORECASE),
+    # ...?access_token=..., &client_secret=..., password=... in URLs, form bodies and reprs.
     re.compile(
-        r"((?:x-)?authorization['\"]?\s*[:=]\s*['\"]?(?:bearer\s+|basic\s+)?)[^\s'\",}]+",
+        r"(\b(?:[a-z_]*token|client_secret|secret|password|passwd|api_key)=)[^&\s'\"\\]+",
         re.IGNORECASE,
     ),
+    # Authorization: Bearer ..., X-Authorization: ..., {'Authorization': '...'}
     re.compile(
-        r"(['\"](?:token|cloud_token|access_token|password)['\"]\s*:\s*['\"])[^'\"]+", re.IGNORECASE
+        r"((?:x-)?authorization['\"]?\s*[:=]\s*['\"]?(?:bearer\s+|basic\s+)?)[^\s'\",}\\]+",
+        re.IGNORECASE,
     ),
+    # "token": "...", 'cloud_token': '...', "password": "..." in JSON and dict reprs.
+    re.compile(
+        r"(['\"](?:[a-z_]*token|client_secret|secret|password)['\"]\s*:\s*['\"])[^'\"\\]+",
+        re.IGNORECASE,
+    ),
+    # VK user tokens carry a recognisable prefix wherever they end up.
+    re.compile(r"()\bvk1\.a\.[A-Za-z0-9_\-.]+"),
 ]
 
 
 def redact(text: str) -> str:
+    """Return `text` with every token-looking value replaced by `***`."""
     for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(r"\1***", text)
+        text = pattern.sub(rf"\g<1>{MASK}", text)
     return text
 
 
@@ -31,3 +56,32 @@ class RedactSecretsFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _redact_value(item) for key, item in value.items()}
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Objects passed in `extra=` (Django puts the request there) are written as their str(),
+    # which may hold a URL with a query string: mask it before the encoder sees it.
+    return redact(str(value))
+
+
+class JsonFormatter(_BaseJsonFormatter):
+    """python-json-logger's formatter, masking secrets in every string field of the line.
+
+    Times are UTC (`datefmt` ends in `Z`) whatever TIME_ZONE says, so the lines of gunicorn,
+    the site and the worker sort together.
+    """
+
+    converter = time.gmtime
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            key: _redact_value(value) for key, value in super().process_log_record(log_data).items()
+        }

@@ -18,7 +18,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 INSECURE_DEFAULT_SECRET_KEY = "django-insecure-evosync-development-only-key"
 
 env = environ.Env()
-environ.Env.read_env(env("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
+# A `.env` next to manage.py is optional (containers get their variables from the environment);
+# a file named by ENV_FILE must exist. Variables already in the environment win.
+_ENV_FILE = env("ENV_FILE", default="")
+if _ENV_FILE and not Path(_ENV_FILE).is_file():
+    raise ImproperlyConfigured(f"ENV_FILE names {_ENV_FILE}, which is not a file.")
+if _ENV_FILE or (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(_ENV_FILE or str(BASE_DIR / ".env"), overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
@@ -130,6 +136,12 @@ else:
 
 Q_WORKERS = env.int("Q_WORKERS", default=2)
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=1800)
+Q_MAX_ATTEMPTS = env.int("Q_MAX_ATTEMPTS", default=3)
+if Q_WORKERS < 1 or Q_TIMEOUT < 1 or Q_MAX_ATTEMPTS < 1:
+    # django-q2 reads 0 as "no timeout" / "retry forever": never what an operator means here.
+    raise ImproperlyConfigured(
+        "Q_WORKERS, Q_TIMEOUT (seconds) and Q_MAX_ATTEMPTS must each be at least 1."
+    )
 Q_CLUSTER = {
     "name": "evosync",
     "workers": Q_WORKERS,
@@ -137,7 +149,7 @@ Q_CLUSTER = {
     # retry must stay above it or the ORM broker re-delivers a task that is still running.
     "timeout": Q_TIMEOUT,
     "retry": Q_TIMEOUT + 600,
-    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=3),
+    "max_attempts": Q_MAX_ATTEMPTS,
     "catch_up": False,
     "save_limit": 500,
     "queue_limit": max(4, Q_WORKERS * 2),
@@ -220,7 +232,7 @@ USE_TZ = True
 
 # --- Static files ------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
@@ -298,8 +310,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "evosync.logging.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "datefmt": "%Y-%m-%dT%H:%M:%SZ",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
@@ -321,3 +334,8 @@ LOGGING = {
 }
 # Base of the exponential backoff between retries of a transient vendor failure.
 HTTP_BACKOFF_SECONDS = env.float("HTTP_BACKOFF_SECONDS", default=1.0)
+
+# --- Evotor webhooks (webhooks app) ----------------------------------------------------------
+# Optional "Basic Auth" of the Evotor developer portal, as "login:password"; empty = only the
+# bearer secret (EVOTOR_WEBHOOK_SECRET) is accepted (evotor-api.md §2, §7).
+EVOTOR_WEBHOOK_BASIC_AUTH = env("EVOTOR_WEBHOOK_BASIC_AUTH", default="")

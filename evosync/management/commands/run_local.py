@@ -1,9 +1,10 @@
 """`manage.py run_local`: the whole service on one machine, for newcomers and the demo.
 
 Starts the vendor sandbox, the web server and the django-q2 cluster as child processes that
-share one environment (the sandbox URLs), and stops all of them on Ctrl-C.
+share one environment (the sandbox URLs), and stops all of them on Ctrl-C (or SIGTERM).
 """
 
+import io
 import os
 import signal
 import socket
@@ -12,8 +13,20 @@ import sys
 import time
 
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
+
+
+def _split_addr(addr: str) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":")
+    try:
+        return host or "127.0.0.1", int(port)
+    except ValueError:
+        raise CommandError(f"--addr must look like 127.0.0.1:8000, not {addr!r}.") from None
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
@@ -28,66 +41,74 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        host, port = _split_addr(options["addr"])
         env = os.environ.copy()
         env.setdefault("DEBUG", "true")
+        # Links in e-mails and the URLs given to Evotor must point at this very server.
+        env.setdefault("BASE_URL", f"http://{host}:{port}")
         children: list[subprocess.Popen] = []
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
+        # A service manager (or a test) stops us with SIGTERM: clean up as for Ctrl-C.
+        previous_sigterm = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             if not options["no_sandbox"]:
                 sandbox_base = f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
                 env["EVOTOR_API_URL"] = f"{sandbox_base}/evotor"
                 env["VK_API_URL"] = f"{sandbox_base}/vk/method"
                 children.append(subprocess.Popen([python, manage, "run_sandbox"], env=env))
-                self._wait_for(settings.SANDBOX_HOST, settings.SANDBOX_PORT, children[-1])
+                self._wait_for(
+                    settings.SANDBOX_HOST, settings.SANDBOX_PORT, children[-1], "sandbox"
+                )
             call_command("migrate", interactive=False, verbosity=0)
-            if not options["no_sandbox"]:
-                # Lets later issues seed the demo merchant without editing this command.
-                from django.core.management import get_commands
-
-                if "seed_demo" in get_commands():
-                    subprocess.run([python, manage, "seed_demo"], env=env, check=True)
+            call_command("setup_schedules", stdout=io.StringIO())
+            # Lets later issues seed the demo merchant without editing this command.
+            if not options["no_sandbox"] and "seed_demo" in get_commands():
+                subprocess.run([python, manage, "seed_demo"], env=env, check=True)
             children.append(subprocess.Popen([python, manage, "qcluster"], env=env))
             children.append(
                 subprocess.Popen(
-                    [python, manage, "runserver", "--noreload", options["addr"]], env=env
+                    [python, manage, "runserver", "--noreload", f"{host}:{port}"], env=env
                 )
             )
+            self._wait_for(host, port, children[-1], "web server")
             self.stdout.write(
-                self.style.SUCCESS(
-                    f"EvoSync is running at http://{options['addr']}/ (Ctrl-C stops it)"
-                )
+                self.style.SUCCESS(f"EvoSync is running at http://{host}:{port}/ (Ctrl-C stops it)")
             )
+            self.stdout.flush()
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
-            failed = [child for child in children if child.poll() not in (None, 0)]
-            if failed:
-                raise CommandError(
-                    "A process of the local service stopped unexpectedly; see its output above."
-                )
+            raise CommandError(
+                "A process of the local service stopped unexpectedly; see its output above."
+            )
         except KeyboardInterrupt:
             self.stdout.write("Stopping…")
         finally:
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
-            deadline = time.monotonic() + 15
-            for child in children:
-                try:
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            signal.signal(signal.SIGTERM, previous_sigterm)
+            self._stop(children)
+
+    def _stop(self, children: list[subprocess.Popen]) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
     def _wait_for(
-        self, host: str, port: int, process: subprocess.Popen, timeout: float = 20
+        self, host: str, port: int, process: subprocess.Popen, what: str, timeout: float = 30
     ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise CommandError("The sandbox did not start; see its output above.")
+                raise CommandError(f"The {what} did not start; see its output above.")
             try:
                 with socket.create_connection((host, port), timeout=1):
                     return
             except OSError:
                 time.sleep(0.2)
-        raise CommandError(f"The sandbox did not listen on {host}:{port} within {timeout:.0f} s.")
+        raise CommandError(f"The {what} did not listen on {host}:{port} within {timeout:.0f} s.")

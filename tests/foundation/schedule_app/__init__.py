@@ -1,0 +1,1 @@
+"""An app that exists only in the tests of `setup_schedules`."""

@@ -1,0 +1,99 @@
+"""`manage.py run_local` (what `make run` starts): sandbox, worker and site together."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from tests.foundation.helpers import BASE_DIR, MANAGE, PYTHON, clean_env, free_port
+
+SANDBOX_APPS = [BASE_DIR / "sandbox/evotor/app.py", BASE_DIR / "sandbox/vk/app.py"]
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while any process of the group exists and is not a zombie."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not all(path.is_file() for path in SANDBOX_APPS),
+    reason="the vendor sandboxes are not there yet",
+)
+def test_run_local_serves_the_site_and_stops_everything_on_ctrl_c(tmp_path):
+    site_port, sandbox_port = free_port(), free_port()
+    env = clean_env(
+        tmp_path, DEBUG="true", SANDBOX_PORT=str(sandbox_port), Q_WORKERS="1", PYTHONUNBUFFERED="1"
+    )
+    process = subprocess.Popen(
+        [PYTHON, MANAGE, "run_local", "--addr", f"127.0.0.1:{site_port}"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: we can see (and clean up) every child
+    )
+    pgid = process.pid
+    lines: list[str] = []
+
+    def read_output():
+        for line in process.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read_output, daemon=True)
+    reader.start()
+    banner = f"EvoSync is running at http://127.0.0.1:{site_port}/"
+    try:
+        deadline = time.monotonic() + 90
+        health = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{site_port}/health", timeout=2) as r:
+                    health = (r.status, json.loads(r.read()))
+                if any(banner in line for line in lines):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert health == (200, {"status": "ok", "database": "ok", "broker": "ok"}), (
+            process.poll(),
+            health,
+        )
+        with socket.create_connection(("127.0.0.1", sandbox_port), timeout=5):
+            pass  # the sandbox listens where SANDBOX_PORT says
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl-C, to the parent only
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(pgid, signal.SIGKILL)
+            process.wait()
+            pytest.fail("run_local did not stop on Ctrl-C:\n" + "".join(lines)[-3000:])
+        reader.join(timeout=10)
+    output = "".join(lines)
+    deadline = time.monotonic() + 15
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    leftover = _group_alive(pgid)
+    if leftover:
+        os.killpg(pgid, signal.SIGKILL)
+    assert not leftover, f"children outlived run_local:\n{output[-3000:]}"
+    assert process.returncode == 0, output[-3000:]
+    assert banner in output
