@@ -27,7 +27,16 @@ class Grant:
 
 
 # Apps whose objects staff (the admin role) look after through the Django admin.
-STAFF_APPS = ("accounts", "connections", "catalog", "vk_catalog", "sync", "django_q", "axes")
+STAFF_APPS = (
+    "accounts",
+    "connections",
+    "catalog",
+    "vk_catalog",
+    "sync",
+    "webhooks",
+    "django_q",
+    "axes",
+)
 
 ROLE_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     # The system role is a superuser (User.save), so it needs no explicit permission.

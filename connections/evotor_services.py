@@ -1,0 +1,240 @@
+"""Writes of a merchant's Evotor connection: save, test, mark broken/ok, disconnect.
+
+The cloud token is what EvoSync sends to Evotor (evotor-api.md §2). It is stored encrypted
+(`EncryptedTextField`), shown only masked, and never put in a log line, a task argument or an
+exception message. Texts meant for the merchant are Russian through gettext.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_q.tasks import async_task
+
+from connections.evotor_client import (
+    EvotorAuthError,
+    EvotorBadResponse,
+    EvotorClient,
+    EvotorError,
+    EvotorRateLimited,
+    EvotorStoreUnavailable,
+    EvotorUnavailable,
+)
+from connections.models import ConnectionState, EvotorConnection
+
+logger = logging.getLogger(__name__)
+
+# Evotor's cloud tokens look like UUIDs (§1); allow other URL-safe tokens of a sane length.
+TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/=:-]+$")
+TOKEN_MIN_LENGTH = 16
+TOKEN_MAX_LENGTH = 512
+CATALOG_REFRESH_TASK = "catalog.tasks.refresh_catalog_for_user"
+
+
+@dataclass(frozen=True)
+class EvotorTestResult:
+    ok: bool
+    message: str
+    stores: int | None = None
+
+
+def evotor_token_clean(token: str) -> str:
+    """The token without surrounding blanks, or a ValidationError in the merchant's words."""
+    token = (token or "").strip()
+    if not token:
+        raise ValidationError(_("Paste the Evotor token."), code="required")
+    if len(token) < TOKEN_MIN_LENGTH or len(token) > TOKEN_MAX_LENGTH:
+        raise ValidationError(
+            _(
+                "This does not look like an Evotor token: it should be %(min)d to %(max)d "
+                "characters long, like 1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d."
+            ),
+            code="length",
+            params={"min": TOKEN_MIN_LENGTH, "max": TOKEN_MAX_LENGTH},
+        )
+    if not TOKEN_RE.match(token):
+        raise ValidationError(
+            _(
+                "This does not look like an Evotor token: it may contain only Latin letters, "
+                "digits and the characters - _ . ~ + / = :"
+            ),
+            code="characters",
+        )
+    return token
+
+
+def evotor_error_message(error: EvotorError) -> str:
+    """What to tell the merchant about an Evotor failure, in their language."""
+    if isinstance(error, EvotorStoreUnavailable):
+        return _(
+            "Evotor refused access to the store: the app is not paid for or not installed "
+            "on the store's terminals."
+        )
+    if isinstance(error, EvotorAuthError):
+        if error.status in (402, 403):
+            return _(
+                "Evotor denied access: the app is not installed or has no permission to read "
+                "stores and products. Check the app in your Evotor account."
+            )
+        return _(
+            "Evotor does not accept the token: it was revoked or the app was removed. "
+            "Reinstall the app in your Evotor account or paste a new token."
+        )
+    if isinstance(error, EvotorRateLimited):
+        return _("Evotor asked us to slow down. We will try again a little later.")
+    if isinstance(error, EvotorBadResponse):
+        return _("Evotor sent an answer we could not read. We will try again later.")
+    if isinstance(error, EvotorUnavailable):
+        return _("Evotor is not answering right now. Try again in a few minutes.")
+    if error.status:
+        return _("Evotor returned an error (HTTP %(status)s).") % {"status": error.status}
+    return _("Evotor returned an error.")
+
+
+def evotor_catalog_refresh_enqueue(*, user_id: int) -> None:
+    """Start a refresh of the user's cached Evotor catalog once the transaction commits.
+
+    The task is named by its dotted path so this module does not depend on the catalog app.
+    """
+    transaction.on_commit(lambda: async_task(CATALOG_REFRESH_TASK, user_id))
+
+
+@transaction.atomic
+def evotor_connection_save_token(*, user, token: str) -> EvotorConnection:
+    """Store a cloud token the merchant pasted by hand (evotor-api.md §2, second way).
+
+    Saving resets the state to working; a new token starts a catalog refresh after commit.
+    Raises ValidationError (and changes nothing) when the token is not plausible.
+    """
+    token = evotor_token_clean(token)
+    connection, _created = EvotorConnection.objects.select_for_update().get_or_create(user=user)
+    changed = connection.cloud_token != token
+    connection.cloud_token = token
+    connection.state = ConnectionState.OK
+    connection.last_error = ""
+    connection.save()
+    logger.info(
+        "Evotor token saved by the merchant", extra={"user_id": user.pk, "changed": changed}
+    )
+    if changed:
+        evotor_catalog_refresh_enqueue(user_id=user.pk)
+    return connection
+
+
+@transaction.atomic
+def evotor_connection_receive_token(*, connection: EvotorConnection, token: str) -> bool:
+    """Store the cloud token Evotor delivered to /user/token (evotor-api.md §2, §7.3).
+
+    Returns True when something changed (a new token, or a connection that was not working),
+    and then a catalog refresh starts after commit; a replay of the same token changes nothing.
+    """
+    token = evotor_token_clean(token)
+    connection = EvotorConnection.objects.select_for_update().get(pk=connection.pk)
+    changed = connection.cloud_token != token or connection.state != ConnectionState.OK
+    if changed:
+        connection.cloud_token = token
+        connection.state = ConnectionState.OK
+        connection.last_error = ""
+        connection.save()
+        evotor_catalog_refresh_enqueue(user_id=connection.user_id)
+    logger.info("Evotor token received", extra={"user_id": connection.user_id, "changed": changed})
+    return changed
+
+
+@transaction.atomic
+def evotor_connection_mark_broken(connection: EvotorConnection, message: str) -> None:
+    """Record that the token stopped working, with the merchant-facing reason.
+
+    When the merchant saved another token meanwhile, the old token's failure is not recorded
+    against the new one.
+    """
+    current = EvotorConnection.objects.select_for_update().filter(pk=connection.pk).first()
+    if current is None:
+        return
+    if current.cloud_token != connection.cloud_token:
+        logger.info(
+            "Evotor token changed meanwhile; not marking it broken",
+            extra={"user_id": current.user_id},
+        )
+        return
+    now = timezone.now()
+    fields = {"last_error": message, "last_checked_at": now, "updated_at": now}
+    if current.state != ConnectionState.DISABLED:
+        fields["state"] = ConnectionState.BROKEN
+    EvotorConnection.objects.filter(pk=current.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(connection, name, value)
+    logger.warning("Evotor connection broken", extra={"user_id": current.user_id})
+
+
+@transaction.atomic
+def evotor_connection_mark_ok(connection: EvotorConnection) -> None:
+    """Record a successful call: a broken connection works again. A connection disabled
+    because the app was removed in Evotor stays disabled until Evotor reports it installed."""
+    now = timezone.now()
+    fields = {"last_error": "", "last_checked_at": now, "updated_at": now}
+    current = EvotorConnection.objects.select_for_update().filter(pk=connection.pk).first()
+    if current is None:
+        return
+    if current.state != ConnectionState.DISABLED:
+        fields["state"] = ConnectionState.OK
+    EvotorConnection.objects.filter(pk=current.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(connection, name, value)
+
+
+def evotor_connection_test(*, connection: EvotorConnection | None) -> EvotorTestResult:
+    """Call GET /stores with the saved token and say whether it works (evotor-api.md §3.1).
+
+    A rejected token marks the connection broken; an outage does not (it is not the
+    merchant's doing). No transaction is held open during the HTTP call.
+    """
+    if connection is None or not connection.cloud_token:
+        return EvotorTestResult(ok=False, message=_("Save the Evotor token first."))
+    try:
+        stores = EvotorClient(connection.cloud_token).list_stores()
+    except EvotorAuthError as exc:
+        message = evotor_error_message(exc)
+        evotor_connection_mark_broken(connection, message)
+        return EvotorTestResult(ok=False, message=message)
+    except EvotorError as exc:
+        logger.warning(
+            "Evotor connection test failed",
+            extra={"user_id": connection.user_id, "error": str(exc)},
+        )
+        EvotorConnection.objects.filter(pk=connection.pk).update(last_checked_at=timezone.now())
+        return EvotorTestResult(ok=False, message=evotor_error_message(exc))
+    evotor_connection_mark_ok(connection)
+    return EvotorTestResult(
+        ok=True,
+        message=_("The connection works: stores — %(count)d") % {"count": len(stores)},
+        stores=len(stores),
+    )
+
+
+@transaction.atomic
+def evotor_connection_disconnect(*, connection: EvotorConnection) -> None:
+    """Forget the cloud token and the cached Evotor catalog.
+
+    The row itself stays: it holds the Evotor userId and the EvoSync token Evotor knows, so
+    a later /user/token from Evotor still finds the merchant.
+    """
+    connection = EvotorConnection.objects.select_for_update().get(pk=connection.pk)
+    connection.cloud_token = ""
+    connection.state = ConnectionState.OK
+    connection.last_error = ""
+    connection.last_checked_at = None
+    connection.save()
+    try:
+        from catalog.services import catalog_delete_for_user
+    except ImportError:
+        logger.warning("catalog.services.catalog_delete_for_user is missing; catalog kept")
+    else:
+        catalog_delete_for_user(user=connection.user)
+    logger.info("Evotor disconnected", extra={"user_id": connection.user_id})

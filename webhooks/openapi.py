@@ -1,0 +1,362 @@
+"""OpenAPI 3.1 description of EvoSync's JSON endpoints: the Evotor webhooks and /health.
+
+Built as a dict so the tests can validate real replies against the very schemas published at
+/openapi.json (OpenAPI 3.1 schemas are JSON Schema 2020-12). Texts are English: the spec is for
+developers and Evotor's integration team; /docs renders it.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+
+from django.conf import settings
+
+from webhooks.payloads import USER_ID_RE
+
+ERROR_CODES = [1001, 1002, 1003, 1006, 2001, 2002, 2003, 2004, 2005]
+REF = "#/components/schemas/"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": REF + name}
+
+
+def _json(schema: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _errors(description: str) -> dict:
+    return _json("Errors", description)
+
+
+SCHEMAS: dict[str, dict] = {
+    "Error": {
+        "type": "object",
+        "required": ["code"],
+        "properties": {
+            "code": {
+                "type": "integer",
+                "enum": ERROR_CODES,
+                "description": "1001 bad app secret; 1006 wrong user credentials; 2001 not a "
+                "JSON object; 2002 a field is missing; 2003 a field's value is wrong; 2004 "
+                "linked to another account; 2005 already registered.",
+            },
+            "reason": {"type": "string", "examples": ["missing", "incorrect", "unauthorized"]},
+            "subject": {"type": "string", "examples": ["userId", "email", "token"]},
+            "value": {"type": "string"},
+        },
+        "additionalProperties": False,
+    },
+    "Errors": {
+        "type": "object",
+        "description": "Evotor's error format (evotor-api.md §7.6).",
+        "required": ["errors"],
+        "properties": {"errors": {"type": "array", "minItems": 1, "items": _ref("Error")}},
+        "additionalProperties": False,
+    },
+    "Empty": {"type": "object", "maxProperties": 0},
+    "UserId": {
+        "type": "string",
+        "pattern": USER_ID_RE.pattern,
+        "description": "Evotor's user id, e.g. 01-000000000000001.",
+        "examples": ["01-000000000000001"],
+    },
+    "UserCreateRequest": {
+        "type": "object",
+        "description": "`userId` plus the custom fields configured in the Evotor developer "
+        "portal. `userUuid` is accepted for `userId`, `username`/`login` for `email`.",
+        "required": ["userId", "email"],
+        "properties": {
+            "userId": _ref("UserId"),
+            "email": {"type": "string", "format": "email", "maxLength": 254},
+            "password": {
+                "type": "string",
+                "description": "Optional; without it the merchant sets one through "
+                "'forgot password'.",
+            },
+            "name": {"type": "string", "maxLength": 150},
+        },
+    },
+    "UserCreateResponse": {
+        "type": "object",
+        "required": ["userId", "token"],
+        "properties": {
+            "userId": _ref("UserId"),
+            "token": {
+                "type": "string",
+                "maxLength": 128,
+                "description": "The EvoSync token Evotor sends back to us for this user.",
+            },
+        },
+        "additionalProperties": False,
+    },
+    "UserVerifyRequest": {
+        "type": "object",
+        "description": "`login` is accepted for `username`, `userUuid` for `userId`.",
+        "required": ["userId", "username", "password"],
+        "properties": {
+            "userId": _ref("UserId"),
+            "username": {"type": "string", "description": "The EvoSync account's e-mail."},
+            "password": {"type": "string"},
+        },
+    },
+    "UserVerifyResponse": {
+        "type": "object",
+        "required": ["userId", "hasBilling", "token"],
+        "properties": {
+            "userId": _ref("UserId"),
+            "hasBilling": {"type": "boolean", "const": False},
+            "token": {"type": "string", "maxLength": 128},
+        },
+        "additionalProperties": False,
+    },
+    "UserTokenRequest": {
+        "type": "object",
+        "required": ["userId", "token"],
+        "properties": {
+            "userId": _ref("UserId"),
+            "token": {"type": "string", "description": "The merchant's Evotor cloud token."},
+        },
+    },
+    "InstallationEvent": {
+        "type": "object",
+        "required": ["type"],
+        "properties": {
+            "id": {"type": "string", "description": "Replays of one id are applied once."},
+            "timestamp": {
+                "type": ["integer", "string"],
+                "description": "Milliseconds since the epoch.",
+            },
+            "version": {"type": "integer"},
+            "type": {
+                "type": "string",
+                "examples": ["ApplicationInstalled", "ApplicationUninstalled"],
+            },
+            "data": {
+                "type": "object",
+                "properties": {"productId": {"type": "string"}, "userId": _ref("UserId")},
+            },
+        },
+    },
+    "SubscriptionEvent": {
+        "type": "object",
+        "properties": {
+            "subscriptionId": {"type": "string"},
+            "productId": {"type": "string"},
+            "userId": _ref("UserId"),
+            "timestamp": {"type": "string"},
+            "sequenceNumber": {"type": "integer"},
+            "type": {"type": "string", "examples": ["SubscriptionCreated"]},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status", "database", "broker"],
+        "properties": {
+            "status": {"enum": ["ok", "unavailable"]},
+            "database": {"enum": ["ok", "error"]},
+            "broker": {"enum": ["ok", "error"]},
+        },
+        "additionalProperties": False,
+    },
+}
+
+_APP_SECRET = [{"appSecret": []}, {"appBasic": []}]
+_EVENT_AUTH = [*_APP_SECRET, {"userToken": []}]
+_UNAUTHORIZED = _errors("1001: the app secret is missing or wrong (or none is configured).")
+_BAD_INPUT = _errors("2001 / 2002 / 2003: the body is not a JSON object, or a field is wrong.")
+
+
+def _post(
+    operation_id: str,
+    summary: str,
+    description: str,
+    request: str,
+    responses: dict,
+    security,
+) -> dict:
+    return {
+        "post": {
+            "operationId": operation_id,
+            "tags": ["Evotor webhooks"],
+            "summary": summary,
+            "description": description,
+            "security": security,
+            "requestBody": {"required": True, **_json(request, "JSON body")},
+            "responses": responses,
+        }
+    }
+
+
+PATHS: dict[str, dict] = {
+    "/user/create": _post(
+        "userCreate",
+        "Create an EvoSync account for an Evotor user",
+        "Creates an active account and links it to the Evotor userId (evotor-api.md §7.1). "
+        "A replay for a linked userId with the same e-mail (or none) answers the same token.",
+        "UserCreateRequest",
+        {
+            "200": _json("UserCreateResponse", "The account is linked."),
+            "400": _BAD_INPUT,
+            "401": _UNAUTHORIZED,
+            "409": _errors("2005: the userId or the e-mail already has an account."),
+        },
+        _APP_SECRET,
+    ),
+    "/user/verify": _post(
+        "userVerify",
+        "Link an existing EvoSync account",
+        "Checks the account's e-mail and password and links it to the Evotor userId (§7.2).",
+        "UserVerifyRequest",
+        {
+            "200": _json("UserVerifyResponse", "The account is linked."),
+            "400": _BAD_INPUT,
+            "401": _errors("1001: bad app secret; 1006: wrong e-mail or password."),
+            "409": _errors("2004: the account or the userId is linked elsewhere."),
+        },
+        _APP_SECRET,
+    ),
+    "/user/token": _post(
+        "userToken",
+        "Receive the merchant's Evotor cloud token",
+        "Stores the token (encrypted) and starts a refresh of the cached catalog (§7.3).",
+        "UserTokenRequest",
+        {
+            "200": _json("Empty", "Stored."),
+            "400": _BAD_INPUT,
+            "401": _UNAUTHORIZED,
+            "404": _json("Empty", "No account is linked to this userId."),
+        },
+        _APP_SECRET,
+    ),
+    "/installation/event": _post(
+        "installationEvent",
+        "The app was installed or removed in Evotor",
+        "ApplicationUninstalled switches the connection off and keeps the data; "
+        "ApplicationInstalled switches it on. Other types are acknowledged and ignored. "
+        "Each event id is applied once (§7.4).",
+        "InstallationEvent",
+        {
+            "200": _json("Empty", "Acknowledged."),
+            "400": _BAD_INPUT,
+            "401": _UNAUTHORIZED,
+        },
+        _EVENT_AUTH,
+    ),
+    "/subscription/event": _post(
+        "subscriptionEvent",
+        "A billing event from Evotor",
+        "Recorded and acknowledged; EvoSync does not bill through Evotor (§7.4).",
+        "SubscriptionEvent",
+        {
+            "200": _json("Empty", "Acknowledged."),
+            "400": _BAD_INPUT,
+            "401": _UNAUTHORIZED,
+        },
+        _EVENT_AUTH,
+    ),
+    "/health": {
+        "get": {
+            "operationId": "health",
+            "tags": ["Operations"],
+            "summary": "Is the service up",
+            "description": "200 when the database and the job broker answer, 503 otherwise.",
+            "security": [],
+            "responses": {
+                "200": _json("Health", "Everything answers."),
+                "503": _json("Health", "The database or the broker does not answer."),
+            },
+        }
+    },
+}
+
+
+@lru_cache(maxsize=1)
+def _base_spec() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "EvoSync JSON API",
+            "version": "1.0.0",
+            "description": "The endpoints the Evotor cloud calls (account linking, token "
+            "delivery, installation and subscription events), in Evotor's own contract "
+            "(https://developer.evotor.ru), and the health check.",
+        },
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "appSecret": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The app secret from the Evotor developer portal "
+                    "(EVOTOR_WEBHOOK_SECRET).",
+                },
+                "appBasic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "Only when EVOTOR_WEBHOOK_BASIC_AUTH is configured.",
+                },
+                "userToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The EvoSync token issued for the user the event is about.",
+                },
+            },
+        },
+    }
+
+
+def spec() -> dict:
+    """The whole description, with this site's address as the server."""
+    document = copy.deepcopy(_base_spec())
+    document["servers"] = [{"url": settings.BASE_URL}]
+    return document
+
+
+def schema_validator(name: str):
+    """A jsonschema validator for one component schema (used by the tests)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator({"$ref": REF + name, "components": {"schemas": SCHEMAS}})
+
+
+def operations() -> list[dict]:
+    """The operations flattened for the /docs page."""
+    result = []
+    for path, methods in PATHS.items():
+        for method, operation in methods.items():
+            body = operation.get("requestBody")
+            fields = []
+            if body:
+                name = body["content"]["application/json"]["schema"]["$ref"].removeprefix(REF)
+                schema = SCHEMAS[name]
+                for field, definition in schema.get("properties", {}).items():
+                    if "$ref" in definition:
+                        definition = SCHEMAS[definition["$ref"].removeprefix(REF)]
+                    kind = definition.get("type", "")
+                    fields.append(
+                        {
+                            "name": field,
+                            "type": " | ".join(kind) if isinstance(kind, list) else kind,
+                            "required": field in schema.get("required", []),
+                            "description": definition.get("description", ""),
+                        }
+                    )
+            result.append(
+                {
+                    "anchor": operation["operationId"],
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation["summary"],
+                    "description": operation["description"],
+                    "secured": bool(operation.get("security")),
+                    "fields": fields,
+                    "responses": [
+                        {"code": code, "description": response["description"]}
+                        for code, response in operation["responses"].items()
+                    ],
+                }
+            )
+    return result

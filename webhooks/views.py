@@ -1,0 +1,151 @@
+"""The endpoints Evotor calls (evotor-api.md §7), and their documentation.
+
+JSON in, JSON out, no session: CSRF protection does not apply (Evotor cannot hold a CSRF
+token); the app secret in `Authorization` is the protection instead (see webhooks.auth).
+Request bodies are logged with passwords and tokens masked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from connections.evotor_selectors import evotor_connection_by_evotor_user_id
+from webhooks import auth, payloads, services
+from webhooks.errors import BAD_SECRET, SYNTAX, WebhookError, WebhookNotFound
+from webhooks.openapi import operations, spec
+
+logger = logging.getLogger(__name__)
+
+_SECRET_KEYS = {"password", "token", "secret", "authorization"}
+
+
+def _masked(value, depth: int = 0):
+    if depth > 5:
+        return "…"
+    if isinstance(value, dict):
+        return {
+            str(k)[:64]: "***" if str(k).lower() in _SECRET_KEYS else _masked(v, depth + 1)
+            for k, v in list(value.items())[:50]
+        }
+    if isinstance(value, list):
+        return [_masked(v, depth + 1) for v in value[:20]]
+    if isinstance(value, str):
+        return value[:200]
+    return value
+
+
+def _log_call(endpoint: str, data: dict | None, status: int) -> None:
+    body = json.dumps(_masked(data), ensure_ascii=True)[:2000] if data is not None else None
+    logger.info(
+        "Evotor webhook %s answered %s",
+        endpoint,
+        status,
+        extra={"endpoint": endpoint, "status": status, "body": body},
+    )
+
+
+def _read_body(request) -> dict:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise WebhookError(SYNTAX, reason="too large") from None
+    return payloads.load_json_object(raw)
+
+
+def _method_not_allowed() -> JsonResponse:
+    response = WebhookError(SYNTAX, reason="unexpected", subject="method", status=405).response()
+    response["Allow"] = "POST"
+    return response
+
+
+def _webhook(endpoint: str, handle: Callable[[dict], JsonResponse], *, event: bool = False):
+    """A POST-only JSON endpoint: authorize, parse, handle, answer in Evotor's format."""
+
+    @csrf_exempt
+    @never_cache
+    def view(request):
+        if request.method != "POST":
+            return _method_not_allowed()
+        data = None
+        try:
+            authorized = auth.has_app_secret(request)
+            if not authorized and not event:
+                raise WebhookError(BAD_SECRET, reason="unauthorized")
+            data = _read_body(request)
+            if not authorized and not _event_user_token_ok(request, data):
+                raise WebhookError(BAD_SECRET, reason="unauthorized")
+            response = handle(data)
+        except WebhookError as error:
+            response = error.response()
+        except WebhookNotFound:
+            response = JsonResponse({}, status=404)
+        _log_call(endpoint, data if response.status_code != 401 else None, response.status_code)
+        return response
+
+    view.__name__ = endpoint.replace("/", "_")
+    return view
+
+
+def _event_user_token_ok(request, data: dict) -> bool:
+    """Events may carry the EvoSync token of the user they are about (§10.6)."""
+    payload = data.get("data") if isinstance(data.get("data"), dict) else data
+    user_id = payload.get("userId") or payload.get("userUuid") or data.get("userId")
+    if not isinstance(user_id, str) or not payloads.USER_ID_RE.match(user_id):
+        return False
+    connection = evotor_connection_by_evotor_user_id(evotor_user_id=user_id)
+    return connection is not None and auth.has_user_token(request, connection.api_token)
+
+
+def _user_create(data: dict) -> JsonResponse:
+    connection = services.evotor_user_create(payload=payloads.parse_user_create(data))
+    return JsonResponse({"userId": connection.evotor_user_id, "token": connection.api_token})
+
+
+def _user_verify(data: dict) -> JsonResponse:
+    connection = services.evotor_user_verify(payload=payloads.parse_user_verify(data))
+    return JsonResponse(
+        {"userId": connection.evotor_user_id, "hasBilling": False, "token": connection.api_token}
+    )
+
+
+def _user_token(data: dict) -> JsonResponse:
+    services.evotor_user_token(payload=payloads.parse_user_token(data))
+    return JsonResponse({})
+
+
+def _installation_event(data: dict) -> JsonResponse:
+    services.evotor_installation_event_apply(event=payloads.parse_installation_event(data))
+    return JsonResponse({})
+
+
+def _subscription_event(data: dict) -> JsonResponse:
+    services.evotor_subscription_event_record(event=payloads.parse_subscription_event(data))
+    return JsonResponse({})
+
+
+user_create = _webhook("user/create", _user_create)
+user_verify = _webhook("user/verify", _user_verify)
+user_token = _webhook("user/token", _user_token)
+installation_event = _webhook("installation/event", _installation_event, event=True)
+subscription_event = _webhook("subscription/event", _subscription_event, event=True)
+
+
+@require_GET
+def openapi_json(request):
+    """The OpenAPI 3.1 description of the JSON endpoints."""
+    return JsonResponse(spec(), json_dumps_params={"ensure_ascii": False, "indent": 2})
+
+
+@require_GET
+def docs(request):
+    """A self-hosted page listing the operations of the spec (no CDN, no JavaScript)."""
+    return render(request, "webhooks/docs.html", {"spec": spec(), "operations": operations()})
