@@ -1,5 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class VkCatalogConfig(AppConfig):
     name = "vk_catalog"
+    verbose_name = _("VK catalog")
