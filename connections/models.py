@@ -92,3 +92,21 @@ class VkConnection(models.Model):
     @property
     def is_usable(self) -> bool:
         return bool(self.access_token) and bool(self.group_id) and self.state == ConnectionState.OK
+
+
+class VkRateLimitSlot(models.Model):
+    """When a VK token may send its next request, shared by every worker process.
+
+    The VK client's database rate limiter (connections/vk_rate_limit.py) reserves slots here
+    when there is no Redis. `key` is a hash of the token, never the token itself.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    next_slot_us = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("VK request slot")
+        verbose_name_plural = _("VK request slots")
+
+    def __str__(self):
+        return self.key[:12]

@@ -1,1 +1,11 @@
-urlpatterns: list = []
+from django.urls import path
+
+from connections import vk_views
+
+# Included under /connections/vk/ in the `connections` namespace.
+urlpatterns = [
+    path("", vk_views.vk, name="vk"),
+    path("save/", vk_views.vk_save, name="vk_save"),
+    path("test/", vk_views.vk_test, name="vk_test"),
+    path("disconnect/", vk_views.vk_disconnect, name="vk_disconnect"),
+]

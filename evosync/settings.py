@@ -339,3 +339,11 @@ HTTP_BACKOFF_SECONDS = env.float("HTTP_BACKOFF_SECONDS", default=1.0)
 # Optional "Basic Auth" of the Evotor developer portal, as "login:password"; empty = only the
 # bearer secret (EVOTOR_WEBHOOK_SECRET) is accepted (evotor-api.md §2, §7).
 EVOTOR_WEBHOOK_BASIC_AUTH = env("EVOTOR_WEBHOOK_BASIC_AUTH", default="")
+
+# --- VK rate limiter (connections/vk_rate_limit.py) --------------------------------------------
+# Extra spacing between two requests of one VK token, as a share of 1/VK_REQUESTS_PER_SECOND.
+# With even spacing, any 4 consecutive requests span 1 s + margin, so the margin (in seconds at
+# 3/s) is how much later one request may arrive than its successor's successor's successor
+# before VK counts 4 in a second. 0.07 keeps publishing within 7 % of VK's ceiling; raise it on a
+# congested network (0.2 = 0.4 s between requests).
+VK_RATE_LIMIT_MARGIN = env.float("VK_RATE_LIMIT_MARGIN", default=0.07)

@@ -1,0 +1,246 @@
+"""Benchmark: two worker processes sharing one VK token stay at or under VK's 3 requests/second.
+
+    python -m bench vk_rate_limit [--seconds 10] [--workers 2] [--limiter database|redis|both]
+                                  [--db sqlite|mysql] [--redis-url redis://127.0.0.1:6379/15]
+
+The VK sandbox runs in this process on loopback at VK's real limit (3 requests per second per
+user token, sliding one-second window, error 6 beyond). Worker PROCESSES (spawned, each with its
+own Django, database connection and `VkClient`) call `market.getCategories` with the same token
+as fast as their client lets them for `--seconds`. They share nothing but the limiter's store:
+the `VkRateLimitSlot` table of a fresh database (a temporary SQLite file, or `evosync_bench_rate`
+on the MariaDB at 127.0.0.1:3306), or Redis.
+
+Measured by the sandbox's own clock: the most requests of the token in any one-second window
+(must be ≤ 3), requests refused with error 6 (must be 0), and the throughput reached. Exits
+non-zero when a window holds more than 3 requests or any request was refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TOKEN = "vk-demo-token"
+LIMIT = 3
+MYSQL_DATABASE = "evosync_bench_rate"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _django(env: dict[str, str]) -> None:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def _worker(env: dict[str, str], seconds: float, start_at: float, results) -> None:
+    """One worker process: calls VK until the deadline, reports what its client counted."""
+    _django(env)
+    from django.db import connection
+
+    from connections.vk_client import VkClient
+    from connections.vk_rate_limit import default_rate_limiter
+
+    sent: list[float] = []
+    shared = default_rate_limiter()  # Redis when REDIS_URL is set, else the database
+
+    class _Stamping:
+        """Notes when each slot is granted, i.e. when the request leaves this process."""
+
+        def acquire(self, key):
+            waited = shared.acquire(key)
+            sent.append(time.time())
+            return waited
+
+    client = VkClient(TOKEN, rate_limiter=_Stamping())
+    time.sleep(max(0.0, start_at - time.time()))  # all workers start together
+    calls = 0
+    deadline = start_at + seconds
+    while time.time() < deadline:
+        client.call("market.getCategories")
+        calls += 1
+    connection.close()
+    results.put(
+        {"pid": os.getpid(), "calls": calls, "requests": client.requests_made, "sent": sent}
+    )
+
+
+def _database_env(db: str) -> tuple[dict[str, str], str]:
+    """A temporary SQLite file, or `evosync_bench_rate` on the local MariaDB (recreated)."""
+    if db == "mysql":
+        import MySQLdb
+
+        server = MySQLdb.connect(host="127.0.0.1", port=3306, user="root")
+        cursor = server.cursor()
+        cursor.execute(f"DROP DATABASE IF EXISTS {MYSQL_DATABASE}")
+        cursor.execute(
+            f"CREATE DATABASE {MYSQL_DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        )
+        server.close()
+        return {"DATABASE_URL": f"mysql://root@127.0.0.1:3306/{MYSQL_DATABASE}"}, "MariaDB"
+    path = Path(tempfile.mkdtemp(prefix="evosync-bench-")) / "rate.sqlite3"
+    return {"DATABASE_URL": f"sqlite:///{path}"}, "SQLite"
+
+
+def _store(limiter: str, db_env: dict[str, str], redis_url: str) -> str:
+    if limiter == "redis":
+        return "Redis"
+    return "MariaDB" if db_env["DATABASE_URL"].startswith("mysql") else "SQLite"
+
+
+def _prepare_database(db: str) -> dict[str, str]:
+    """A fresh database with the connections tables, shared by the parent and the workers."""
+    db_env, _name = _database_env(db)
+    _django(
+        {"DJANGO_SETTINGS_MODULE": "evosync.settings", "DEBUG": "true", "REDIS_URL": "", **db_env}
+    )
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    connection.close()
+    return db_env
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def run(
+    *, limiter: str, seconds: float, workers: int, db_env: dict[str, str], redis_url: str
+) -> dict:
+    from sandbox.server import SandboxServer
+
+    server = SandboxServer(port=0).start()
+    sandbox = server.vk
+    sandbox.set_rate_limit(LIMIT)
+    env = {
+        "DJANGO_SETTINGS_MODULE": "evosync.settings",
+        "DEBUG": "true",
+        "LOG_LEVEL": "ERROR",
+        "VK_API_URL": server.vk_url,
+        "VK_REQUESTS_PER_SECOND": str(LIMIT),
+        "REDIS_URL": redis_url if limiter == "redis" else "",
+        **db_env,
+    }
+    if limiter == "redis":
+        import redis
+
+        from connections.vk_rate_limit import token_key
+
+        # A reservation left by an earlier run would only delay the start.
+        redis.Redis.from_url(redis_url).delete(f"evosync:vk-rate:{token_key(TOKEN)}")
+
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + 3.0 + 1.5 * workers  # time for every process to import Django
+    processes = [
+        context.Process(target=_worker, args=(env, seconds, start_at, results))
+        for _ in range(workers)
+    ]
+    try:
+        for process in processes:
+            process.start()
+        reports = [results.get(timeout=seconds + 120) for _ in processes]
+        for process in processes:
+            process.join(timeout=30)
+        times = sorted(sandbox.requests_by_token.get(TOKEN, []))
+        stats = sandbox.stats()
+    finally:
+        server.stop()
+    span = (times[-1] - times[0]) if len(times) > 1 else 0.0
+    return {
+        "limiter": limiter,
+        "store": _store(limiter, db_env, redis_url),
+        "workers": workers,
+        "seconds": seconds,
+        "requests": len(times),
+        "calls": sum(r["calls"] for r in reports),
+        "refused": sum(r["requests"] - r["calls"] for r in reports),
+        "per_worker": [r["calls"] for r in reports],
+        "max_per_second": sandbox.max_requests_in_window(TOKEN, 1.0),
+        # VK counts LIMIT requests a second: LIMIT + 1 in a row must span at least 1 s, both
+        # when they leave the workers and when the sandbox receives them.
+        "tightest": _tightest(times),
+        "tightest_sent": _tightest(sorted(t for r in reports for t in r["sent"])),
+        "rate": (len(times) - 1) / span if span else 0.0,
+        "by_method": stats["requests_by_method"],
+    }
+
+
+def _tightest(times: list[float]) -> float:
+    return min((times[i + LIMIT] - times[i] for i in range(len(times) - LIMIT)), default=0.0)
+
+
+def report(rows: list[dict]) -> str:
+    lines = [
+        f"VK rate limiter: {rows[0]['workers']} worker processes, one token, "
+        f"{rows[0]['seconds']:.0f} s each, sandbox limit {LIMIT}/s",
+        f"machine: {_machine()}",
+        "",
+        "| limiter | store | requests | per worker | refused (error 6) | max in any 1 s | "
+        f"shortest span of {LIMIT + 1} in a row (sent / received) | average rate |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['limiter']} | {row['store']} | {row['requests']} | "
+            f"{' + '.join(str(n) for n in row['per_worker'])} | {row['refused']} | "
+            f"{row['max_per_second']} | {row['tightest_sent']:.3f} s / {row['tightest']:.3f} s | "
+            f"{row['rate']:.2f}/s |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench vk_rate_limit")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--limiter", choices=["database", "redis", "both"], default="both")
+    parser.add_argument("--db", choices=["sqlite", "mysql"], default="sqlite")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    args = parser.parse_args(argv)
+    kinds = ["database", "redis"] if args.limiter == "both" else [args.limiter]
+    db_env = _prepare_database(args.db)
+    rows = [
+        run(
+            limiter=kind,
+            seconds=args.seconds,
+            workers=args.workers,
+            db_env=db_env,
+            redis_url=args.redis_url,
+        )
+        for kind in kinds
+    ]
+    print(report(rows))
+    problems = [
+        f"{row['limiter']}: {row['max_per_second']} requests in one second (limit {LIMIT})"
+        for row in rows
+        if row["max_per_second"] > LIMIT
+    ] + [f"{row['limiter']}: {row['refused']} requests refused" for row in rows if row["refused"]]
+    for problem in problems:
+        print(f"FAIL: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

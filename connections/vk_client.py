@@ -1,0 +1,480 @@
+"""The VK API client for VK Market (vk-market-api.md).
+
+One `VkClient` per merchant token. Every API request is a form-encoded POST to
+`{VK_API_URL}/{method}` with `access_token` and `v` in the body (§1), goes through
+`connections.http.request` and first takes a slot from the rate limiter shared by all worker
+processes (§6). VK's `{"error": …}` envelope becomes a typed exception (connections.vk_errors):
+
+- 6 / 9 (too many requests / flood control): backed off and retried here, a few times; then
+  `VkRateLimitError`.
+- 10, HTTP 5xx, network failures, timeouts: retried with backoff, then `VkUnavailableError`.
+  A write is never repeated once it may have reached VK: a lost answer raises
+  `VkUnavailableError(may_have_applied=True)` so the caller checks before trying again.
+- everything else is raised at once (auth, captcha, permissions, Market off, per-item errors).
+
+`execute` runs up to 25 calls in one request; `VkRef` lets a call use an earlier call's result
+(connections.vk_script). Responses are parsed into `VkAlbum` / `VkItem` here, at the edge.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+
+from connections import http
+from connections.vk_errors import (
+    FLOOD_CONTROL,
+    INTERNAL_SERVER_ERROR,
+    NO_ANSWER,
+    TOO_MANY_REQUESTS,
+    VkApiError,
+    VkDependencyError,
+    VkRateLimitError,
+    VkScriptError,
+    VkUnavailableError,
+    error_from_payload,
+)
+from connections.vk_photos import normalize_product_image
+from connections.vk_rate_limit import RateLimiter, default_rate_limiter, token_key
+from connections.vk_script import (
+    MAX_CALLS,
+    VkCall,
+    VkRef,
+    build_execute_code,
+    call_dependencies,
+    form_value,
+    js_falsy,
+)
+
+__all__ = [
+    "MAX_CALLS",
+    "VkAlbum",
+    "VkCall",
+    "VkCallResult",
+    "VkClient",
+    "VkItem",
+    "VkRef",
+    "vk_text_length",
+]
+
+logger = logging.getLogger(__name__)
+
+VENDOR = "vk"
+# Retries of VK's own refusals (on top of the shared limiter, which should make them rare):
+# error 6 waits base × 1, 2, 3, 4 s; error 9 (flood control) waits base × 10, 30 s.
+RETRIES_TOO_MANY = 4
+RETRIES_FLOOD = 2
+FLOOD_DELAYS = (10.0, 30.0)
+ITEMS_PAGE = 200  # market.get count maximum
+ALBUMS_PAGE = 100  # market.getAlbums count maximum
+
+# Methods that change nothing at VK: safe to repeat after a lost answer.
+_READ_PREFIXES = ("get", "search", "is")
+_READ_METHODS = frozenset({"utils.resolveScreenName", "market.getProductPhotoUploadServer"})
+
+
+def is_read_method(method: str) -> bool:
+    action = method.rsplit(".", 1)[-1]
+    return method in _READ_METHODS or action.startswith(_READ_PREFIXES)
+
+
+def vk_text_length(text: str) -> int:
+    """Length as VK counts it for name limits: in cp1251, where a character outside cp1251
+    (an emoji, say) is stored as an HTML entity like `&#128512;` (vk-market-api.md §3)."""
+    return len(text.encode("cp1251", errors="xmlcharrefreplace"))
+
+
+@dataclass(frozen=True)
+class VkAlbum:
+    id: int
+    owner_id: int
+    title: str
+    count: int
+    is_main: bool
+    is_hidden: bool
+    photo_url: str | None
+    updated_time: datetime | None
+    raw: dict = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class VkItem:
+    id: int
+    owner_id: int
+    title: str
+    description: str
+    price: Decimal  # roubles; VK answers kopecks as a string
+    old_price: Decimal | None
+    availability: int  # 0 available, 1 removed, 2 unavailable
+    sku: str
+    album_ids: tuple[int, ...]
+    photo_ids: tuple[int, ...]
+    thumb_url: str
+    category_id: int | None
+    date: datetime | None
+    raw: dict = field(repr=False, compare=False)
+
+
+@dataclass
+class VkCallResult:
+    """What one call of an `execute` batch gave: a value or a typed error."""
+
+    call: VkCall
+    value: Any = None
+    error: VkApiError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def unwrap(self) -> Any:
+        """The value, or the call's error raised."""
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class VkClient:
+    """VK API calls with one user access token (never logged, never in an exception)."""
+
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        base_url: str | None = None,
+        version: str | None = None,
+        rate_limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self._token = access_token.strip()
+        self._key = token_key(self._token)
+        self.base_url = (base_url or settings.VK_API_URL).rstrip("/")
+        self.version = version or settings.VK_API_VERSION
+        self._limiter = rate_limiter or default_rate_limiter()
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.requests_made = 0
+        self.uploads_made = 0
+
+    def __repr__(self) -> str:
+        return f"<VkClient {self.base_url} token={self._key[:8]}…>"
+
+    # --- requests -------------------------------------------------------------------------
+
+    def call(self, method: str, **params: Any) -> Any:
+        """One API request; returns VK's `response`."""
+        body = self._request(method, params, write=not is_read_method(method))
+        return body.get("response")
+
+    def execute(self, calls: Sequence[VkCall]) -> list[VkCallResult]:
+        """Up to 25 calls in one API request; each call's result or error, in order.
+
+        VK puts `false` where a call failed and lists the failures in `execute_errors`, in
+        order. A call whose `VkRef` points at a failed call was skipped: it gets a
+        `VkDependencyError`. Errors of the whole request (token, captcha, limits) are raised.
+        """
+        calls = list(calls)
+        code = build_execute_code(calls)  # refuses an empty batch or more than 25 calls
+        write = any(not is_read_method(call.method) for call in calls)
+        body = self._request("execute", {"code": code}, write=write)
+        values = body.get("response")
+        if not isinstance(values, list) or len(values) != len(calls):
+            raise VkScriptError(
+                NO_ANSWER, "execute returned something other than one result per call"
+            )
+        errors = iter(body.get("execute_errors") or [])
+        results: list[VkCallResult] = []
+        for index, (call, value) in enumerate(zip(calls, values, strict=True)):
+            failed_deps = [dep for dep in call_dependencies(call) if js_falsy(values[dep])]
+            if failed_deps:
+                error = VkDependencyError(method=call.method, index=failed_deps[0])
+                results.append(VkCallResult(call, error=error))
+            elif value is False:
+                payload = next(errors, None) or {"error_code": 0, "error_msg": "call failed"}
+                results.append(VkCallResult(call, error=error_from_payload(payload)))
+            else:
+                results.append(VkCallResult(call, value=value))
+            if results[-1].error is not None:
+                logger.info(
+                    "VK execute call failed",
+                    extra={
+                        "method": call.method,
+                        "position": index,
+                        "code": results[-1].error.code,
+                    },
+                )
+        return results
+
+    def _request(self, method: str, params: dict[str, Any], *, write: bool) -> dict:
+        data = {key: form_value(value) for key, value in params.items() if value is not None}
+        data["v"] = self.version
+        data["access_token"] = self._token
+        url = f"{self.base_url}/{method}"
+        too_many = flood = transient = 0
+        while True:
+            self._limiter.acquire(self._key)
+            with self._lock:
+                self.requests_made += 1
+            try:
+                body = self._post(url, data, method=method, write=write)
+            except VkUnavailableError as exc:
+                if exc.may_have_applied and write:
+                    raise
+                if transient >= settings.HTTP_MAX_RETRIES:
+                    raise
+                self._backoff(method, exc, http.backoff_delay(transient))
+                transient += 1
+                continue
+            error = body.get("error")
+            if error is None:
+                return body
+            exc = error_from_payload(error if isinstance(error, dict) else {}, method=method)
+            if exc.code == TOO_MANY_REQUESTS and too_many < RETRIES_TOO_MANY:
+                too_many += 1
+                self._backoff(method, exc, self._base_delay() * too_many)
+            elif exc.code == FLOOD_CONTROL and flood < RETRIES_FLOOD:
+                self._backoff(method, exc, self._base_delay() * FLOOD_DELAYS[flood])
+                flood += 1
+            elif exc.code == INTERNAL_SERVER_ERROR and transient < settings.HTTP_MAX_RETRIES:
+                self._backoff(method, exc, http.backoff_delay(transient))
+                transient += 1
+            else:
+                if isinstance(exc, VkRateLimitError):
+                    logger.warning(
+                        "VK rate limit persists", extra={"method": method, "code": exc.code}
+                    )
+                raise exc
+
+    def _post(self, url: str, data: dict[str, str], *, method: str, write: bool) -> dict:
+        try:
+            response = http.request(
+                "POST",
+                url,
+                vendor=VENDOR,
+                idempotent=not write,
+                retries=0,  # retried by _request, so every attempt takes a rate-limit slot
+                retry_statuses=frozenset(),
+                data=data,
+            )
+        except http.TransientHTTPError as exc:
+            raise VkUnavailableError(
+                NO_ANSWER, str(exc), method=method, may_have_applied=exc.may_have_applied
+            ) from None
+        if response.status_code >= 500:
+            # A gateway error may hide a write that went through: never repeat a write.
+            raise VkUnavailableError(
+                NO_ANSWER,
+                f"VK answered HTTP {response.status_code}",
+                method=method,
+                may_have_applied=write,
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or ("response" not in body and "error" not in body):
+            raise VkUnavailableError(
+                NO_ANSWER,
+                f"VK answered HTTP {response.status_code} without a VK envelope",
+                method=method,
+                may_have_applied=write,
+            )
+        return body
+
+    def _base_delay(self) -> float:
+        return float(getattr(settings, "HTTP_BACKOFF_SECONDS", 1.0))
+
+    def _backoff(self, method: str, exc: VkApiError, delay: float) -> None:
+        logger.warning(
+            "VK request refused, retrying",
+            extra={"method": method, "code": exc.code, "delay": round(delay, 2)},
+        )
+        self._sleep(delay)
+
+    # --- catalog reads ----------------------------------------------------------------------
+
+    def iter_albums(self, owner_id: int) -> Iterator[VkAlbum]:
+        """All Market albums of the community (market.getAlbums, 100 per request)."""
+        offset = 0
+        while True:
+            page = self.call(
+                "market.getAlbums", owner_id=owner_id, offset=offset, count=ALBUMS_PAGE
+            )
+            items = page.get("items") or []
+            for raw in items:
+                yield parse_album(raw)
+            offset += len(items)
+            if not items or offset >= int(page.get("count") or 0):
+                return
+
+    def iter_items(self, owner_id: int, *, pages_per_request: int = MAX_CALLS) -> Iterator[VkItem]:
+        """All items of the community, hidden ones included (market.get extended=1
+        with_disabled=1, 200 per page). The first request learns the total; the remaining
+        pages go `pages_per_request` at a time through `execute` (10 000 items: 3 requests).
+        An item that moves between pages while the shop changes is yielded once."""
+        params = {"owner_id": owner_id, "count": ITEMS_PAGE, "extended": 1, "with_disabled": 1}
+        first = self.call("market.get", offset=0, **params)
+        seen: set[int] = set()
+        yield from _new_items(first.get("items") or [], seen)
+        total = int(first.get("count") or 0)
+        offsets = list(range(ITEMS_PAGE, total, ITEMS_PAGE))
+        for start in range(0, len(offsets), pages_per_request):
+            batch = [
+                VkCall("market.get", {**params, "offset": offset})
+                for offset in offsets[start : start + pages_per_request]
+            ]
+            for result in self.execute(batch):
+                yield from _new_items(result.unwrap().get("items") or [], seen)
+
+    # --- product photos (§4.1) ----------------------------------------------------------------
+
+    def upload_product_photo(self, group_id: int, image: bytes) -> int:
+        """The whole photo flow for one image; returns the photo id for market.add/edit.
+
+        Raises `InvalidImageError` (a ValueError) for a file that is not a readable image.
+        """
+        jpeg = normalize_product_image(image)
+        server = self.call("market.getProductPhotoUploadServer", group_id=abs(group_id))
+        upload_response = self.upload_photo(server["upload_url"], jpeg)
+        return self.save_product_photo(upload_response)
+
+    def get_upload_urls(self, group_id: int, n: int) -> list[str]:
+        """`n` one-time upload URLs, 25 per `execute` request."""
+        urls: list[str] = []
+        calls = [
+            VkCall("market.getProductPhotoUploadServer", {"group_id": abs(group_id)})
+            for _ in range(n)
+        ]
+        for start in range(0, n, MAX_CALLS):
+            for result in self.execute(calls[start : start + MAX_CALLS]):
+                urls.append(result.unwrap()["upload_url"])
+        return urls
+
+    def upload_photo(self, upload_url: str, jpeg_bytes: bytes) -> str:
+        """POSTs the file to the upload server (not an API request); returns its answer verbatim,
+        to be passed as `upload_response` to market.saveProductPhoto."""
+        try:
+            response = http.request(
+                "POST",
+                upload_url,
+                vendor="vk-upload",
+                idempotent=False,
+                files={"file": ("photo.jpg", jpeg_bytes, "image/jpeg")},
+            )
+        except http.TransientHTTPError as exc:
+            # An orphan upload is harmless: the caller may take a new URL and upload again.
+            raise VkUnavailableError(NO_ANSWER, str(exc), method="upload") from None
+        with self._lock:
+            self.uploads_made += 1
+        if response.status_code != 200:
+            raise VkUnavailableError(
+                NO_ANSWER, f"upload server answered HTTP {response.status_code}", method="upload"
+            )
+        return response.text
+
+    def save_product_photo(self, upload_response: str) -> int:
+        return int(
+            self.call("market.saveProductPhoto", upload_response=upload_response)["photo_id"]
+        )
+
+    @staticmethod
+    def save_product_photo_call(upload_response: str) -> VkCall:
+        """The saveProductPhoto call to chain in an `execute` before market.add/edit."""
+        return VkCall("market.saveProductPhoto", {"upload_response": upload_response})
+
+
+# --- parsing at the edge ----------------------------------------------------------------------
+
+
+def _new_items(raw_items: list, seen: set[int]) -> Iterator[VkItem]:
+    for raw in raw_items:
+        item = parse_item(raw)
+        if item.id not in seen:
+            seen.add(item.id)
+            yield item
+
+
+def _timestamp(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def kopecks_to_roubles(amount: Any) -> Decimal | None:
+    """VK's `amount` ("12345", kopecks as a string) → Decimal("123.45")."""
+    if amount in (None, ""):
+        return None
+    try:
+        return (Decimal(str(amount)) / 100).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _largest_size_url(photo: Any) -> str | None:
+    if not isinstance(photo, dict):
+        return None
+    sizes = [s for s in photo.get("sizes") or [] if isinstance(s, dict) and s.get("url")]
+    if not sizes:
+        return None
+    return max(sizes, key=lambda s: int(s.get("width") or 0))["url"]
+
+
+def parse_album(raw: dict) -> VkAlbum:
+    return VkAlbum(
+        id=int(raw["id"]),
+        owner_id=int(raw.get("owner_id") or 0),
+        title=str(raw.get("title") or ""),
+        count=int(raw.get("count") or 0),
+        is_main=bool(raw.get("is_main")),
+        is_hidden=bool(raw.get("is_hidden")),
+        photo_url=_largest_size_url(raw.get("photo")),
+        updated_time=_timestamp(raw.get("updated_time")),
+        raw=raw,
+    )
+
+
+def parse_item(raw: dict) -> VkItem:
+    price = raw.get("price") if isinstance(raw.get("price"), dict) else {}
+    category = raw.get("category") if isinstance(raw.get("category"), dict) else {}
+    photos = [p for p in raw.get("photos") or [] if isinstance(p, dict) and "id" in p]
+    try:
+        category_id = int(category["id"]) if "id" in category else None
+    except (TypeError, ValueError):
+        category_id = None
+    return VkItem(
+        id=int(raw["id"]),
+        owner_id=int(raw.get("owner_id") or 0),
+        title=str(raw.get("title") or ""),
+        description=str(raw.get("description") or ""),
+        price=kopecks_to_roubles(price.get("amount")) or Decimal("0.00"),
+        old_price=kopecks_to_roubles(price.get("old_amount")),
+        availability=int(raw.get("availability") or 0),
+        sku=str(raw.get("sku") or ""),
+        album_ids=tuple(int(a) for a in raw.get("albums_ids") or []),
+        photo_ids=tuple(int(p["id"]) for p in photos),
+        thumb_url=str(
+            raw.get("thumb_photo") or _largest_size_url(photos[0] if photos else None) or ""
+        ),
+        category_id=category_id,
+        date=_timestamp(raw.get("date")),
+        raw=raw,
+    )
+
+
+def parse_upload_response(text: str) -> dict:
+    """The upload server's answer as JSON (for logs and tests; VK wants the text verbatim)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
