@@ -1,0 +1,215 @@
+"""The merchant's Evotor catalog as last read from the cloud (evotor-api.md §5).
+
+Every row belongs to a user and is keyed by the Evotor ids: (user, evotor_id) for a store,
+(user, store_evotor_id, evotor_id) for groups and products, because Evotor only promises a
+product id to be unique within its store (§5.2). Group parents are kept as Evotor ids
+(`parent_evotor_id`), not foreign keys: the tree of a store is one query, assembled in Python
+(`catalog.selectors.group_tree`), and a refresh never has to resolve ids before writing.
+
+Rows that vanish from Evotor are kept with `is_removed` set, so publishing can hide them in VK.
+`content_hash` is a digest of Evotor's payload: a refresh rewrites a row only when it changed.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class CachedStore(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cached_stores"
+    )
+    evotor_id = models.CharField(_("Evotor id"), max_length=64)
+    name = models.CharField(_("name"), max_length=255)
+    address = models.TextField(_("address"), blank=True, default="")
+    evotor_updated_at = models.DateTimeField(_("changed in Evotor"), null=True, blank=True)
+    # False while Evotor answers 402/403 for this store (app not installed or not paid on its
+    # devices): the store is skipped quietly and its cached rows are left as they were.
+    is_accessible = models.BooleanField(_("readable"), default=True)
+    is_removed = models.BooleanField(_("removed in Evotor"), default=False)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"))
+    last_seen_at = models.DateTimeField(_("last seen"))
+    # When the store's groups and products were last read completely.
+    catalog_refreshed_at = models.DateTimeField(_("catalog read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Evotor store")
+        verbose_name_plural = _("Evotor stores")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "evotor_id"], name="catalog_store_unique"),
+        ]
+
+    def __str__(self):
+        return self.name or self.evotor_id
+
+
+class CachedGroup(models.Model):
+    """A product group, or a modification group (one that has `attributes` in Evotor)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cached_groups"
+    )
+    store = models.ForeignKey(CachedStore, on_delete=models.CASCADE, related_name="groups")
+    store_evotor_id = models.CharField(_("Evotor store id"), max_length=64)
+    evotor_id = models.CharField(_("Evotor id"), max_length=64)
+    parent_evotor_id = models.CharField(
+        _("Evotor id of the parent group"), max_length=64, blank=True, default=""
+    )
+    name = models.CharField(_("name"), max_length=255)
+    evotor_updated_at = models.DateTimeField(_("changed in Evotor"), null=True, blank=True)
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    raw = models.JSONField(_("Evotor payload"), default=dict)
+    is_removed = models.BooleanField(_("removed in Evotor"), default=False)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"))
+    # Written together with the row: when its content last changed or it reappeared. An
+    # unchanged row is not rewritten; the store's `catalog_refreshed_at` says it is still there.
+    last_seen_at = models.DateTimeField(_("last changed"))
+
+    class Meta:
+        verbose_name = _("Evotor product group")
+        verbose_name_plural = _("Evotor product groups")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "store_evotor_id", "evotor_id"], name="catalog_group_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["store", "is_removed"], name="catalog_group_store")]
+
+    def __str__(self):
+        return self.name
+
+
+class CachedProduct(models.Model):
+    """A product (or modification) with every field publishing to VK needs (evotor-api.md §5.2)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cached_products"
+    )
+    store = models.ForeignKey(CachedStore, on_delete=models.CASCADE, related_name="products")
+    store_evotor_id = models.CharField(_("Evotor store id"), max_length=64)
+    evotor_id = models.CharField(_("Evotor id"), max_length=64)
+    parent_evotor_id = models.CharField(
+        _("Evotor id of the group"), max_length=64, blank=True, default=""
+    )
+    name = models.CharField(_("name"), max_length=255)
+    type = models.CharField(_("type"), max_length=32, blank=True, default="")
+    price = models.DecimalField(_("price"), max_digits=16, decimal_places=2, default=0)
+    cost_price = models.DecimalField(
+        _("cost price"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    # Only present when the app may read stock; Evotor allows 7 integer and 3 fraction digits.
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=16, decimal_places=3, null=True, blank=True
+    )
+    measure_name = models.CharField(_("unit"), max_length=32, blank=True, default="")
+    allow_to_sell = models.BooleanField(_("on sale"), default=True)
+    description = models.TextField(_("description"), blank=True, default="")
+    article_number = models.CharField(_("article"), max_length=64, blank=True, default="")
+    code = models.CharField(_("code"), max_length=64, blank=True, default="")
+    barcodes = models.JSONField(_("barcodes"), default=list, blank=True)
+    tax = models.CharField(_("VAT"), max_length=32, blank=True, default="")
+    evotor_updated_at = models.DateTimeField(_("changed in Evotor"), null=True, blank=True)
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    raw = models.JSONField(_("Evotor payload"), default=dict)
+    # Lower-cased name, barcodes, article and code: SQLite's LIKE folds ASCII letters only, so
+    # the product search compares against this column instead of `name`.
+    search_text = models.TextField(_("search text"), blank=True, default="")
+    is_removed = models.BooleanField(_("removed in Evotor"), default=False)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"))
+    last_seen_at = models.DateTimeField(_("last changed"))
+
+    class Meta:
+        verbose_name = _("Evotor product")
+        verbose_name_plural = _("Evotor products")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "store_evotor_id", "evotor_id"], name="catalog_product_unique"
+            ),
+        ]
+        indexes = [
+            # The products page: one store, not removed, in name order (optionally one group).
+            models.Index(fields=["store", "is_removed", "name"], name="catalog_product_list"),
+            models.Index(
+                fields=["store", "parent_evotor_id", "is_removed"], name="catalog_product_group"
+            ),
+            # The selector publishing uses: a user's products by store id.
+            models.Index(
+                fields=["user", "store_evotor_id", "is_removed"], name="catalog_product_user"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_available(self) -> bool:
+        """Whether VK may show it as in stock: on sale and, where stock is known, some left."""
+        return self.allow_to_sell and (self.quantity is None or self.quantity > 0)
+
+
+class RefreshStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    OK = "ok", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class RefreshTrigger(models.TextChoices):
+    AUTO = "auto", _("Automatically")
+    MANUAL = "manual", _("Button on the site")
+    COMMAND = "command", _("Command")
+
+
+class CatalogRefresh(models.Model):
+    """One run of the catalog refresh for a user: what the merchant and the admin see."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="catalog_refreshes"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=RefreshStatus.choices, default=RefreshStatus.QUEUED
+    )
+    trigger = models.CharField(
+        _("started by"),
+        max_length=16,
+        choices=RefreshTrigger.choices,
+        default=RefreshTrigger.AUTO,
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    stores = models.PositiveIntegerField(_("stores read"), default=0)
+    stores_skipped = models.PositiveIntegerField(_("stores skipped"), default=0)
+    groups = models.PositiveIntegerField(_("groups read"), default=0)
+    products = models.PositiveIntegerField(_("products read"), default=0)
+    products_written = models.PositiveIntegerField(_("products new or changed"), default=0)
+    products_removed = models.PositiveIntegerField(_("products removed"), default=0)
+    error = models.TextField(_("error"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("catalog refresh")
+        verbose_name_plural = _("catalog refreshes")
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["user", "status"], name="catalog_refresh_user")]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_status_display()} · {self.requested_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def finished_just_now(self) -> bool:
+        return bool(self.finished_at) and timezone.now() - self.finished_at < timedelta(minutes=1)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

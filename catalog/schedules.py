@@ -1,0 +1,9 @@
+from evosync.schedules import ScheduleSpec, minutes_from_setting
+
+SCHEDULES = [
+    ScheduleSpec(
+        name="refresh_catalog",
+        func="catalog.tasks.refresh_catalog_all",
+        minutes=minutes_from_setting("CATALOG_REFRESH_INTERVAL_SECONDS"),
+    ),
+]
