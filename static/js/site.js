@@ -30,7 +30,12 @@
       var data = result.data || {};
       if (data.html && form.dataset.target) {
         var target = document.getElementById(form.dataset.target);
-        if (target) target.outerHTML = data.html;
+        if (target) {
+          target.outerHTML = data.html;
+          // A swapped-in fragment may itself need polling (a refresh that just started).
+          var swapped = document.getElementById(form.dataset.target);
+          if (swapped) startPolling(swapped);
+        }
       }
       if (output) {
         output.textContent = data.message || data.error || "";
@@ -58,5 +63,9 @@
       })
       .catch(function () { setTimeout(function () { poll(element); }, interval * 2); });
   }
-  document.querySelectorAll("[data-poll-url]").forEach(poll);
+  function startPolling(root) {
+    if (root.matches && root.matches("[data-poll-url]")) poll(root);
+    root.querySelectorAll("[data-poll-url]").forEach(poll);
+  }
+  startPolling(document);
 })();
