@@ -219,7 +219,7 @@ class SetPasswordForm(DjangoSetPasswordForm):
 
 
 class PasswordResetForm(DjangoPasswordResetForm):
-    """Django's form, sending our templated message (`user_send_password_reset`).
+    """Django's form, sending our templated message (`services.user_request_password_reset`).
 
     Only active accounts get a message, and the page says the same whether or not the address is
     known. Unlike Django's default, an active account without a password (an invitee whom staff
@@ -228,12 +228,8 @@ class PasswordResetForm(DjangoPasswordResetForm):
 
     email = _email_field()
 
-    def get_users(self, email):
-        return User.objects.filter(email__iexact=email.strip(), status=Status.ACTIVE)
-
     def save(self, **kwargs):
-        for user in self.get_users(self.cleaned_data["email"]):
-            services.user_send_password_reset(user=user)
+        services.user_request_password_reset(email=self.cleaned_data["email"])
 
 
 class DeleteAccountForm(forms.Form):

@@ -8,11 +8,13 @@ message went out, so the page can say so (and the user can ask for a new one).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -98,14 +100,35 @@ def user_confirm_email(*, user: User) -> User:
     return user
 
 
+def public_email_allowed(*, kind: str, email: str) -> bool:
+    """Whether a form anybody can fill in may e-mail `email` now (`kind`: which form).
+
+    At most one such message per address and form per ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS,
+    so nobody can flood someone's inbox through "send the link again" or "forgot password" (nor
+    spoil the sender's reputation with the mail provider). Counted in the shared cache; the
+    address is hashed in the key. An interval of 0 turns the limit off.
+    """
+    interval = settings.ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS
+    if interval <= 0:
+        return True
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    allowed = cache.add(f"accounts:public-email:{kind}:{digest}", 1, timeout=interval)
+    if not allowed:
+        logger.info("public e-mail throttled", extra={"kind": kind})
+    return allowed
+
+
 def user_resend_confirmation(*, email: str) -> None:
     """Sends a new link to a pending account with this address, if there is one.
 
     Answers nothing either way, so the form cannot be used to find out who has an account.
     An invited account (no password yet) gets a new invitation instead: that is the link it needs.
+    A repeat within the public e-mail interval sends nothing (`public_email_allowed`).
     """
     user = user_get_pending_by_email(email)
     if user is None:
+        return
+    if not public_email_allowed(kind="confirmation", email=user.email):
         return
     if user.has_usable_password():
         user_send_confirmation(user=user)
@@ -227,6 +250,19 @@ def user_send_password_reset(*, user: User) -> bool:
             "expires_hours": max(1, round(settings.PASSWORD_RESET_TIMEOUT / 3600)),
         },
     )
+
+
+def user_request_password_reset(*, email: str) -> int:
+    """The "forgot password" form: e-mails a reset link to the active account with this address.
+
+    Returns how many messages went out (0 for an unknown address, or a repeat within the public
+    e-mail interval: the page says the same either way).
+    """
+    sent = 0
+    for user in User.objects.filter(email__iexact=email.strip(), status=Status.ACTIVE):
+        if public_email_allowed(kind="password_reset", email=user.email):
+            sent += int(user_send_password_reset(user=user))
+    return sent
 
 
 @transaction.atomic

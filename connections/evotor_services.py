@@ -27,6 +27,12 @@ from connections.evotor_client import (
     EvotorUnavailable,
 )
 from connections.models import ConnectionState, EvotorConnection
+from connections.signals import (
+    REASON_TOKEN,
+    VENDOR_EVOTOR,
+    connection_broken,
+    connection_restored,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +41,10 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/=:-]+$")
 TOKEN_MIN_LENGTH = 16
 TOKEN_MAX_LENGTH = 512
 CATALOG_REFRESH_TASK = "catalog.tasks.refresh_catalog_for_user"
+
+
+def _announce_restored(user) -> None:
+    connection_restored.send_robust(EvotorConnection, user=user, vendor=VENDOR_EVOTOR)
 
 
 @dataclass(frozen=True)
@@ -115,10 +125,13 @@ def evotor_connection_save_token(*, user, token: str) -> EvotorConnection:
     token = evotor_token_clean(token)
     connection, _created = EvotorConnection.objects.select_for_update().get_or_create(user=user)
     changed = connection.cloud_token != token
+    was_broken = connection.state == ConnectionState.BROKEN
     connection.cloud_token = token
     connection.state = ConnectionState.OK
     connection.last_error = ""
     connection.save()
+    if was_broken:
+        _announce_restored(user)
     logger.info(
         "Evotor token saved by the merchant", extra={"user_id": user.pk, "changed": changed}
     )
@@ -138,10 +151,13 @@ def evotor_connection_receive_token(*, connection: EvotorConnection, token: str)
     connection = EvotorConnection.objects.select_for_update().get(pk=connection.pk)
     changed = connection.cloud_token != token or connection.state != ConnectionState.OK
     if changed:
+        was_broken = connection.state == ConnectionState.BROKEN
         connection.cloud_token = token
         connection.state = ConnectionState.OK
         connection.last_error = ""
         connection.save()
+        if was_broken:
+            _announce_restored(connection.user)
         evotor_catalog_refresh_enqueue(user_id=connection.user_id)
     logger.info("Evotor token received", extra={"user_id": connection.user_id, "changed": changed})
     return changed
@@ -152,7 +168,8 @@ def evotor_connection_mark_broken(connection: EvotorConnection, message: str) ->
     """Record that the token stopped working, with the merchant-facing reason.
 
     When the merchant saved another token meanwhile, the old token's failure is not recorded
-    against the new one.
+    against the new one. A connection that becomes broken here sends `connection_broken` (the
+    merchant gets an alert); one that was broken (or disabled) already does not.
     """
     current = EvotorConnection.objects.select_for_update().filter(pk=connection.pk).first()
     if current is None:
@@ -171,12 +188,24 @@ def evotor_connection_mark_broken(connection: EvotorConnection, message: str) ->
     for name, value in fields.items():
         setattr(connection, name, value)
     logger.warning("Evotor connection broken", extra={"user_id": current.user_id})
+    if current.state == ConnectionState.OK:
+        connection_broken.send_robust(
+            EvotorConnection,
+            user=current.user,
+            vendor=VENDOR_EVOTOR,
+            message=message,
+            reason=REASON_TOKEN,
+        )
 
 
 @transaction.atomic
-def evotor_connection_mark_ok(connection: EvotorConnection) -> None:
+def evotor_connection_mark_ok(connection: EvotorConnection, *, announce: bool = False) -> None:
     """Record a successful call: a broken connection works again. A connection disabled
-    because the app was removed in Evotor stays disabled until Evotor reports it installed."""
+    because the app was removed in Evotor stays disabled until Evotor reports it installed.
+
+    A broken connection that works again sends `connection_restored` (its alert goes); with
+    `announce` (a check the merchant asked for) it is sent whatever the state was.
+    """
     now = timezone.now()
     fields = {"last_error": "", "last_checked_at": now, "updated_at": now}
     current = EvotorConnection.objects.select_for_update().filter(pk=connection.pk).first()
@@ -187,6 +216,10 @@ def evotor_connection_mark_ok(connection: EvotorConnection) -> None:
     EvotorConnection.objects.filter(pk=current.pk).update(**fields)
     for name, value in fields.items():
         setattr(connection, name, value)
+    if current.state == ConnectionState.BROKEN or (
+        announce and current.state == ConnectionState.OK
+    ):
+        _announce_restored(current.user)
 
 
 def evotor_connection_test(*, connection: EvotorConnection | None) -> EvotorTestResult:
@@ -210,7 +243,7 @@ def evotor_connection_test(*, connection: EvotorConnection | None) -> EvotorTest
         )
         EvotorConnection.objects.filter(pk=connection.pk).update(last_checked_at=timezone.now())
         return EvotorTestResult(ok=False, message=evotor_error_message(exc))
-    evotor_connection_mark_ok(connection)
+    evotor_connection_mark_ok(connection, announce=True)
     return EvotorTestResult(
         ok=True,
         message=_("The connection works: stores — %(count)d") % {"count": len(stores)},
@@ -226,11 +259,15 @@ def evotor_connection_disconnect(*, connection: EvotorConnection) -> None:
     a later /user/token from Evotor still finds the merchant.
     """
     connection = EvotorConnection.objects.select_for_update().get(pk=connection.pk)
+    had_token = bool(connection.cloud_token)
     connection.cloud_token = ""
     connection.state = ConnectionState.OK
     connection.last_error = ""
     connection.last_checked_at = None
     connection.save()
+    if had_token:
+        # Nothing is left to fix: an alert about the old token would only confuse.
+        _announce_restored(connection.user)
     try:
         from catalog.services import catalog_delete_for_user
     except ImportError:

@@ -18,6 +18,14 @@ from django.utils.translation import gettext as _
 
 from connections import vk_errors
 from connections.models import ConnectionState, VkConnection
+from connections.signals import (
+    REASON_ACCESS,
+    REASON_MARKET_OFF,
+    REASON_TOKEN,
+    VENDOR_VK,
+    connection_broken,
+    connection_restored,
+)
 from connections.vk_client import VkCall, VkClient
 
 logger = logging.getLogger(__name__)
@@ -139,6 +147,7 @@ def vk_connection_save(*, user, group_id: int, access_token: str | None = None) 
     group_changed = connection.group_id != group_id
     if not access_token and not connection.access_token:
         raise ValueError("A first save needs a token.")
+    was_broken = connection.state == ConnectionState.BROKEN
     if token_changed:
         connection.access_token = access_token
     if group_changed:
@@ -152,6 +161,8 @@ def vk_connection_save(*, user, group_id: int, access_token: str | None = None) 
         connection.last_error = ""
         connection.last_checked_at = None
     connection.save()
+    if was_broken and connection.state == ConnectionState.OK:
+        _announce_restored(user)
     logger.info(
         "VK connection saved",
         extra={"user_id": user.pk, "group_id": group_id, "token_changed": token_changed},
@@ -186,7 +197,7 @@ def vk_connection_test(*, user) -> VkTestResult:
             ]
         )
     except vk_errors.VkAuthError as exc:
-        vk_connection_mark_broken(connection, exc.user_message)
+        vk_connection_mark_broken(connection, exc.user_message, reason=REASON_TOKEN)
         return VkTestResult(False, exc.user_message)
     except vk_errors.VkApiError as exc:
         return VkTestResult(False, exc.user_message)
@@ -195,7 +206,7 @@ def vk_connection_test(*, user) -> VkTestResult:
         message = _("VK has no community number %(id)s. Check the number or the address.") % {
             "id": group_id
         }
-        vk_connection_mark_broken(connection, message)
+        vk_connection_mark_broken(connection, message, reason=REASON_ACCESS)
         return VkTestResult(False, message)
     value = group_result.value
     # 5.199 answers {"groups": [...], "profiles": [...]}; older versions a bare list.
@@ -213,14 +224,14 @@ def vk_connection_test(*, user) -> VkTestResult:
             message = error.user_message
         else:
             message = _("VK refused the check: %(message)s") % {"message": error.user_message}
-        vk_connection_mark_broken(connection, message)
+        vk_connection_mark_broken(connection, message, reason=broken_reason(error))
         return VkTestResult(False, message, name)
     if market.get("enabled") == 0:
         message = vk_errors.VkMarketDisabledError(1438).user_message
-        vk_connection_mark_broken(connection, message)
+        vk_connection_mark_broken(connection, message, reason=REASON_MARKET_OFF)
         return VkTestResult(False, message, name)
 
-    vk_connection_mark_ok(connection)
+    vk_connection_mark_ok(connection, announce=True)
     return VkTestResult(
         True,
         _(
@@ -250,6 +261,8 @@ def vk_connection_disconnect(*, user) -> bool:
         connection.state = ConnectionState.OK
     connection.save()
     _delete_cached_catalog(user)
+    # Nothing is left to fix, so no alert about the old token or community stays either.
+    _announce_restored(user)
     logger.info("VK connection removed", extra={"user_id": user.pk})
     return True
 
@@ -263,34 +276,65 @@ def _delete_cached_catalog(user) -> None:
     vk_catalog_delete_for_user(user=user)
 
 
-def vk_connection_mark_broken(connection: VkConnection, message: str) -> None:
+def _announce_restored(user) -> None:
+    connection_restored.send_robust(VkConnection, user=user, vendor=VENDOR_VK)
+
+
+def broken_reason(error: vk_errors.VkApiError) -> str:
+    """Which `connections.signals.REASON_*` a VK error that breaks a connection stands for."""
+    if isinstance(error, vk_errors.VkMarketDisabledError):
+        return REASON_MARKET_OFF
+    if isinstance(error, vk_errors.VkAuthError):
+        return REASON_TOKEN
+    return REASON_ACCESS
+
+
+@transaction.atomic
+def vk_connection_mark_broken(
+    connection: VkConnection, message: str, *, reason: str = REASON_TOKEN
+) -> None:
     """Records that VK refuses this connection (token revoked, rights, Market off, community
-    gone), with the explanation the merchant sees. A connection staff disabled stays disabled."""
+    gone), with the explanation the merchant sees. A connection staff disabled stays disabled.
+
+    A connection that becomes broken here sends `connection_broken` with `reason` (one of
+    `connections.signals.REASON_*`), and the merchant gets an alert; one already broken does not.
+    """
     now = timezone.now()
+    current = VkConnection.objects.select_for_update().filter(pk=connection.pk).first()
+    previous = current.state if current is not None else connection.state
     state = (
-        ConnectionState.DISABLED
-        if connection.state == ConnectionState.DISABLED
-        else ConnectionState.BROKEN
+        ConnectionState.DISABLED if previous == ConnectionState.DISABLED else ConnectionState.BROKEN
     )
     VkConnection.objects.filter(pk=connection.pk).update(
         state=state, last_error=message, last_checked_at=now, updated_at=now
     )
     connection.state, connection.last_error, connection.last_checked_at = state, message, now
     logger.warning("VK connection broken", extra={"user_id": connection.user_id})
+    if current is not None and previous == ConnectionState.OK:
+        connection_broken.send_robust(
+            VkConnection, user=current.user, vendor=VENDOR_VK, message=message, reason=reason
+        )
 
 
-def vk_connection_mark_ok(connection: VkConnection) -> None:
-    """Records that the connection works again (a successful test or run)."""
+@transaction.atomic
+def vk_connection_mark_ok(connection: VkConnection, *, announce: bool = False) -> None:
+    """Records that the connection works again (a successful test or run).
+
+    A broken connection that works again sends `connection_restored` (its alerts go); with
+    `announce` (a check the merchant asked for) it is sent whatever the state was.
+    """
     now = timezone.now()
-    state = (
-        ConnectionState.DISABLED
-        if connection.state == ConnectionState.DISABLED
-        else ConnectionState.OK
-    )
+    current = VkConnection.objects.select_for_update().filter(pk=connection.pk).first()
+    previous = current.state if current is not None else connection.state
+    state = ConnectionState.DISABLED if previous == ConnectionState.DISABLED else ConnectionState.OK
     VkConnection.objects.filter(pk=connection.pk).update(
         state=state, last_error="", last_checked_at=now, updated_at=now
     )
     connection.state, connection.last_error, connection.last_checked_at = state, "", now
+    if current is not None and (
+        previous == ConnectionState.BROKEN or (announce and previous == ConnectionState.OK)
+    ):
+        _announce_restored(current.user)
 
 
 def vk_connection_record_error(connection: VkConnection, error: vk_errors.VkApiError) -> bool:
@@ -300,7 +344,7 @@ def vk_connection_record_error(connection: VkConnection, error: vk_errors.VkApiE
         error,
         vk_errors.VkAuthError | vk_errors.VkPermissionError | vk_errors.VkMarketDisabledError,
     ):
-        vk_connection_mark_broken(connection, error.user_message)
+        vk_connection_mark_broken(connection, error.user_message, reason=broken_reason(error))
         return True
     return False
 

@@ -347,3 +347,10 @@ EVOTOR_WEBHOOK_BASIC_AUTH = env("EVOTOR_WEBHOOK_BASIC_AUTH", default="")
 # before VK counts 4 in a second. 0.07 keeps publishing within 7 % of VK's ceiling; raise it on a
 # congested network (0.2 = 0.4 s between requests).
 VK_RATE_LIMIT_MARGIN = env.float("VK_RATE_LIMIT_MARGIN", default=0.07)
+
+# --- Accounts: e-mails anybody can trigger (accounts.services.public_email_allowed) ------------
+# "Send the link again" and "Forgot password" e-mail an address at most once per this many
+# seconds each, so the forms cannot flood someone's inbox. 0 turns the limit off.
+ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS = env.int(
+    "ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS", default=60
+)

@@ -28,3 +28,7 @@ WHITENOISE_AUTOREFRESH = True
 # Retries still happen in tests, just without the real waiting.
 HTTP_BACKOFF_SECONDS = 0.01
 HTTP_READ_TIMEOUT = 5.0
+
+# Tests send several "forgot password" / "send the link again" e-mails to one address in a row;
+# tests/accounts/test_public_email_limit.py turns the limit back on where it is the subject.
+ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS = 0

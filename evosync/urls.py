@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +26,5 @@ handler403 = "evosync.views.permission_denied"
 handler404 = "evosync.views.page_not_found"
 handler500 = "evosync.views.server_error"
 
-if settings.DEBUG:
-    from django.views.static import serve
-
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+# No `media/` route, not even with DEBUG: merchants' uploads (product and default photos) are
+# served only by views that check the owner (sync.views.photo_image, default_photo_image).

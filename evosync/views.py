@@ -8,7 +8,7 @@ from evosync import health as health_checks
 
 def home(request):
     if request.user.is_authenticated:
-        return redirect("accounts:profile")
+        return redirect("sync:dashboard")
     return redirect("accounts:login")
 
 

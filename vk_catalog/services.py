@@ -39,6 +39,7 @@ from vk_catalog.models import (
     VkCachedProductAlbum,
     VkCatalogRefresh,
 )
+from vk_catalog.signals import vk_catalog_refresh_finished
 
 logger = logging.getLogger(__name__)
 
@@ -346,6 +347,11 @@ def _finish_run(run: VkCatalogRefresh, *, status: str, error: str = "", code=Non
     runs.exclude(pk__in=keep).delete()
 
 
+def _announce_finished(user, run: VkCatalogRefresh) -> None:
+    # Publishing raises or resolves its "Market is off" alert from this (sync/signals.py).
+    vk_catalog_refresh_finished.send_robust(VkCatalogRefresh, user=user, run=run)
+
+
 def vk_catalog_refresh_for_user(
     *, user, trigger: str = RefreshTrigger.SCHEDULE, progress: Progress | None = None
 ) -> VkCatalogRefresh:
@@ -384,6 +390,7 @@ def vk_catalog_refresh_for_user(
                 "VK catalog refresh failed",
                 extra={**log_extra, "error_code": exc.code, "error_type": type(exc).__name__},
             )
+            _announce_finished(user, run)
             return run
         except TransientHTTPError:
             # The client normally wraps these in VkUnavailableError; never let one crash a run.
@@ -393,9 +400,11 @@ def vk_catalog_refresh_for_user(
                 error=_("VK is not answering properly right now. EvoSync will try again later."),
             )
             logger.warning("VK catalog refresh failed: VK unreachable", extra=log_extra)
+            _announce_finished(user, run)
             return run
         except VkCatalogNotConnected as exc:
             _finish_run(run, status=RefreshStatus.FAILED, error=exc.user_message)
+            _announce_finished(user, run)
             return run
         except Exception:
             _finish_run(
@@ -419,6 +428,7 @@ def vk_catalog_refresh_for_user(
                 "vk_requests": run.requests_made,
             },
         )
+        _announce_finished(user, run)
         return run
 
 

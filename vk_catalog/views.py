@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from vk_catalog import selectors
@@ -113,6 +114,7 @@ def refresh(request) -> HttpResponseBase:
     return redirect("vk_catalog:albums")
 
 
+@never_cache
 @login_required
 @require_GET
 def refresh_status(request):

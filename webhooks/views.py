@@ -25,7 +25,14 @@ from webhooks.openapi import operations, spec
 
 logger = logging.getLogger(__name__)
 
-_SECRET_KEYS = {"password", "token", "secret", "authorization"}
+# A key containing any of these (any case: "token", "cloudToken", "api_token", "Password") is
+# logged as "***".
+_SECRET_KEY_PARTS = ("password", "token", "secret", "authorization")
+
+
+def _is_secret_key(key) -> bool:
+    lowered = str(key).lower()
+    return any(part in lowered for part in _SECRET_KEY_PARTS)
 
 
 def _masked(value, depth: int = 0):
@@ -33,7 +40,7 @@ def _masked(value, depth: int = 0):
         return "…"
     if isinstance(value, dict):
         return {
-            str(k)[:64]: "***" if str(k).lower() in _SECRET_KEYS else _masked(v, depth + 1)
+            str(k)[:64]: "***" if _is_secret_key(k) else _masked(v, depth + 1)
             for k, v in list(value.items())[:50]
         }
     if isinstance(value, list):

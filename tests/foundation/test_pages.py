@@ -18,10 +18,12 @@ def test_home_sends_a_visitor_to_the_login_page(client):
     assert response["Location"] == reverse("accounts:login")
 
 
-def test_home_sends_a_logged_in_merchant_to_the_profile(owner_client):
+def test_home_sends_a_logged_in_merchant_to_the_sync_dashboard(owner_client):
+    """The dashboard is the merchant's home page."""
     response = owner_client.get("/")
     assert response.status_code == 302
-    assert response["Location"] == reverse("accounts:profile")
+    assert response["Location"] == reverse("sync:dashboard")
+    assert owner_client.get(response["Location"]).status_code == 200
 
 
 def test_visitor_navigation_offers_login_and_sign_up(client):
@@ -138,3 +140,15 @@ def test_no_template_loads_assets_from_a_cdn():
         for url in re.findall(r"url\(\s*['\"]?((?:[a-z]+:)?//[^'\")]+)", path.read_text()):
             offenders.append(f"{path.relative_to(BASE_DIR)}: {url}")
     assert offenders == []
+
+
+def test_the_admin_is_branded_evosync_not_django(staff_client):
+    from django.contrib import admin
+    from django.utils import translation
+
+    html = staff_client.get(reverse("admin:index")).content.decode()
+    with translation.override("ru"):
+        header, title = str(admin.site.site_header), str(admin.site.site_title)
+    assert f">{header}</a>" in html
+    assert f"| {title}</title>" in html
+    assert "Django" not in html.split("<body", 1)[1].split("</header>", 1)[0]

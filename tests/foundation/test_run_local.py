@@ -1,12 +1,15 @@
 """`manage.py run_local` (what `make run` starts): sandbox, worker and site together."""
 
+import http.cookiejar
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -14,6 +17,32 @@ import pytest
 from tests.foundation.helpers import BASE_DIR, MANAGE, PYTHON, clean_env, free_port
 
 SANDBOX_APPS = [BASE_DIR / "sandbox/evotor/app.py", BASE_DIR / "sandbox/vk/app.py"]
+SEED_DEMO = BASE_DIR / "sync/management/commands/seed_demo.py"
+# The demo merchant seed_demo prints (sync/management/commands/seed_demo.py).
+DEMO_EMAIL, DEMO_PASSWORD = "demo@evosync.local", "evosync-demo"
+
+
+def _demo_pages(base: str) -> dict[str, tuple[int, str]]:
+    """Logs in as the demo merchant like a browser (cookies, CSRF token) and opens the pages a
+    newcomer looks at first: {path: (status, final path)}."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(f"{base}/accounts/login/", timeout=10) as response:
+        form = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    data = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "username": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    ).encode()
+    login = urllib.request.Request(
+        f"{base}/accounts/login/", data=data, headers={"Referer": f"{base}/accounts/login/"}
+    )
+    with opener.open(login, timeout=30):
+        pass
+    pages = {}
+    for path in ("/sync/", "/catalog/stores", "/vk-catalog/albums", "/connections/vk/"):
+        with opener.open(base + path, timeout=30) as response:
+            pages[path] = (response.status, urllib.parse.urlsplit(response.url).path)
+    return pages
 
 
 def _group_alive(pgid: int) -> bool:
@@ -78,6 +107,11 @@ def test_run_local_serves_the_site_and_stops_everything_on_ctrl_c(tmp_path):
         )
         with socket.create_connection(("127.0.0.1", sandbox_port), timeout=5):
             pass  # the sandbox listens where SANDBOX_PORT says
+        if SEED_DEMO.is_file():
+            # `make run` on a fresh clone: the demo merchant exists, connected to both sandboxes.
+            assert any("Demo merchant ready" in line for line in lines), "".join(lines)[-3000:]
+            pages = _demo_pages(f"http://127.0.0.1:{site_port}")
+            assert pages == {path: (200, path) for path in pages}, pages
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl-C, to the parent only
         try:

@@ -108,8 +108,10 @@ def test_a_running_refresh_makes_the_status_poll(owner_client, catalog, owner):
     VkCatalogRefresh.objects.create(user=owner, status=RefreshStatus.RUNNING)
     page = owner_client.get(reverse("vk_catalog:albums")).content.decode()
     assert f'data-poll-url="{reverse("vk_catalog:refresh_status")}"' in page
-    answer = owner_client.get(reverse("vk_catalog:refresh_status")).json()
-    assert answer["done"] is False
+    response = owner_client.get(reverse("vk_catalog:refresh_status"))
+    assert response.json()["done"] is False
+    # A poll must never be answered from a cache.
+    assert "no-cache" in response["Cache-Control"] or "no-store" in response["Cache-Control"]
     VkCatalogRefresh.objects.filter(user=owner).update(status=RefreshStatus.OK)
     assert owner_client.get(reverse("vk_catalog:refresh_status")).json()["done"] is True
 

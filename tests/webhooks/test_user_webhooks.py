@@ -363,3 +363,19 @@ def test_the_full_evotor_journey_create_then_token(post):
     assert post("/user/token", {"userId": EVOTOR_USER, "token": CLOUD_TOKEN}).status_code == 200
     connection = EvotorConnection.objects.get(api_token=created["token"])
     assert connection.cloud_token == CLOUD_TOKEN and connection.is_usable
+
+
+def test_secrets_in_any_field_of_a_body_are_masked_in_the_log(post, caplog):
+    body = {
+        "userId": EVOTOR_USER,
+        "email": "masked@example.ru",
+        "password": "plain-password-1",
+        "data": {"cloudToken": "nested-token-2", "X-Authorization": "nested-auth-3"},
+        "apiToken": "camel-token-4",
+    }
+    with caplog.at_level(logging.INFO, logger="webhooks.views"):
+        post("/user/create", body)
+    logged = " ".join(str(getattr(r, "body", "")) for r in caplog.records)
+    assert "masked@example.ru" in logged  # the body is logged…
+    for secret in ("plain-password-1", "nested-token-2", "nested-auth-3", "camel-token-4"):
+        assert secret not in logged  # …without its secrets
