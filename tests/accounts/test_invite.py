@@ -43,7 +43,7 @@ def test_accepting_sets_the_password_activates_and_logs_in(client, invite_path, 
     response = client.post(
         invite_path, {"full_name": "Инна Новая", "password1": NEW, "password2": NEW}
     )
-    assert response["Location"] == reverse("accounts:profile")
+    assert response["Location"] == reverse("sync:dashboard")
     invited_user.refresh_from_db()
     assert invited_user.status == Status.ACTIVE
     assert invited_user.check_password(NEW)

@@ -25,7 +25,7 @@ def test_login_page_labels_both_fields(client):
 def test_an_active_user_logs_in_with_any_case_of_their_address(client, owner, password):
     response = client.post(LOGIN, {"username": "Owner@Example.RU", "password": password})
     assert response.status_code == 302
-    assert response["Location"] == reverse("accounts:profile")
+    assert response["Location"] == reverse("sync:dashboard")
     assert client.get(reverse("accounts:profile")).context["user"] == owner
 
 
@@ -38,7 +38,7 @@ def test_login_follows_a_safe_next_and_ignores_a_foreign_one(client, owner, pass
     foreign = client.post(
         LOGIN + "?next=https://evil.example.com/", {"username": owner.email, "password": password}
     )
-    assert foreign["Location"] == reverse("accounts:profile")
+    assert foreign["Location"] == reverse("sync:dashboard")
 
 
 def test_a_wrong_password_gets_a_generic_error(client, owner):

@@ -91,8 +91,8 @@ def test_register_with_empty_fields_shows_errors_not_a_blank_form(client):
     assert set(response.context["form"].errors) >= {"email", "full_name", "password1"}
 
 
-def test_a_logged_in_user_is_sent_from_register_to_the_profile(owner_client):
-    assert owner_client.get(REGISTER)["Location"] == reverse("accounts:profile")
+def test_a_logged_in_user_is_sent_from_register_to_the_dashboard(owner_client):
+    assert owner_client.get(REGISTER)["Location"] == reverse("sync:dashboard")
 
 
 def test_register_still_creates_the_account_when_the_mail_server_fails(client, monkeypatch):
