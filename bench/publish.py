@@ -1,0 +1,388 @@
+"""Benchmark: a first publish of 10,000 Evotor products to VK at VK's real 3 requests/second.
+
+    python -m bench publish [--products 10000] [--sample 300] [--rps 3] [--skip-naive]
+
+Both sandboxes run in a child process (`manage.py run_sandbox`) on loopback, so the emulators
+never compete with the publisher for this process's interpreter; the publisher works on a
+temporary SQLite database, with the database rate limiter, as a worker would.
+
+Phases (docs/benchmarks.md, "Publishing"):
+1. sample: a generated store of `--sample` products published twice from scratch into two
+   communities, once the EvoSync way (`execute`) and once the naive way (one API request per
+   call, as most existing integrations do), both at `--rps`;
+2. full: `--products` products published the EvoSync way at `--rps`: VK requests (counted by the
+   client and by the sandbox), API calls per method, the most requests the token sent in any
+   second, wall time against requests / rps;
+3. re-sync with nothing changed: VK write calls (must be 0);
+4. 100 price changes at the till, refresh, sync: write requests (must be ≤ 4).
+
+The minimum number of requests for N products with G albums under VK's contract is
+ceil((3N + G + G) / 25) (see docs/benchmarks.md); the script prints it and the ratio.
+The script exits non-zero when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VK_TOKEN = "vk-demo-token"
+MAIN_GROUP = 200001
+NAIVE_GROUP = 300001
+SAMPLE_GROUP = 300002
+CATEGORY = 40099
+WRITE_PREFIXES = ("add", "edit", "delete", "restore", "remove", "save")
+
+
+class _Refusals(logging.Handler):
+    """Counts the requests VK (the sandbox) refused with error 6, as the client logs them."""
+
+    count = 0
+
+    def emit(self, record):
+        if getattr(record, "code", None) == 6:
+            _Refusals.count += 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Sandbox:
+    """The sandboxes in a child process, driven through their `/_control` endpoints."""
+
+    def __init__(self, env: dict):
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_sandbox", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(Path(env["SANDBOX_LOG"]), "wb"),  # noqa: SIM115
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the sandbox did not start")
+
+    def control(self, app: str, action: str, **body):
+        request = urllib.request.Request(
+            f"{self.base}/{app}/_control/{action}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=600) as response:
+            answer = json.loads(response.read() or b"{}")
+        return answer.get("result", answer)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def _setup(env_overrides: dict) -> None:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ.update(env_overrides)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+
+
+def _merchant(email: str, *, evotor_token: str, group_id: int, store_id: str):
+    from accounts.models import User
+    from connections.models import EvotorConnection, VkConnection
+    from sync.filters import sync_filter_set
+    from sync.inputs import sync_settings_get
+    from sync.models import SyncFilter
+
+    user = User.objects.create_user(email=email, password="Bench-Password-1", status="active")
+    EvotorConnection.objects.create(user=user, cloud_token=evotor_token)
+    VkConnection.objects.create(user=user, access_token=VK_TOKEN, group_id=group_id)
+    settings_obj = sync_settings_get(user)
+    settings_obj.vk_category_id = CATEGORY
+    settings_obj.save()
+    sync_filter_set(
+        user=user, entity_type=SyncFilter.EntityType.STORE, entity_id=store_id, enabled=True
+    )
+    return user
+
+
+def _calls_delta(before: dict, after: dict) -> dict:
+    return {
+        method: after.get(method, 0) - before.get(method, 0)
+        for method in sorted(set(after) | set(before))
+        if after.get(method, 0) - before.get(method, 0)
+    }
+
+
+def _writes(calls: dict) -> int:
+    return sum(
+        count
+        for method, count in calls.items()
+        if method.startswith("market.") and method.split(".")[1].startswith(WRITE_PREFIXES)
+    )
+
+
+def minimum_requests(products: int, albums: int) -> int:
+    """3 calls per product (upload server, save photo, add), one addAlbum and at least one
+    addToAlbum per album, 25 calls per execute."""
+    return math.ceil((3 * products + 2 * albums) / 25)
+
+
+def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
+    from django.utils import timezone
+
+    from sync.models import AlbumLink
+    from sync.runs import sync_run_create, sync_run_execute
+
+    before = sandbox.control("vk", "stats")
+    refusals_before = _Refusals.count
+    started = time.monotonic()
+    last = [0.0]
+
+    def progress(run):
+        now = time.monotonic()
+        if now - last[0] > 15:
+            last[0] = now
+            print(
+                f"  [{label}] {run.done}/{run.total} · {run.vk_requests} requests · "
+                f"{now - started:.0f}s",
+                flush=True,
+            )
+
+    run = sync_run_create(user=user, trigger="manual")
+    run = sync_run_execute(run=run, naive=naive, progress=progress)
+    wall = time.monotonic() - started
+    after = sandbox.control("vk", "stats")
+    requests = sum(after["requests_by_method"].values()) - sum(
+        before["requests_by_method"].values()
+    )
+    calls = _calls_delta(before["calls_by_method"], after["calls_by_method"])
+    albums = AlbumLink.objects.filter(user=user).values("vk_album_id").distinct().count()
+    return {
+        "label": label,
+        "status": run.status,
+        "error": run.error,
+        "created": run.created,
+        "updated": run.updated,
+        "failed": run.failed,
+        "skipped": run.skipped,
+        "albums": albums,
+        "client_requests": run.vk_requests,
+        "refused_with_error_6": _Refusals.count - refusals_before,
+        "sandbox_requests": requests,
+        "calls": calls,
+        "wall_seconds": round(wall, 1),
+        "run_seconds": round((run.finished_at - run.started_at).total_seconds(), 1)
+        if run.finished_at
+        else None,
+        "at": timezone.now().isoformat(),
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench publish", description=__doc__)
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--sample", type=int, default=300)
+    parser.add_argument("--rps", type=float, default=3.0)
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=None,
+        help="the rate limiter's safety margin (default: settings.VK_RATE_LIMIT_MARGIN)",
+    )
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="evosync-bench-publish-"))
+    photo = workdir / "default.png"
+    from PIL import Image
+
+    Image.new("RGB", (600, 600), (235, 226, 210)).save(photo, "PNG")
+    env = {
+        "DJANGO_SETTINGS_MODULE": "evosync.settings",
+        "DEBUG": "true",
+        "LOG_LEVEL": "WARNING",
+        "REDIS_URL": "",
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "MEDIA_ROOT": str(workdir / "media"),
+        "VK_DEFAULT_PHOTO_PATH": str(photo),
+        "VK_REQUESTS_PER_SECOND": str(args.rps),
+    }
+    child_env = {
+        **os.environ,
+        **env,
+        "DATABASE_URL": f"sqlite:///{workdir / 'sandbox.sqlite3'}",
+        "SANDBOX_LOG": str(workdir / "sandbox.log"),
+    }
+    sandbox = Sandbox(child_env)
+    env["EVOTOR_API_URL"] = f"{sandbox.base}/evotor"
+    env["VK_API_URL"] = f"{sandbox.base}/vk/method"
+    _setup(env)
+    from django.conf import settings
+
+    from catalog.services import catalog_refresh_for_user
+
+    if args.margin is None:
+        args.margin = float(settings.VK_RATE_LIMIT_MARGIN)
+    settings.VK_RATE_LIMIT_MARGIN = args.margin
+
+    logging.getLogger("connections.vk_client").addHandler(_Refusals(level=logging.WARNING))
+
+    results: dict = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "rps": args.rps,
+        "limiter_margin": args.margin,
+    }
+    ok = True
+    try:
+        sandbox.control("vk", "set_rate_limit", n=args.rps)
+        for group_id, name in ((NAIVE_GROUP, "naive"), (SAMPLE_GROUP, "sample")):
+            sandbox.control("vk", "add_group", group_id=group_id, name=name, admins=[1001])
+
+        if not args.skip_naive:
+            print(f"sample: {args.sample} products, execute vs one request per call", flush=True)
+            (store,) = sandbox.control(
+                "evotor", "generate", products=args.sample, stores=1, user_id="01-BENCH-SAMPLE"
+            )
+            sandbox.control("evotor", "add_token", token="bench-sample", user_id="01-BENCH-SAMPLE")
+            sample_users = [
+                _merchant(
+                    "sample@bench.local",
+                    evotor_token="bench-sample",
+                    group_id=SAMPLE_GROUP,
+                    store_id=store,
+                ),
+                _merchant(
+                    "naive@bench.local",
+                    evotor_token="bench-sample",
+                    group_id=NAIVE_GROUP,
+                    store_id=store,
+                ),
+            ]
+            for user in sample_users:
+                catalog_refresh_for_user(user=user)
+            results["sample_execute"] = _publish(
+                sandbox, sample_users[0], naive=False, label="sample execute"
+            )
+            print(json.dumps(results["sample_execute"], ensure_ascii=False), flush=True)
+            results["sample_naive"] = _publish(
+                sandbox, sample_users[1], naive=True, label="sample naive"
+            )
+            print(json.dumps(results["sample_naive"], ensure_ascii=False), flush=True)
+            e, n = results["sample_execute"], results["sample_naive"]
+            results["sample_ratio"] = {
+                "requests": round(n["sandbox_requests"] / max(1, e["sandbox_requests"]), 2),
+                "time": round(n["wall_seconds"] / max(0.001, e["wall_seconds"]), 2),
+            }
+
+        if not args.skip_full:
+            print(f"full: {args.products} products at {args.rps} requests/s", flush=True)
+            (store,) = sandbox.control(
+                "evotor", "generate", products=args.products, stores=1, user_id="01-BENCH-FULL"
+            )
+            sandbox.control("evotor", "add_token", token="bench-full", user_id="01-BENCH-FULL")
+            user = _merchant(
+                "full@bench.local", evotor_token="bench-full", group_id=MAIN_GROUP, store_id=store
+            )
+            started = time.monotonic()
+            refresh = catalog_refresh_for_user(user=user)
+            results["catalog_refresh_seconds"] = round(time.monotonic() - started, 1)
+            assert refresh.ok, refresh.error
+            full = _publish(sandbox, user, naive=False, label="full")
+            stats = sandbox.control("vk", "stats")
+            full["max_requests_in_a_second"] = sandbox.control(
+                "vk", "max_requests_in_window", token=VK_TOKEN, window=1.0
+            )
+            full["minimum_requests"] = minimum_requests(args.products, full["albums"])
+            full["ratio_to_minimum"] = round(full["sandbox_requests"] / full["minimum_requests"], 3)
+            full["rate_bound_seconds"] = round(full["sandbox_requests"] / args.rps, 1)
+            full["limiter_bound_seconds"] = round(
+                full["sandbox_requests"] * (1 + args.margin) / args.rps, 1
+            )
+            full["time_ratio"] = round(full["wall_seconds"] / full["rate_bound_seconds"], 3)
+            results["full"] = full
+            print(json.dumps(full, ensure_ascii=False), flush=True)
+            ok &= (
+                full["status"] == "succeeded" and full["created"] + full["skipped"] == args.products
+            )
+            ok &= full["ratio_to_minimum"] <= 1.25 and full["time_ratio"] <= 1.10
+
+            # Nothing changed.
+            before = stats
+            again = _publish(sandbox, user, naive=False, label="re-sync")
+            after = sandbox.control("vk", "stats")
+            again["write_calls"] = _writes(
+                _calls_delta(before["calls_by_method"], after["calls_by_method"])
+            )
+            results["resync_unchanged"] = again
+            print(json.dumps(again, ensure_ascii=False), flush=True)
+            ok &= again["write_calls"] == 0
+
+            # 100 price changes.
+            from catalog.models import CachedProduct
+
+            ids = list(
+                CachedProduct.objects.filter(user=user)
+                .order_by("evotor_id")
+                .values_list("evotor_id", "price")[:100]
+            )
+            for product_id, price in ids:
+                sandbox.control(
+                    "evotor",
+                    "set_product",
+                    store_id=store,
+                    product_id=product_id,
+                    fields={"price": str(price + 7)},
+                )
+            catalog_refresh_for_user(user=user)
+            before = sandbox.control("vk", "stats")
+            prices = _publish(sandbox, user, naive=False, label="100 prices")
+            after = sandbox.control("vk", "stats")
+            calls = _calls_delta(before["calls_by_method"], after["calls_by_method"])
+            requests = _calls_delta(before["requests_by_method"], after["requests_by_method"])
+            prices["write_calls"] = _writes(calls)
+            prices["write_requests"] = requests.get("execute", 0) + _writes(requests)
+            results["prices_changed"] = prices
+            print(json.dumps(prices, ensure_ascii=False), flush=True)
+            ok &= prices["updated"] == 100 and prices["write_requests"] <= 4
+    finally:
+        sandbox.stop()
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+    print(json.dumps(results, ensure_ascii=False, indent=2))
+    print("OK" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,267 @@
+"""Forms of the publishing pages: the merchant's sync settings and the photo uploads.
+
+Uploaded photos are checked here, before anything is stored, against what VK accepts for a
+Market item photo (vk-market-api.md §4, errors 1433–1435: "photos crop invalid format / overflow
+/ size too low"): a real image in a format VK takes, at least 400×400 px, not absurdly large.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from sync.models import ProductPhoto, SyncSettings
+
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MIN_SIDE = 400
+# VK refuses photos whose width and height add up to more than this.
+PHOTO_MAX_SIDES_SUM = 14_000
+PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
+
+MARKUP_MIN, MARKUP_MAX = Decimal("-90"), Decimal("1000")
+OLD_PRICE_MAX = Decimal("500")
+
+
+def validate_vk_photo(upload) -> None:
+    """Raises ValidationError unless `upload` (already opened by forms.ImageField) suits VK."""
+    if upload is None or upload is False:
+        return
+    if upload.size > PHOTO_MAX_BYTES:
+        raise ValidationError(
+            _("The file is %(size)s; VK takes photos up to %(limit)s."),
+            code="photo_too_big",
+            params={
+                "size": filesizeformat(upload.size),
+                "limit": filesizeformat(PHOTO_MAX_BYTES),
+            },
+        )
+    image = getattr(upload, "image", None)
+    if image is None:
+        # A file that is already stored (the form was saved before): nothing new to check.
+        return
+    if image.format not in PHOTO_FORMATS:
+        raise ValidationError(
+            _("VK takes JPEG, PNG and WebP photos; this file is %(format)s."),
+            code="photo_format",
+            params={"format": image.format or _("of an unknown type")},
+        )
+    width, height = image.size
+    if width < PHOTO_MIN_SIDE or height < PHOTO_MIN_SIDE:
+        raise ValidationError(
+            _(
+                "The photo is %(width)d×%(height)d px; VK needs at least %(min)d×%(min)d px. "
+                "Take a larger one."
+            ),
+            code="photo_too_small",
+            params={"width": width, "height": height, "min": PHOTO_MIN_SIDE},
+        )
+    if width + height > PHOTO_MAX_SIDES_SUM:
+        raise ValidationError(
+            _(
+                "The photo is %(width)d×%(height)d px; VK takes photos up to 14 000 px wide and "
+                "high together."
+            ),
+            code="photo_too_large",
+            params={"width": width, "height": height},
+        )
+
+
+class PhotoField(forms.ImageField):
+    default_error_messages = {
+        "invalid_image": _(
+            "This file is not a photo we can read. Upload a JPEG, PNG or WebP image."
+        ),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validators", [validate_vk_photo])
+        kwargs.setdefault(
+            "help_text",
+            _("JPEG, PNG or WebP, at least 400×400 px, up to %(limit)s.")
+            % {"limit": filesizeformat(PHOTO_MAX_BYTES)},
+        )
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs["accept"] = "image/jpeg,image/png,image/webp"
+        return attrs
+
+
+class _StoredPhoto:
+    """The saved file as the widget shows it: its own name, linked to the owner-only view."""
+
+    def __init__(self, file, url: str):
+        self.file = file
+        self.url = url
+
+    def __str__(self) -> str:
+        return os.path.basename(self.file.name)
+
+
+class OwnerPhotoInput(forms.ClearableFileInput):
+    """ClearableFileInput whose "Currently: …" link goes to a view that checks the owner, never
+    to MEDIA_URL (uploads are not public)."""
+
+    def __init__(self, *args, url_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.url_name = url_name
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        if value:
+            return _StoredPhoto(value, reverse(self.url_name))
+        return value
+
+
+CategoryChoices = list[tuple[str, list[tuple[int, str]]]]
+
+
+class SyncSettingsForm(forms.ModelForm):
+    """The merchant's publishing rules. `categories` are VK's (or the built-in fallback list)."""
+
+    vk_category_id = forms.TypedChoiceField(
+        label=_("VK category for new items"),
+        coerce=int,
+        empty_value=None,
+        error_messages={"required": _("Choose a category: VK does not accept items without one.")},
+        help_text=_(
+            "VK wants a category for every item. Items created by EvoSync get this one; you can "
+            "change an item's category in VK afterwards."
+        ),
+    )
+    price_markup_percent = forms.DecimalField(
+        label=_("Price markup, %"),
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(MARKUP_MIN), MaxValueValidator(MARKUP_MAX)],
+        help_text=_(
+            "Added to the Evotor price in VK: 0 keeps the till price, −10 lowers it by 10 %."
+        ),
+    )
+    old_price_percent = forms.DecimalField(
+        label=_("Show a crossed-out old price higher by, %"),
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(OLD_PRICE_MAX)],
+        help_text=_(
+            "0 shows no old price; 20 shows a crossed-out price higher than the VK one by 20 %."
+        ),
+    )
+    removal_guard_percent = forms.IntegerField(
+        label=_("Ask me first when a run would hide or delete more than, %"),
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_(
+            "Protects your VK Market from a sudden emptying (a store switched off by mistake, "
+            "a broken catalog): such a run waits for your confirmation."
+        ),
+    )
+    default_photo = PhotoField(
+        label=_("Default photo"),
+        required=False,
+        widget=OwnerPhotoInput(url_name="sync:default_photo_image"),
+    )
+
+    class Meta:
+        model = SyncSettings
+        fields = [
+            "auto_sync",
+            "vk_category_id",
+            "price_markup_percent",
+            "price_rounding",
+            "old_price_percent",
+            "removal_policy",
+            "out_of_stock_policy",
+            "albums_from_groups",
+            "default_photo",
+            "removal_guard_percent",
+        ]
+        labels = {
+            "auto_sync": _("Publish changes automatically"),
+            "price_rounding": _("Round the VK price"),
+            "removal_policy": _("Products removed at the till or switched off here"),
+            "out_of_stock_policy": _("Products out of stock or not on sale"),
+            "albums_from_groups": _("Make a VK album of each Evotor product group"),
+        }
+        help_texts = {
+            "auto_sync": _(
+                "After your first publish, changes at the till reach VK after each Evotor "
+                "refresh and on schedule. Off: only when you press “Sync now”."
+            ),
+            "removal_policy": _(
+                "Hidden items keep their likes and links and come back when the product does."
+            ),
+        }
+        widgets = {
+            "price_rounding": forms.RadioSelect,
+            "removal_policy": forms.RadioSelect,
+            "out_of_stock_policy": forms.RadioSelect,
+        }
+
+    def __init__(self, *args, categories: CategoryChoices, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices: list = [("", _("— choose a category —")), *categories]
+        current = self.instance.vk_category_id
+        known = {value for _group, options in categories for value, _label in options}
+        if current is not None and current not in known:
+            # A category VK no longer lists (or the fallback list lacks): keep it selectable
+            # rather than silently clearing the merchant's choice on the next save.
+            choices.append((current, _("Category %(id)s (chosen earlier)") % {"id": current}))
+        self.fields["vk_category_id"].choices = choices
+        self.fields["default_photo"].help_text = _(
+            "Used for products without a photo of their own or of their group. %(rules)s"
+        ) % {"rules": PhotoField().help_text}
+
+    @transaction.atomic
+    def save(self, commit=True):
+        """Saves the settings; a replaced or cleared default photo's old file is deleted."""
+        old_file = None
+        if "default_photo" in self.changed_data and self.initial.get("default_photo"):
+            old_file = self.initial["default_photo"]
+        instance = super().save(commit=commit)
+        if commit and old_file and old_file.name != instance.default_photo.name:
+            storage, name = old_file.storage, old_file.name
+            transaction.on_commit(lambda: storage.delete(name))
+        return instance
+
+
+class ProductPhotoForm(forms.Form):
+    """A photo the merchant uploads for one Evotor product or group."""
+
+    image = PhotoField(label=_("Photo"))
+
+    @transaction.atomic
+    def save(self, *, user, store_id: str, entity_type: str, entity_id: str) -> ProductPhoto:
+        """Stores the photo, replacing (and deleting the file of) an earlier one."""
+        photo, created = ProductPhoto.objects.select_for_update().get_or_create(
+            user=user,
+            store_id=store_id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            defaults={"image": self.cleaned_data["image"]},
+        )
+        if not created:
+            old = photo.image
+            storage, old_name = old.storage, old.name
+            photo.image = self.cleaned_data["image"]
+            photo.save()
+            if old_name and old_name != photo.image.name:
+                transaction.on_commit(lambda: storage.delete(old_name))
+        return photo
+
+
+@transaction.atomic
+def product_photo_delete(*, photo: ProductPhoto) -> None:
+    """Deletes an uploaded photo and, once committed, its file."""
+    storage, name = photo.image.storage, photo.image.name
+    photo.delete()
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))

@@ -1,0 +1,275 @@
+"""What a plan is computed from, read from the database into plain data (sync/planner.py).
+
+Selected products (sync.filters), their groups, the merchant's links and albums, the photo
+fallbacks, and optionally the VK catalog cache for adoption. A constant number of queries,
+whatever the size of the catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from catalog.models import CachedGroup, CachedProduct
+from sync import rules
+from sync.adoption import VkItemSnapshot
+from sync.models import AlbumLink, ItemLink, SyncSettings
+from sync.photos import (
+    EVOTOR_NOT_LOOKED,
+    KEEP_VK_PHOTO,
+    FallbackPhotos,
+    decode_evotor_image,
+    load_fallbacks,
+)
+from sync.planner import AlbumSnapshot, LinkSnapshot, Plan, build_plan
+
+
+def sync_settings_get(user) -> SyncSettings:
+    """The merchant's sync settings, created with the defaults on first use."""
+    settings_obj, _created = SyncSettings.objects.get_or_create(user=user)
+    return settings_obj
+
+
+@dataclass
+class GroupInfo:
+    name: str
+    parent_id: str
+    is_modification_group: bool
+
+
+@dataclass
+class Inputs:
+    """Everything the planner needs for one merchant."""
+
+    sync_settings: SyncSettings
+    rule_settings: rules.RuleSettings
+    products: list[rules.SourceProduct]
+    links: dict[tuple[str, str], ItemLink]
+    albums: list[AlbumSnapshot]
+    fallbacks: FallbackPhotos
+    groups: dict[tuple[str, str], GroupInfo]
+    removed_keys: set[tuple[str, str]] = field(default_factory=set)
+    skus: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def group_chain(self, store_id: str, group_id: str) -> list[str]:
+        """The group and its ancestors, nearest first (cycles in bad data are cut)."""
+        chain: list[str] = []
+        while group_id and group_id not in chain:
+            chain.append(group_id)
+            info = self.groups.get((store_id, group_id))
+            group_id = info.parent_id if info else ""
+        return chain
+
+    def link_snapshots(self) -> list[LinkSnapshot]:
+        return [link_snapshot(link) for link in self.links.values()]
+
+    def needs_evotor_lookup(self, product: rules.SourceProduct) -> bool:
+        """Whether Evotor's image list must be read before this product's photo is known."""
+        link = self.links.get((product.store_id, product.product_id))
+        return (
+            link is None
+            or link.evotor_image == EVOTOR_NOT_LOOKED
+            or link.source_hash != product.source_hash
+        )
+
+    def photo_for(self, product: rules.SourceProduct) -> tuple[rules.PhotoSource | None, bool]:
+        """(photo source, unknown): the photo the item should have, as far as we know.
+
+        `unknown` when Evotor's image was never read for the product's current version: for a
+        new item the publisher reads it then; for a published one the photo counts as
+        unchanged until it has.
+        """
+        link = self.links.get((product.store_id, product.product_id))
+        chain = self.group_chain(product.store_id, product.group_id)
+        fallback = self.fallbacks.for_product(product.store_id, product.product_id, chain)
+        if link is not None and link.photo_hash == KEEP_VK_PHOTO:
+            # An adopted item keeps the merchant's own VK photo, unless they upload one for the
+            # product here.
+            own = self.fallbacks.product_photos.get((product.store_id, product.product_id))
+            return own, False
+        if self.needs_evotor_lookup(product):
+            if link is not None and link.vk_item_id is not None:
+                return None, True
+            return fallback, True
+        return decode_evotor_image(link.evotor_image) or fallback, False
+
+    def desired_items(self) -> list[rules.DesiredItem]:
+        items = []
+        for product in self.products:
+            key = (product.store_id, product.product_id)
+            photo, unknown = self.photo_for(product)
+            link = self.links.get(key)
+            if link is not None and link.vk_item_id is not None and photo is None:
+                unknown = True  # a published item keeps its photo; nothing to flag
+            items.append(
+                rules.desired_item(
+                    product,
+                    self.rule_settings,
+                    sku=self.skus.get(key),
+                    photo=photo,
+                    photo_unknown=unknown,
+                )
+            )
+        return items
+
+
+def link_snapshot(link: ItemLink) -> LinkSnapshot:
+    return LinkSnapshot(
+        id=link.pk,
+        store_id=link.store_id,
+        product_id=link.product_id,
+        vk_item_id=link.vk_item_id,
+        sku=link.sku,
+        state=link.state,
+        adopted=link.adopted,
+        album_ids=tuple(int(a) for a in link.album_ids or ()),
+        published_fields=dict(link.published_fields or {}),
+        photo_hash=link.photo_hash,
+        product_name=link.product_name,
+        last_error=link.last_error,
+    )
+
+
+def _album_group(groups: dict, store_id: str, group_id: str) -> tuple[str, str]:
+    """(group id, name) of the album a product goes in: its group, or for a modification (a
+    variant) the group above its modification group."""
+    info = groups.get((store_id, group_id))
+    if info is not None and info.is_modification_group and info.parent_id:
+        parent = groups.get((store_id, info.parent_id))
+        if parent is not None:
+            return info.parent_id, parent.name
+        return "", ""
+    return (group_id, info.name) if info is not None else ("", "")
+
+
+def load_inputs(user) -> Inputs:
+    """Read everything a plan for `user` needs."""
+    from sync.filters import selected_products
+
+    sync_settings = sync_settings_get(user)
+    rule_settings = rules.RuleSettings.from_model(sync_settings)
+    rows = list(
+        selected_products(user).values(
+            "store_evotor_id",
+            "evotor_id",
+            "parent_evotor_id",
+            "name",
+            "price",
+            "description",
+            "article_number",
+            "code",
+            "measure_name",
+            "quantity",
+            "allow_to_sell",
+            "content_hash",
+        )
+    )
+    store_ids = {row["store_evotor_id"] for row in rows}
+    links = {(link.store_id, link.product_id): link for link in ItemLink.objects.filter(user=user)}
+    store_ids |= {key[0] for key in links}
+    groups = {
+        (g.store_evotor_id, g.evotor_id): GroupInfo(
+            name=g.name,
+            parent_id=g.parent_evotor_id,
+            is_modification_group=bool((g.raw or {}).get("attributes")),
+        )
+        for g in CachedGroup.objects.filter(user=user, store_evotor_id__in=sorted(store_ids)).only(
+            "store_evotor_id", "evotor_id", "name", "parent_evotor_id", "raw"
+        )
+    }
+    products = []
+    for row in rows:
+        group_id, group_name = _album_group(groups, row["store_evotor_id"], row["parent_evotor_id"])
+        products.append(
+            rules.SourceProduct(
+                store_id=row["store_evotor_id"],
+                product_id=row["evotor_id"],
+                name=row["name"],
+                price=row["price"],
+                description=row["description"],
+                article_number=row["article_number"],
+                code=row["code"],
+                measure_name=row["measure_name"],
+                quantity=row["quantity"],
+                allow_to_sell=row["allow_to_sell"],
+                group_id=group_id,
+                group_name=group_name,
+                source_hash=row["content_hash"],
+            )
+        )
+    selected = {(p.store_id, p.product_id) for p in products}
+    unselected = [key for key in links if key not in selected]
+    removed_keys: set[tuple[str, str]] = set()
+    if unselected:
+        removed_keys = {
+            (store_id, product_id)
+            for store_id, product_id in CachedProduct.objects.filter(
+                user=user, is_removed=True, store_evotor_id__in=sorted({k[0] for k in unselected})
+            ).values_list("store_evotor_id", "evotor_id")
+        } & set(unselected)
+        # A product whose row is gone from the cache altogether was removed too.
+        present = set(
+            CachedProduct.objects.filter(
+                user=user, store_evotor_id__in=sorted({k[0] for k in unselected})
+            ).values_list("store_evotor_id", "evotor_id")
+        )
+        removed_keys |= {key for key in unselected if key not in present}
+    albums_by_id: dict[int, list] = {}
+    titles: dict[int, str] = {}
+    for album in AlbumLink.objects.filter(user=user):
+        albums_by_id.setdefault(album.vk_album_id, []).append((album.store_id, album.group_id))
+        titles[album.vk_album_id] = album.title
+    albums = [
+        AlbumSnapshot(vk_album_id=vk_id, title=titles[vk_id], group_keys=tuple(keys))
+        for vk_id, keys in albums_by_id.items()
+    ]
+    inputs = Inputs(
+        sync_settings=sync_settings,
+        rule_settings=rule_settings,
+        products=products,
+        links=links,
+        albums=albums,
+        fallbacks=load_fallbacks(user, sync_settings),
+        groups=groups,
+        removed_keys=removed_keys,
+    )
+    kept = {key: link.sku for key, link in links.items() if link.sku}
+    inputs.skus = rules.assign_skus(products, kept=kept)
+    return inputs
+
+
+def cached_vk_items(user) -> list[VkItemSnapshot]:
+    """The merchant's VK items as the VK catalog cache last saw them (for adoption)."""
+    from vk_catalog.models import VkCachedProduct
+
+    return [
+        VkItemSnapshot.from_cached(row)
+        for row in VkCachedProduct.objects.filter(user=user, is_removed=False)
+    ]
+
+
+def cached_vk_albums(user) -> list[AlbumSnapshot]:
+    from vk_catalog.models import VkCachedAlbum
+
+    return [
+        AlbumSnapshot(vk_album_id=row.vk_id, title=row.title)
+        for row in VkCachedAlbum.objects.filter(user=user, is_removed=False)
+    ]
+
+
+def plan_from_inputs(
+    inputs: Inputs,
+    *,
+    vk_items: list[VkItemSnapshot] | None = None,
+    vk_albums: list[AlbumSnapshot] = (),
+    confirmed_removals: int | None = None,
+) -> Plan:
+    return build_plan(
+        desired=inputs.desired_items(),
+        links=inputs.link_snapshots(),
+        settings=inputs.rule_settings,
+        albums=inputs.albums,
+        vk_items=vk_items,
+        vk_albums=vk_albums,
+        removed_keys=inputs.removed_keys,
+        confirmed_removals=confirmed_removals,
+    )

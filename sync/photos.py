@@ -1,0 +1,208 @@
+"""Where an item's photo comes from, and its bytes (product.md: the photo rules).
+
+The chain: the Evotor product image → a photo the merchant uploaded for the product → one
+uploaded for its group (nearest ancestor first) → the merchant's default photo →
+settings.VK_DEFAULT_PHOTO_PATH → none (the item is flagged and skipped). VK lets a photo id
+belong to one item only, so every item gets its own upload, even of the same default image.
+
+A `PhotoSource.fingerprint` names the photo and its version without reading it, so a sync can
+tell "the photo changed" from the database alone; `ItemLink.photo_hash` keeps the hash of the
+last one uploaded.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from connections.evotor_client import EvotorAuthError, EvotorError
+from connections.vk_photos import InvalidImageError, normalize_product_image
+from sync.rules import PhotoSource
+
+# Evotor's image list, as remembered on a link (`ItemLink.evotor_image`).
+EVOTOR_NOT_LOOKED = ""
+EVOTOR_NONE = "-"
+# `ItemLink.photo_hash` of an adopted item: the merchant's own VK photo stays until they upload
+# one for the product here.
+KEEP_VK_PHOTO = "vk"
+
+
+def evotor_source(image_id: str, url: str) -> PhotoSource:
+    return PhotoSource("evotor", f"evotor:{image_id}", url)
+
+
+def encode_evotor_image(image) -> str:
+    """What a link remembers of Evotor's image list: "-" for none, else "<id> <url>"."""
+    if image is None:
+        return EVOTOR_NONE
+    return f"{image.id} {image.url}"[:200]
+
+
+def decode_evotor_image(value: str) -> PhotoSource | None:
+    if not value or value == EVOTOR_NONE:
+        return None
+    image_id, _, url = value.partition(" ")
+    return evotor_source(image_id, url)
+
+
+def _file_source(kind: str, key: str, field_file, version: str) -> PhotoSource | None:
+    if not field_file or not field_file.name:
+        return None
+    return PhotoSource(kind, f"{kind}:{key}:{field_file.name}:{version}", field_file.name)
+
+
+@dataclass
+class FallbackPhotos:
+    """The merchant's uploaded photos and defaults, loaded once per plan."""
+
+    product_photos: dict[tuple[str, str], PhotoSource]
+    group_photos: dict[tuple[str, str], PhotoSource]
+    default_photo: PhotoSource | None
+    site_default: PhotoSource | None
+
+    def for_product(
+        self, store_id: str, product_id: str, group_chain: list[str]
+    ) -> PhotoSource | None:
+        source = self.product_photos.get((store_id, product_id))
+        if source:
+            return source
+        for group_id in group_chain:
+            source = self.group_photos.get((store_id, group_id))
+            if source:
+                return source
+        return self.default_photo or self.site_default
+
+
+def site_default_source() -> PhotoSource | None:
+    path = settings.VK_DEFAULT_PHOTO_PATH
+    if not path or not os.path.isfile(path):
+        return None
+    return PhotoSource("site_default", f"site_default:{path}:{int(os.path.getmtime(path))}", path)
+
+
+def load_fallbacks(user, sync_settings) -> FallbackPhotos:
+    from sync.models import PhotoEntity, ProductPhoto
+
+    product_photos: dict[tuple[str, str], PhotoSource] = {}
+    group_photos: dict[tuple[str, str], PhotoSource] = {}
+    for photo in ProductPhoto.objects.filter(user=user):
+        version = str(int(photo.uploaded_at.timestamp())) if photo.uploaded_at else "0"
+        kind = "product_photo" if photo.entity_type == PhotoEntity.PRODUCT else "group_photo"
+        source = _file_source(kind, f"{photo.pk}", photo.image, version)
+        if source is None:
+            continue
+        target = product_photos if kind == "product_photo" else group_photos
+        target[(photo.store_id, photo.entity_id)] = source
+    version = str(int(sync_settings.updated_at.timestamp())) if sync_settings.updated_at else "0"
+    default = _file_source(
+        "default_photo", str(sync_settings.pk), sync_settings.default_photo, version
+    )
+    return FallbackPhotos(product_photos, group_photos, default, site_default_source())
+
+
+def read_photo_bytes(source: PhotoSource, evotor_client=None) -> bytes:
+    """The original bytes of a photo source (Evotor download, or a stored file)."""
+    if source.kind == "evotor":
+        if evotor_client is None:
+            raise ValueError("An Evotor client is needed to download an Evotor image.")
+        return evotor_client.download_image(source.ref)
+    if source.kind == "site_default":
+        with open(source.ref, "rb") as handle:
+            return handle.read()
+    with default_storage.open(source.ref, "rb") as handle:
+        return handle.read()
+
+
+LOOKUP_THREADS = 6
+
+
+def evotor_images_refresh(*, evotor, inputs) -> int:
+    """Read Evotor's image list for published items whose product changed since it was last
+    read (a few products per sync, usually), so the plan knows whether their photo changed.
+    Writes what was seen on the links; returns how many were read. Raises EvotorAuthError."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sync.models import ItemLink, LinkState
+
+    wanted = [
+        product
+        for product in inputs.products
+        if (link := inputs.links.get((product.store_id, product.product_id))) is not None
+        and link.vk_item_id is not None
+        and link.state != LinkState.CREATING
+        and link.photo_hash != KEEP_VK_PHOTO  # an adopted item keeps its own photo anyway
+        and inputs.needs_evotor_lookup(product)
+    ]
+    if not wanted:
+        return 0
+
+    def look(product):
+        try:
+            images = evotor.list_product_images(product.store_id, product.product_id)
+        except EvotorAuthError:
+            raise
+        except EvotorError:
+            return product, None
+        return product, encode_evotor_image(images[0] if images else None)
+
+    changed = []
+    with ThreadPoolExecutor(max_workers=LOOKUP_THREADS) as pool:
+        for product, note in pool.map(look, wanted):
+            if note is None:
+                continue  # Evotor did not answer: the photo counts as unchanged this time
+            link = inputs.links[(product.store_id, product.product_id)]
+            link.evotor_image = note
+            link.source_hash = product.source_hash
+            changed.append(link)
+    if changed:
+        ItemLink.objects.bulk_update(changed, ["evotor_image", "source_hash"], batch_size=500)
+    return len(wanted)
+
+
+class PhotoUnavailable(Exception):
+    """No photo could be had for an item (none anywhere, or it could not be read)."""
+
+    def __init__(self, message: str, *, none_found: bool = False, evotor_image: str = ""):
+        super().__init__(message)
+        self.none_found = none_found
+        self.evotor_image = evotor_image
+
+
+def prepare_photo(item, evotor_client, cache: dict):
+    """(jpeg, source, evotor image note) for an item; runs in a pool thread.
+
+    A fallback photo (the default one, a group's) is normalized once per run and its bytes
+    reused: each item still gets its own upload, as VK wants, without redoing the work.
+    """
+    desired = item.desired
+    source = item.photo
+    evotor_note = None
+    if desired is not None and desired.photo_unknown and evotor_client is not None:
+        try:
+            images = evotor_client.list_product_images(item.store_id, item.product_id)
+        except EvotorAuthError:
+            raise
+        except EvotorError as exc:
+            raise PhotoUnavailable(f"Evotor: {exc}") from None
+        image = images[0] if images else None
+        evotor_note = encode_evotor_image(image)
+        if image is not None:
+            source = evotor_source(image.id, image.url)
+    if source is None:
+        raise PhotoUnavailable(
+            "no photo in Evotor and none uploaded",
+            none_found=True,
+            evotor_image=evotor_note or "",
+        )
+    if source.kind != "evotor" and source.fingerprint in cache:
+        return cache[source.fingerprint], source, evotor_note
+    try:
+        jpeg = normalize_product_image(read_photo_bytes(source, evotor_client))
+        if source.kind != "evotor":
+            cache[source.fingerprint] = jpeg
+        return jpeg, source, evotor_note
+    except (InvalidImageError, OSError, EvotorError) as exc:
+        raise PhotoUnavailable(f"photo unreadable: {exc}", evotor_image=evotor_note or "") from None

@@ -1,0 +1,11 @@
+"""Publishing's periodic task (upserted by `manage.py setup_schedules`, evosync/schedules.py)."""
+
+from evosync.schedules import ScheduleSpec, minutes_from_setting
+
+SCHEDULES = [
+    ScheduleSpec(
+        name="sync_to_vk",
+        func="sync.tasks.sync_all",
+        minutes=minutes_from_setting("SYNC_INTERVAL_SECONDS"),
+    ),
+]

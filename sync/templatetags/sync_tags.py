@@ -1,0 +1,122 @@
+"""Template helpers of the publishing pages, and the alert banners every page shows.
+
+    {% load sync_tags %}{% sync_alert_banners %}
+
+in base.html's `banners` block puts the merchant's active alerts above every page.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import template
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
+from sync.models import RunStatus
+
+register = template.Library()
+
+# The VK fields (and pseudo-fields) a plan or a run item lists as old → new.
+FIELD_LABELS = {
+    "name": pgettext_lazy("VK item field", "Name"),
+    "description": pgettext_lazy("VK item field", "Description"),
+    "price": pgettext_lazy("VK item field", "Price"),
+    "old_price": pgettext_lazy("VK item field", "Old price"),
+    "category_id": pgettext_lazy("VK item field", "Category"),
+    "sku": pgettext_lazy("VK item field", "Article (SKU)"),
+    "photo": pgettext_lazy("VK item field", "Photo"),
+    "visible": pgettext_lazy("VK item field", "Shown in VK"),
+    "albums": pgettext_lazy("VK item field", "Albums"),
+    "deleted": pgettext_lazy("VK item field", "Deleted"),
+    "vk_item_id": pgettext_lazy("VK item field", "VK item"),
+}
+# Why the planner would not send an item (sync.rules FLAG_*), in the merchant's words.
+FLAGS = {
+    "name_too_short": gettext_lazy(
+        "The name is too short for VK (at least 4 letters). Give it a longer name at the till."
+    ),
+    "no_photo": gettext_lazy("No photo: VK does not accept items without one."),
+    "no_category": gettext_lazy("No VK category chosen."),
+    "no_price": gettext_lazy("No price: set one at the till."),
+}
+
+STATUS_BADGES = {
+    RunStatus.SUCCEEDED: "badge-ok",
+    RunStatus.PARTIAL: "badge-warn",
+    RunStatus.HELD: "badge-warn",
+    RunStatus.STOPPED: "badge-err",
+    RunStatus.FAILED: "badge-err",
+}
+
+
+@register.inclusion_tag("sync/includes/alert_banners.html", takes_context=True)
+def sync_alert_banners(context):
+    """The active alerts of the signed-in merchant, one banner each (nothing for visitors)."""
+    from sync.selectors import alert_banners
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"banners": []}
+    return {
+        "banners": alert_banners(user),
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.filter
+def run_badge(status: str) -> str:
+    """The badge class for a run status: green done, amber needs a look, red stopped."""
+    return STATUS_BADGES.get(status, "")
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A short human duration: “45 s”, “3 min 5 s”, “2 h 10 min”."""
+    if value is None:
+        return "—"
+    seconds = max(0, int(value.total_seconds()))
+    if seconds < 60:
+        return _("%(s)d s") % {"s": seconds}
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return _("%(m)d min %(s)d s") % {"m": minutes, "s": seconds}
+    hours, minutes = divmod(minutes, 60)
+    return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+
+
+@register.filter
+def item_reason(error: str) -> str:
+    """A run item's error for the merchant: the planner's flag codes in words, else as is."""
+    if not error:
+        return ""
+    codes = [part.strip() for part in error.split(",")]
+    if all(code in FLAGS for code in codes):
+        return " ".join(str(FLAGS[code]) for code in codes)
+    if error.startswith("no photo"):
+        return str(FLAGS["no_photo"])
+    return error
+
+
+@register.filter
+def is_photo_problem(error: str) -> bool:
+    return bool(error) and ("no_photo" in error or error.startswith(("no photo", "photo")))
+
+
+@register.filter
+def field_label(field: str) -> str:
+    return str(FIELD_LABELS.get(field, field))
+
+
+@register.filter
+def change_value(value) -> str:
+    """One side of an old → new change, readable: lists joined, empty as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return str(value)

@@ -1,0 +1,218 @@
+"""Publishing pages: the dashboard, "Sync now", the settings and the photo uploads.
+
+The preview lives in `views_preview.py`, the run history and run pages in `views_runs.py`.
+Views stay thin: they read through `sync.selectors`, write through the forms' `save` and the
+engine's run services (`sync.runs`), and every form works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from sync import selectors
+from sync.forms import ProductPhotoForm, SyncSettingsForm, product_photo_delete
+from sync.models import PhotoEntity, RunTrigger
+
+
+def url_or_empty(name: str, *args) -> str:
+    """A link to another app's page, or "" while that page does not exist."""
+    try:
+        return reverse(name, args=args or None)
+    except NoReverseMatch:
+        return ""
+
+
+def vk_ready_or_message(request: HttpRequest) -> bool:
+    """Whether VK can take a run now; if not, says why (a run would only fail)."""
+    _evotor, vk = selectors.connection_statuses(request.user)
+    if vk.ok:
+        return True
+    messages.error(
+        request,
+        _("Connect your VK community first: nothing can be published without it.")
+        if not vk.connected
+        else _("The VK connection does not work: %(error)s Fix it, then publish again.")
+        % {"error": vk.error or _("VK refused the token.")},
+    )
+    return False
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The `next` the form carried, if it points at this site; else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    from sync.filters import enabled_store_ids
+
+    user = request.user
+    evotor, vk = selectors.connection_statuses(user)
+    context = {
+        "connections": [evotor, vk],
+        "evotor": evotor,
+        "vk": vk,
+        "evotor_url": url_or_empty("connections:evotor"),
+        "vk_url": url_or_empty("connections:vk"),
+        "stores_url": url_or_empty("catalog:stores"),
+        "stores_on": bool(enabled_store_ids(user)),
+        "settings_obj": selectors.sync_settings_read(user),
+        "first_published": selectors.first_publish_done(user),
+        "last_run": selectors.run_last(user),
+        "active_run": selectors.run_active(user),
+        "next_run": selectors.schedule_next_run(),
+        "banners": selectors.alert_banners(user),
+    }
+    return render(request, "sync/dashboard.html", context)
+
+
+@login_required
+@require_POST
+def sync_now(request: HttpRequest) -> HttpResponse:
+    """Starts a run by hand; a merchant's first publish always goes through the preview."""
+    from sync import runs
+
+    user = request.user
+    if not selectors.first_publish_done(user):
+        messages.info(
+            request,
+            _("Your first publish starts here: check what VK will get, then press “Publish”."),
+        )
+        return redirect("sync:preview")
+    active = selectors.run_active(user)
+    if active is not None:
+        messages.info(request, _("A run is already in progress; here it is."))
+        return redirect("sync:run_detail", active.pk)
+    if not vk_ready_or_message(request):
+        return redirect("sync:dashboard")
+    run = runs.sync_run_start(user=user, trigger=RunTrigger.MANUAL)
+    messages.success(request, _("Publishing has started."))
+    return redirect("sync:run_detail", run.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    from sync.inputs import sync_settings_get
+
+    user = request.user
+    instance = sync_settings_get(user) if request.method == "POST" else None
+    instance = instance or selectors.sync_settings_read(user)
+    categories = selectors.vk_categories(user)
+    form = SyncSettingsForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        instance=instance,
+        categories=categories.choices,
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Settings saved. They apply from the next run."))
+            return redirect("sync:settings")
+        # The form mutated the in-memory copy: show the saved photo, not the rejected one.
+        instance.refresh_from_db()
+    return render(
+        request,
+        "sync/settings.html",
+        {
+            "form": form,
+            "settings_obj": instance,
+            "categories_from_vk": categories.from_vk,
+            "site_default_photo": bool(settings.VK_DEFAULT_PHOTO_PATH),
+        },
+    )
+
+
+@login_required
+@require_GET
+def default_photo_image(request: HttpRequest) -> FileResponse:
+    """The merchant's own default photo, served to them only (media is not public)."""
+    settings_obj = selectors.sync_settings_read(request.user)
+    if not settings_obj.pk or not settings_obj.default_photo:
+        raise Http404
+    return _file_response(settings_obj.default_photo)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def photo_upload(
+    request: HttpRequest, store_id: str, entity_type: str, entity_id: str
+) -> HttpResponse:
+    """Upload (or replace) the photo of one Evotor product or group."""
+    subject = selectors.photo_subject_get(
+        user=request.user, store_id=store_id, entity_type=entity_type, entity_id=entity_id
+    )
+    photo = selectors.product_photo_find(
+        user=request.user, store_id=store_id, entity_type=entity_type, entity_id=entity_id
+    )
+    next_url = safe_next(request, reverse("sync:preview"))
+    form = ProductPhotoForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+    )
+    if request.method == "POST" and form.is_valid():
+        form.save(
+            user=request.user, store_id=store_id, entity_type=entity_type, entity_id=entity_id
+        )
+        messages.success(
+            request,
+            _("The photo of “%(name)s” is saved; it goes to VK with the next run.")
+            % {"name": subject.name},
+        )
+        return redirect(next_url)
+    group_url = ""
+    if subject.entity_type == PhotoEntity.PRODUCT and subject.group_id:
+        group_url = reverse("sync:photo_upload", args=[store_id, "group", subject.group_id])
+    return render(
+        request,
+        "sync/photo_upload.html",
+        {
+            "subject": subject,
+            "photo": photo,
+            "form": form,
+            "next": next_url,
+            "group_url": group_url,
+        },
+    )
+
+
+@login_required
+@require_POST
+def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = selectors.product_photo_get(user=request.user, pk=pk)
+    back = reverse("sync:photo_upload", args=[photo.store_id, photo.entity_type, photo.entity_id])
+    product_photo_delete(photo=photo)
+    messages.success(request, _("The photo is removed."))
+    return redirect(safe_next(request, back))
+
+
+@login_required
+@require_GET
+def photo_image(request: HttpRequest, pk: int) -> FileResponse:
+    photo = selectors.product_photo_get(user=request.user, pk=pk)
+    return _file_response(photo.image)
+
+
+def _file_response(field_file) -> FileResponse:
+    try:
+        handle = field_file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle)
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -1,0 +1,256 @@
+"""The preview: what the next run would do to VK, before anything is written, and "Publish".
+
+A merchant's first publish always goes through here (competitors.md §4.2: nobody else shows a
+diff before writing). The plan comes from the engine (`sync.runs.sync_run_preview`) and is built
+from the cached catalogs only, so the page stays reasonably quick; for big catalogs it lists the
+counts and the first few items of each action, with a paginated "show all" per action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from sync import selectors
+from sync.models import RunTrigger
+from sync.templatetags.sync_tags import FIELD_LABELS, FLAGS
+from sync.views import url_or_empty, vk_ready_or_message
+
+ITEMS_PER_ACTION = 10
+ITEMS_PER_PAGE = 50
+
+ACTION_SECTIONS = (
+    ("create", gettext_lazy("New items"), gettext_lazy("Created in VK.")),
+    (
+        "adopt",
+        gettext_lazy("Items already in VK"),
+        gettext_lazy(
+            "Found in your VK Market with the same article or name: they are linked to the "
+            "Evotor product and updated, not duplicated."
+        ),
+    ),
+    ("update", gettext_lazy("Changed items"), gettext_lazy("Only the fields shown change.")),
+    ("restore", gettext_lazy("Shown again"), gettext_lazy("Back on sale, so shown in VK again.")),
+    (
+        "hide",
+        gettext_lazy("Hidden"),
+        gettext_lazy("Hidden in VK, not deleted: likes and links stay."),
+    ),
+    ("delete", gettext_lazy("Deleted"), gettext_lazy("Deleted from VK, as your settings say.")),
+)
+ACTION_LABELS = {key: label for key, label, _help in ACTION_SECTIONS}
+
+PHOTO_KINDS = {
+    "evotor": gettext_lazy("the photo from Evotor"),
+    "product_photo": gettext_lazy("your photo of the product"),
+    "group_photo": gettext_lazy("your photo of the group"),
+    "default_photo": gettext_lazy("your default photo"),
+    "site_default": gettext_lazy("EvoSync's placeholder photo"),
+}
+REASONS = {
+    "out_of_stock": gettext_lazy("out of stock or not on sale"),
+    "removed_at_till": gettext_lazy("removed at the till"),
+    "filtered_out": gettext_lazy("its store or group is switched off here"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    label: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    text: str
+    fix_url: str = ""
+    fix_label: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One plan item as the page shows it."""
+
+    item: object
+    changes: list[Change]
+    flags: list[Flag]
+    reason: str
+
+
+def _value(field: str, value, category_names: dict[int, str]):
+    if field == "photo":
+        return PHOTO_KINDS.get(value, value) if value else None
+    if field in ("visible", "deleted"):
+        return _("yes") if value else _("no")
+    if field == "category_id" and value is not None:
+        name = category_names.get(value)
+        return f"{name} ({value})" if name else value
+    return value
+
+
+def _changes(item, category_names) -> list[Change]:
+    changes = []
+    for field, pair in (item.changes or {}).items():
+        old, new = (None, pair)
+        if isinstance(pair, list | tuple):
+            old, new = (*pair, None, None)[:2]
+        if field == "photo" and old:
+            old = _("the current photo")
+        changes.append(
+            Change(
+                field=field,
+                label=str(FIELD_LABELS.get(field, field)),
+                old=_value(field, old, category_names),
+                new=_value(field, new, category_names),
+            )
+        )
+    return changes
+
+
+def _flags(item, *, preview_url: str) -> list[Flag]:
+    flags = []
+    for code in item.flags:
+        fix_url = fix_label = ""
+        if code == "no_photo":
+            fix_url = (
+                reverse("sync:photo_upload", args=[item.store_id, "product", item.product_id])
+                + "?"
+                + urlencode({"next": preview_url})
+            )
+            fix_label = _("Upload a photo")
+        elif code == "no_category":
+            fix_url, fix_label = reverse("sync:settings"), _("Choose a category")
+        flags.append(Flag(code, str(FLAGS.get(code, code)), fix_url, fix_label))
+    return flags
+
+
+def _rows(items, category_names, *, preview_url: str) -> list[Row]:
+    return [
+        Row(
+            item=item,
+            changes=_changes(item, category_names),
+            flags=_flags(item, preview_url=preview_url),
+            reason=str(REASONS.get(item.reason, item.reason)) if item.reason else "",
+        )
+        for item in items
+    ]
+
+
+def _category_names(user, plan) -> dict[int, str]:
+    wanted = any("category_id" in (item.changes or {}) for item in plan.items)
+    if not wanted:
+        return {}
+    categories = selectors.vk_categories(user).choices
+    return {value: label for _group, options in categories for value, label in options}
+
+
+@never_cache
+@login_required
+@require_GET
+def preview(request: HttpRequest) -> HttpResponse:
+    from sync.filters import enabled_store_ids
+    from sync.runs import sync_run_preview
+
+    user = request.user
+    plan = sync_run_preview(user=user)
+    preview_url = reverse("sync:preview")
+    names = _category_names(user, plan)
+    action = request.GET.get("action") or ""
+    if action not in ACTION_LABELS and action != "flagged":
+        action = ""
+
+    context = {
+        "plan": plan,
+        "counts": plan.counts,
+        "first_published": selectors.first_publish_done(user),
+        "stores_on": bool(enabled_store_ids(user)),
+        "stores_url": url_or_empty("catalog:stores"),
+        "vk_catalog_url": url_or_empty("vk_catalog:albums"),
+        "active_run": selectors.run_active(user),
+        "action": action,
+        "removal_percent": round(100 * plan.removals / plan.published) if plan.published else 0,
+    }
+    if action:
+        if action == "flagged":
+            chosen = plan.flagged
+            title = _("Not sent to VK")
+        else:
+            chosen = [i for i in plan.items if i.action == action and not i.skipped]
+            title = ACTION_LABELS[action]
+        page = Paginator(chosen, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+        context.update(
+            {
+                "page": page,
+                "section_title": title,
+                "rows": _rows(page.object_list, names, preview_url=preview_url),
+            }
+        )
+        return render(request, "sync/preview_action.html", context)
+
+    sections = []
+    for key, label, help_text in ACTION_SECTIONS:
+        items = [i for i in plan.items if i.action == key and not i.skipped]
+        if items:
+            sections.append(
+                {
+                    "key": key,
+                    "label": label,
+                    "help": help_text,
+                    "count": len(items),
+                    "rows": _rows(items[:ITEMS_PER_ACTION], names, preview_url=preview_url),
+                    "more": len(items) > ITEMS_PER_ACTION,
+                }
+            )
+    flagged = plan.flagged
+    context.update(
+        {
+            "sections": sections,
+            "flagged_count": len(flagged),
+            "flagged_rows": _rows(flagged[:ITEMS_PER_ACTION], names, preview_url=preview_url),
+            "flagged_more": len(flagged) > ITEMS_PER_ACTION,
+            "photos_missing": any("no_photo" in item.flags for item in flagged),
+            "albums_new": [a for a in plan.albums_to_create if not a.adopt_vk_album_id],
+            "albums_adopted": [a for a in plan.albums_to_create if a.adopt_vk_album_id],
+            "vk_catalog_read": _vk_catalog_read(user),
+        }
+    )
+    return render(request, "sync/preview.html", context)
+
+
+def _vk_catalog_read(user) -> bool:
+    """Whether the VK Market was read at least once (adoption looks at that copy)."""
+    from vk_catalog.models import RefreshStatus, VkCatalogRefresh
+
+    return VkCatalogRefresh.objects.filter(user=user, status=RefreshStatus.OK).exists()
+
+
+@login_required
+@require_POST
+def publish(request: HttpRequest) -> HttpResponse:
+    """The preview's "Publish": queue a run now (the first one, or any manual one)."""
+    from sync.runs import sync_run_start
+
+    user = request.user
+    active = selectors.run_active(user)
+    if active is not None:
+        messages.info(request, _("A run is already in progress; here it is."))
+        return redirect("sync:run_detail", active.pk)
+    if not vk_ready_or_message(request):
+        return redirect("sync:preview")
+    run = sync_run_start(user=user, trigger=RunTrigger.MANUAL)
+    messages.success(request, _("Publishing has started. You can follow it here."))
+    return redirect("sync:run_detail", run.pk)
