@@ -1,6 +1,7 @@
 """Benchmark: a first publish of 10,000 Evotor products to VK at VK's real 3 requests/second.
 
     python -m bench publish [--products 10000] [--sample 300] [--rps 3] [--skip-naive]
+                            [--skip-full] [--skip-preview]
 
 Both sandboxes run in a child process (`manage.py run_sandbox`) on loopback, so the emulators
 never compete with the publisher for this process's interpreter; the publisher works on a
@@ -14,7 +15,12 @@ Phases (docs/benchmarks.md, "Publishing"):
    client and by the sandbox), API calls per method, the most requests the token sent in any
    second, wall time against requests / rps;
 3. re-sync with nothing changed: VK write calls (must be 0);
-4. 100 price changes at the till, refresh, sync: write requests (must be ≤ 4).
+4. 100 price changes at the till, refresh, sync: write requests (must be ≤ 4);
+5. preview: a first preview of 200 new products with no photo but Evotor's (no default photo),
+   so the preview reads Evotor's image list for each (sync.runs._peek_evotor_images), once at
+   the sandbox's own speed and once with every image look-up slowed to 0.2 s (a slow Evotor):
+   Evotor requests, wall time, and what the preview then says (must be within the look-up's
+   time budget plus 2 s, and say which products have no photo).
 
 The minimum number of requests for N products with G albums under VK's contract is
 ceil((3N + G + G) / 25) (see docs/benchmarks.md); the script prints it and the ratio.
@@ -42,6 +48,9 @@ VK_TOKEN = "vk-demo-token"
 MAIN_GROUP = 200001
 NAIVE_GROUP = 300001
 SAMPLE_GROUP = 300002
+PREVIEW_GROUP = 300003
+PREVIEW_PRODUCTS = 200
+SLOW_EVOTOR_SECONDS = 0.2
 CATEGORY = 40099
 WRITE_PREFIXES = ("add", "edit", "delete", "restore", "remove", "save")
 
@@ -205,6 +214,53 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
     }
 
 
+def _preview_phase(sandbox: Sandbox) -> dict:
+    """A first preview of PREVIEW_PRODUCTS new products whose only photo is Evotor's."""
+    from django.conf import settings
+
+    from catalog.services import catalog_refresh_for_user
+    from sync.photos import PREVIEW_LOOKUP_SECONDS
+    from sync.runs import sync_run_preview
+
+    print(f"preview: {PREVIEW_PRODUCTS} new products, photos only in Evotor", flush=True)
+    (store,) = sandbox.control(
+        "evotor", "generate", products=PREVIEW_PRODUCTS, stores=1, user_id="01-BENCH-PREVIEW"
+    )
+    sandbox.control("evotor", "add_token", token="bench-preview", user_id="01-BENCH-PREVIEW")
+    sandbox.control("vk", "add_group", group_id=PREVIEW_GROUP, name="preview", admins=[1001])
+    user = _merchant(
+        "preview@bench.local", evotor_token="bench-preview", group_id=PREVIEW_GROUP, store_id=store
+    )
+    assert catalog_refresh_for_user(user=user).ok
+    site_default, settings.VK_DEFAULT_PHOTO_PATH = settings.VK_DEFAULT_PHOTO_PATH, ""
+    out = {}
+    try:
+        for label, delay in (("sandbox speed", None), ("slow Evotor", SLOW_EVOTOR_SECONDS)):
+            if delay:
+                sandbox.control(
+                    "evotor", "fail", mode="slow", delay=delay, path=f"/stores/{store}/products"
+                )
+            before = sandbox.control("evotor", "stats")["requests_by_kind"].get("images", 0)
+            started = time.monotonic()
+            plan = sync_run_preview(user=user)
+            wall = time.monotonic() - started
+            sandbox.control("evotor", "clear_failures")
+            after = sandbox.control("evotor", "stats")["requests_by_kind"].get("images", 0)
+            counts = plan.counts
+            out[label] = {
+                "evotor_image_requests": after - before,
+                "wall_seconds": round(wall, 2),
+                "create": counts["create"],
+                "skipped_no_photo": sum("no_photo" in i.flags for i in plan.flagged),
+                "photo_unchecked": counts["photo_unchecked"],
+                "ok": wall <= PREVIEW_LOOKUP_SECONDS + 2
+                and counts["create"] + counts["skipped"] == PREVIEW_PRODUCTS,
+            }
+    finally:
+        settings.VK_DEFAULT_PHOTO_PATH = site_default
+    return out
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench publish", description=__doc__)
     parser.add_argument("--products", type=int, default=10_000)
@@ -212,6 +268,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rps", type=float, default=3.0)
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument("--skip-preview", action="store_true")
     parser.add_argument(
         "--margin",
         type=float,
@@ -373,6 +430,10 @@ def main(argv: list[str]) -> int:
             results["prices_changed"] = prices
             print(json.dumps(prices, ensure_ascii=False), flush=True)
             ok &= prices["updated"] == 100 and prices["write_requests"] <= 4
+        if not args.skip_preview:
+            results["preview"] = _preview_phase(sandbox)
+            print(json.dumps(results["preview"], ensure_ascii=False), flush=True)
+            ok &= all(r["ok"] for r in results["preview"].values())
     finally:
         sandbox.stop()
     if args.json:

@@ -2,11 +2,14 @@
 look up which VK item an Evotor product became, and see settings, alerts and photos.
 
 Runs, run items, links and locks are written by the engine only: read-only here, so a click in
-the admin can never desynchronise EvoSync from VK.
+the admin can never desynchronise EvoSync from VK. Uploaded photos are private (served only to
+their owner by the publishing pages, never under /media/): the admin names them, with their
+size, and links nowhere.
 """
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -25,9 +28,25 @@ from sync.models import (
     SyncRunItem,
     SyncSettings,
 )
+from sync.reasons import reason_text
 from sync.templatetags.sync_tags import duration as format_duration
 
 BY_USER = ("user", admin.RelatedOnlyFieldListFilter)
+
+
+def photo_info(field_file, *, dimensions: bool = True) -> str:
+    """A private photo named for staff, without a link: file name, size and (when asked: it
+    opens the file) its pixel dimensions. "—" when there is none; "missing" when the file is."""
+    if not field_file or not field_file.name:
+        return "—"
+    name = field_file.name.rsplit("/", 1)[-1]
+    try:
+        size = filesizeformat(field_file.size)
+        if not dimensions:
+            return f"{name} · {size}"
+        return f"{name} · {size} · {field_file.width}×{field_file.height} px"
+    except (OSError, ValueError):
+        return _("%(name)s (file missing or unreadable)") % {"name": name}
 
 
 class ReadOnlyMixin:
@@ -49,7 +68,7 @@ class ProblemItemInline(ReadOnlyMixin, admin.TabularInline):
     model = SyncRunItem
     verbose_name = _("item that failed or was skipped")
     verbose_name_plural = _("items that failed or were skipped")
-    fields = ["product_name", "store_id", "product_id", "action", "status", "error"]
+    fields = ["product_name", "store_id", "product_id", "action", "status", "reason"]
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -63,6 +82,10 @@ class ProblemItemInline(ReadOnlyMixin, admin.TabularInline):
             .filter(status__in=[RunItemStatus.FAILED, RunItemStatus.SKIPPED])
             .order_by("id")
         )
+
+    @admin.display(description=_("error"))
+    def reason(self, obj: SyncRunItem) -> str:
+        return reason_text(obj.error)
 
 
 @admin.register(SyncRun)
@@ -115,7 +138,7 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
             _("Timing"),
             {"fields": ["created_at", "started_at", "finished_at", "duration_display"]},
         ),
-        (_("Plan"), {"fields": ["plan_summary", "removals_confirmed"], "classes": ["collapse"]}),
+        (_("Plan"), {"fields": ["plan_summary", "confirmed_removals"], "classes": ["collapse"]}),
     ]
     readonly_fields = ["duration_display", "all_items_link", "created_at"]
 
@@ -157,12 +180,18 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(SyncRunItem)
 class SyncRunItemAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["run", "product_name", "action", "status", "error", "created_at"]
+    list_display = ["run", "product_name", "action", "status", "reason", "created_at"]
     list_filter = ["status", "action"]
     search_fields = ["product_name", "product_id", "=run__id", "run__user__email"]
     list_select_related = ["run"]
     show_full_result_count = False
     raw_id_fields = ["run", "link"]
+    exclude = ["error"]
+    readonly_fields = ["reason"]
+
+    @admin.display(description=_("error"))
+    def reason(self, obj: SyncRunItem) -> str:
+        return reason_text(obj.error)
 
 
 @admin.register(ItemLink)
@@ -181,7 +210,12 @@ class ItemLinkAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ["sku", "=vk_item_id", "product_id", "product_name", "user__email"]
     list_select_related = ["user"]
     show_full_result_count = False
-    exclude = ["content_hash", "photo_hash", "source_hash", "evotor_image"]
+    exclude = ["content_hash", "photo_hash", "source_hash", "evotor_image", "last_error"]
+    readonly_fields = ["last_error_text"]
+
+    @admin.display(description=_("last error"))
+    def last_error_text(self, obj: ItemLink) -> str:
+        return reason_text(obj.last_error)
 
 
 @admin.register(AlbumLink)
@@ -206,10 +240,16 @@ class SyncSettingsAdmin(admin.ModelAdmin):
     list_filter = ["auto_sync", "removal_policy", "out_of_stock_policy", "price_rounding"]
     search_fields = ["user__email"]
     list_select_related = ["user"]
-    readonly_fields = ["user", "first_published_at", "updated_at"]
+    readonly_fields = ["user", "default_photo_info", "first_published_at", "updated_at"]
+    # The merchant chooses their default photo on their settings page; here it is only named.
+    exclude = ["default_photo"]
 
     def has_add_permission(self, request):
         return False  # created for the merchant when they first need it
+
+    @admin.display(description=_("default photo"))
+    def default_photo_info(self, obj: SyncSettings) -> str:
+        return photo_info(obj.default_photo)
 
 
 @admin.register(Alert)
@@ -236,10 +276,20 @@ class AlertAdmin(admin.ModelAdmin):
 
 @admin.register(ProductPhoto)
 class ProductPhotoAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["user", "entity_type", "entity_id", "store_id", "image", "uploaded_at"]
+    list_display = ["user", "entity_type", "entity_id", "store_id", "image_info", "uploaded_at"]
     list_filter = ["entity_type", BY_USER]
     search_fields = ["entity_id", "store_id", "user__email"]
     list_select_related = ["user"]
+    exclude = ["image"]
+    readonly_fields = ["image_details"]
+
+    @admin.display(description=_("photo"))
+    def image_info(self, obj: ProductPhoto) -> str:
+        return photo_info(obj.image, dimensions=False)  # a list: no opening every image
+
+    @admin.display(description=_("photo"))
+    def image_details(self, obj: ProductPhoto) -> str:
+        return photo_info(obj.image)
 
 
 @admin.register(SyncFilter)

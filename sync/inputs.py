@@ -49,6 +49,9 @@ class Inputs:
     groups: dict[tuple[str, str], GroupInfo]
     removed_keys: set[tuple[str, str]] = field(default_factory=set)
     skus: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Evotor's image list as the preview just read it, for new items (never stored): see
+    # `photo_for`.
+    evotor_seen: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def group_chain(self, store_id: str, group_id: str) -> list[str]:
         """The group and its ancestors, nearest first (cycles in bad data are cut)."""
@@ -71,24 +74,39 @@ class Inputs:
             or link.source_hash != product.source_hash
         )
 
+    def fallback_for(self, product: rules.SourceProduct) -> rules.PhotoSource | None:
+        """The photo used when Evotor has none: the product's, its group's, the defaults."""
+        chain = self.group_chain(product.store_id, product.group_id)
+        return self.fallbacks.for_product(product.store_id, product.product_id, chain)
+
+    def photo_depends_on_evotor(self, product: rules.SourceProduct) -> bool:
+        """A new item whose fate only Evotor's (unread) image list decides: with an image it is
+        published, without one it is skipped, as no other photo would stand in."""
+        link = self.links.get((product.store_id, product.product_id))
+        if link is not None and (link.vk_item_id is not None or link.photo_hash == KEEP_VK_PHOTO):
+            return False
+        return self.needs_evotor_lookup(product) and self.fallback_for(product) is None
+
     def photo_for(self, product: rules.SourceProduct) -> tuple[rules.PhotoSource | None, bool]:
         """(photo source, unknown): the photo the item should have, as far as we know.
 
         `unknown` when Evotor's image was never read for the product's current version: for a
-        new item the publisher reads it then; for a published one the photo counts as
-        unchanged until it has.
+        new item the publisher reads it then (the preview may have just read it: `evotor_seen`);
+        for a published one the photo counts as unchanged until it has.
         """
-        link = self.links.get((product.store_id, product.product_id))
-        chain = self.group_chain(product.store_id, product.group_id)
-        fallback = self.fallbacks.for_product(product.store_id, product.product_id, chain)
+        key = (product.store_id, product.product_id)
+        link = self.links.get(key)
+        fallback = self.fallback_for(product)
         if link is not None and link.photo_hash == KEEP_VK_PHOTO:
             # An adopted item keeps the merchant's own VK photo, unless they upload one for the
             # product here.
-            own = self.fallbacks.product_photos.get((product.store_id, product.product_id))
+            own = self.fallbacks.product_photos.get(key)
             return own, False
         if self.needs_evotor_lookup(product):
             if link is not None and link.vk_item_id is not None:
                 return None, True
+            if key in self.evotor_seen:
+                return decode_evotor_image(self.evotor_seen[key]) or fallback, False
             return fallback, True
         return decode_evotor_image(link.evotor_image) or fallback, False
 

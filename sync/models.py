@@ -90,7 +90,7 @@ class SyncSettings(models.Model):
         max_digits=6,
         decimal_places=2,
         default=0,
-        help_text=_("0 shows no old price; 20 shows a crossed-out price 20 % higher."),
+        help_text=_("0 shows no old price; 20 shows a crossed-out price higher by 20 %."),
     )
     removal_policy = models.CharField(
         _("products removed at the till or filtered out"),
@@ -284,7 +284,9 @@ class SyncRun(models.Model):
         _("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED
     )
     dry_run = models.BooleanField(_("preview only"), default=False)
-    removals_confirmed = models.BooleanField(_("removals confirmed"), default=False)
+    # How many hides and deletes the merchant confirmed for this run (the removal guard lets a
+    # plan through that removes no more; 0: none confirmed).
+    confirmed_removals = models.PositiveIntegerField(_("removals confirmed"), default=0)
     total = models.PositiveIntegerField(_("to apply"), default=0)
     done = models.PositiveIntegerField(_("applied"), default=0)
     created = models.PositiveIntegerField(_("created"), default=0)

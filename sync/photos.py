@@ -162,11 +162,61 @@ def evotor_images_refresh(*, evotor, inputs) -> int:
     return len(wanted)
 
 
-class PhotoUnavailable(Exception):
-    """No photo could be had for an item (none anywhere, or it could not be read)."""
+# The preview reads Evotor's image list for new items whose photo depends on it only when there
+# are at most this many (more would make the page slow), and waits at most this long for them.
+PREVIEW_LOOKUP_MAX = 200
+PREVIEW_LOOKUP_SECONDS = 8.0
+PREVIEW_LOOKUP_THREADS = 8
 
-    def __init__(self, message: str, *, none_found: bool = False, evotor_image: str = ""):
-        super().__init__(message)
+
+def evotor_images_peek(
+    *,
+    evotor,
+    products: list,
+    threads: int = PREVIEW_LOOKUP_THREADS,
+    timeout: float = PREVIEW_LOOKUP_SECONDS,
+) -> dict[tuple[str, str], str]:
+    """What Evotor's image list says for `products` now, for the preview: (store id, product
+    id) → the note a link would keep ("-" for none). Writes nothing. Products Evotor did not
+    answer for (an error, the token refused, or not within `timeout` seconds) are left out:
+    their photo stays "checked at publish"."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    if not products:
+        return {}
+
+    def look(product):
+        images = evotor.list_product_images(product.store_id, product.product_id)
+        return encode_evotor_image(images[0] if images else None)
+
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sync-preview")
+    try:
+        futures = {pool.submit(look, product): product for product in products}
+        done, _pending = wait(futures, timeout=timeout)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    seen = {}
+    for future in done:
+        if future.exception() is not None:
+            continue
+        product = futures[future]
+        seen[(product.store_id, product.product_id)] = future.result()
+    return seen
+
+
+class PhotoUnavailable(Exception):
+    """No photo could be had for an item (none anywhere, or it could not be read).
+
+    `code` is the reason the run item records (sync.reasons); the message is a detail for the
+    log only.
+    """
+
+    def __init__(
+        self, code: str, detail: str = "", *, none_found: bool = False, evotor_image: str = ""
+    ):
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
         self.none_found = none_found
         self.evotor_image = evotor_image
 
@@ -177,6 +227,9 @@ def prepare_photo(item, evotor_client, cache: dict):
     A fallback photo (the default one, a group's) is normalized once per run and its bytes
     reused: each item still gets its own upload, as VK wants, without redoing the work.
     """
+    from sync import reasons
+    from sync.rules import FLAG_NO_PHOTO
+
     desired = item.desired
     source = item.photo
     evotor_note = None
@@ -186,17 +239,13 @@ def prepare_photo(item, evotor_client, cache: dict):
         except EvotorAuthError:
             raise
         except EvotorError as exc:
-            raise PhotoUnavailable(f"Evotor: {exc}") from None
+            raise PhotoUnavailable(reasons.EVOTOR_PHOTO_UNAVAILABLE, str(exc)) from None
         image = images[0] if images else None
         evotor_note = encode_evotor_image(image)
         if image is not None:
             source = evotor_source(image.id, image.url)
     if source is None:
-        raise PhotoUnavailable(
-            "no photo in Evotor and none uploaded",
-            none_found=True,
-            evotor_image=evotor_note or "",
-        )
+        raise PhotoUnavailable(FLAG_NO_PHOTO, none_found=True, evotor_image=evotor_note or "")
     if source.kind != "evotor" and source.fingerprint in cache:
         return cache[source.fingerprint], source, evotor_note
     try:
@@ -204,5 +253,12 @@ def prepare_photo(item, evotor_client, cache: dict):
         if source.kind != "evotor":
             cache[source.fingerprint] = jpeg
         return jpeg, source, evotor_note
+    except EvotorAuthError:
+        raise
     except (InvalidImageError, OSError, EvotorError) as exc:
-        raise PhotoUnavailable(f"photo unreadable: {exc}", evotor_image=evotor_note or "") from None
+        code = (
+            reasons.EVOTOR_PHOTO_UNAVAILABLE
+            if isinstance(exc, EvotorError)
+            else reasons.PHOTO_UNREADABLE
+        )
+        raise PhotoUnavailable(code, str(exc), evotor_image=evotor_note or "") from None

@@ -134,6 +134,18 @@ class PlanItem:
         return bool(self.flags)
 
     @property
+    def photo_unchecked(self) -> bool:
+        """A new item planned for creation whose only possible photo is Evotor's, unread yet:
+        published if Evotor has one, skipped ("no photo") if not."""
+        return bool(
+            self.action == CREATE
+            and not self.skipped
+            and self.desired is not None
+            and self.desired.photo_unknown
+            and self.photo is None
+        )
+
+    @property
     def needs_vk(self) -> bool:
         """Whether applying it takes a VK call (an adoption without changes does not)."""
         if self.skipped:
@@ -176,7 +188,14 @@ class Plan:
             1 for a in self.albums_to_create if not a.adopt_vk_album_id
         )
         counts["albums_to_rename"] = len(self.album_renames)
+        counts["photo_unchecked"] = len(self.photo_unchecked)
         return counts
+
+    @property
+    def photo_unchecked(self) -> list[PlanItem]:
+        """New items with no photo of their own but Evotor's, which nobody has read yet: the
+        run reads it, and skips the item if Evotor has none (see `PlanItem.photo_unchecked`)."""
+        return [item for item in self.items if item.photo_unchecked]
 
     @property
     def flagged(self) -> list[PlanItem]:

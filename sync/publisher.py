@@ -45,7 +45,7 @@ from connections.vk_errors import (
     VkUnavailableError,
 )
 from connections.vk_script import VkCall, VkRef
-from sync import rules
+from sync import reasons, rules
 from sync.models import (
     ItemLink,
     LinkState,
@@ -233,7 +233,7 @@ class Publisher(AlbumsMixin):
             if not batch.calls:
                 if not self._in_flight():
                     # Nothing can make progress (should not happen): give up on the rest.
-                    self._abandon_rest("nothing left to send")
+                    self._abandon_rest(reasons.NOT_SENT)
                     return
                 self._wait_for_pipeline()
                 continue
@@ -294,18 +294,23 @@ class Publisher(AlbumsMixin):
                     job.link.source_hash = job.item.desired.source_hash if job.item.desired else ""
                     self._dirty(job.link)
                 if exc.none_found:
-                    flag = rules.FLAG_NO_PHOTO
-                    self._finish(job, Outcome("skipped", flag), flag=flag)
+                    self._finish(job, Outcome("skipped", exc.code), flag=exc.code)
                 else:
-                    self._finish(job, Outcome("failed", str(exc)))
+                    logger.info(
+                        "photo unavailable",
+                        extra={"run_id": self.run_row.pk, "reason": exc.code, "detail": exc.detail},
+                    )
+                    self._finish(job, Outcome("failed", exc.code))
                 continue
             except EvotorAuthError as exc:
                 self.stop_error = EvotorStopped(str(exc))
-                self._finish(job, Outcome("failed", str(exc)), count_failure=False)
+                self._finish(
+                    job, Outcome("failed", reasons.EVOTOR_TOKEN_REVOKED), count_failure=False
+                )
                 continue
-            except Exception as exc:  # a bug must cost one item, not the run
+            except Exception:  # a bug must cost one item, not the run
                 logger.exception("preparing a photo failed", extra={"run_id": self.run_row.pk})
-                self._finish(job, Outcome("failed", f"photo: {type(exc).__name__}"))
+                self._finish(job, Outcome("failed", reasons.PHOTO_FAILED))
                 continue
             job.prep = None
             self.waiting_url.append(job)
@@ -727,6 +732,7 @@ class Publisher(AlbumsMixin):
         )
 
     def _abandon_rest(self, reason: str) -> None:
+        """Every item not yet sent ends `failed` with `reason` (a sync.reasons code)."""
         for queue in (self.to_prep, self.waiting_url, self.ready, self.simple):
             while queue:
                 self._finish(queue.popleft(), Outcome("failed", reason))

@@ -2,7 +2,7 @@
 
 `sync_run_execute` is what the worker task and `manage.py sync_to_vk` call; the services the
 pages call (`sync_run_preview`, `sync_run_start`, `sync_run_retry_failed`,
-`sync_run_confirm_held`) are re-exported by sync/services.py.
+`sync_run_confirm_held`, `sync_run_cancel_held`) are re-exported by sync/services.py.
 
 A run never raises for VK or Evotor trouble: it ends `succeeded`, `partial` (some items failed,
 they are retried next run), `failed` (VK down, limits that would not clear, a bug), `held`
@@ -17,12 +17,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from connections import vk_errors
 from connections.models import EvotorConnection, VkConnection
+from sync import reasons
 from sync.adoption import VkItemSnapshot, resolve_creating_links
 from sync.inputs import (
     Inputs,
@@ -45,7 +47,7 @@ from sync.models import (
     SyncRun,
     SyncRunItem,
 )
-from sync.photos import evotor_images_refresh
+from sync.photos import PREVIEW_LOOKUP_MAX, evotor_images_peek, evotor_images_refresh
 from sync.planner import AlbumSnapshot, Plan
 from sync.publisher import EvotorStopped, Publisher, Stop
 from sync.transport import ExecuteTransport, NaiveTransport
@@ -53,6 +55,13 @@ from sync.transport import ExecuteTransport, NaiveTransport
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[SyncRun], None]
+
+
+def merchant_language():
+    """The language of what a run stores for the merchant (run errors, alerts, their e-mails):
+    the site's, Russian, whatever page or command started the run. Item reasons of our own are
+    stored as codes and put into words by whoever shows them (sync.reasons)."""
+    return translation.override(settings.LANGUAGE_CODE)
 
 
 @dataclass
@@ -88,14 +97,20 @@ def _vk_client(connection: VkConnection):
 
 # --- run rows ---------------------------------------------------------------------------------
 def sync_run_create(
-    *, user, trigger: str = RunTrigger.MANUAL, dry_run: bool = False, removals_confirmed=False
+    *,
+    user,
+    trigger: str = RunTrigger.MANUAL,
+    dry_run: bool = False,
+    confirmed_removals: int = 0,
 ) -> SyncRun:
-    """A queued run row (the worker or the command then executes it)."""
+    """A queued run row (the worker or the command then executes it). `confirmed_removals`:
+    how many hides and deletes the merchant already confirmed (the removal guard lets a plan
+    removing no more through)."""
     return SyncRun.objects.create(
         user=user,
         trigger=trigger,
         dry_run=dry_run,
-        removals_confirmed=removals_confirmed,
+        confirmed_removals=max(0, int(confirmed_removals or 0)),
         status=RunStatus.QUEUED,
     )
 
@@ -160,14 +175,7 @@ def _interrupt_stale_runs(user, *, keep: SyncRun) -> None:
     """Runs left `planning`/`running` by a worker that died: we hold the lock, so they are dead."""
     SyncRun.objects.filter(user=user, status__in=(RunStatus.PLANNING, RunStatus.RUNNING)).exclude(
         pk=keep.pk
-    ).update(
-        status=RunStatus.FAILED,
-        finished_at=timezone.now(),
-        error=_(
-            "The run was interrupted (the worker stopped). The next run carried on where it "
-            "left off; nothing was published twice."
-        ),
-    )
+    ).update(status=RunStatus.FAILED, finished_at=timezone.now(), error=interrupted_message())
 
 
 # --- alerts -----------------------------------------------------------------------------------
@@ -236,17 +244,18 @@ def sync_run_execute(
     if run.status != RunStatus.QUEUED:
         return run
     user = run.user
-    lock = sync_lock_acquire(user.pk)
-    if lock is None:
-        return _finish(
-            run,
-            RunStatus.FAILED,
-            error=_("Another sync of this shop was running; this one was not needed."),
-        )
-    try:
-        return _execute_locked(run, user=user, lock=lock, naive=naive, progress=progress)
-    finally:
-        lock.release()
+    with merchant_language():
+        lock = sync_lock_acquire(user.pk)
+        if lock is None:
+            return _finish(
+                run,
+                RunStatus.FAILED,
+                error=_("Another sync of this shop was running; this one was not needed."),
+            )
+        try:
+            return _execute_locked(run, user=user, lock=lock, naive=naive, progress=progress)
+        finally:
+            lock.release()
 
 
 def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress) -> SyncRun:
@@ -348,9 +357,7 @@ def _plan_run(ctx: _Context) -> tuple[Plan, Inputs]:
     _lookup_changed_images(ctx, inputs)
     if vk_items is None and unlinked:
         vk_items, vk_albums = cached_vk_items(user), cached_vk_albums(user)
-    confirmed = None
-    if run.removals_confirmed:
-        confirmed = int((run.plan_summary or {}).get("removals") or 0)
+    confirmed = run.confirmed_removals or None
     plan = plan_from_inputs(
         inputs, vk_items=vk_items, vk_albums=vk_albums or [], confirmed_removals=confirmed
     )
@@ -384,9 +391,7 @@ def _resolve_lost_answers(ctx: _Context, links: list[ItemLink]) -> None:
         if link.state != LinkState.PUBLISHED and link.state != LinkState.HIDDEN
     ]
     message = (
-        _("VK did not answer in time and has no such item; it will be created on the next run.")
-        if vk_items is not None
-        else _("VK did not answer in time; the next run checks whether the item was created.")
+        reasons.ANSWER_LOST_NOT_CREATED if vk_items is not None else reasons.ANSWER_LOST_UNKNOWN
     )
     SyncRunItem.objects.bulk_create(
         SyncRunItem(
@@ -459,7 +464,11 @@ def _stopped(run: SyncRun, ctx: _Context, error: Exception) -> SyncRun:
         _mark_evotor_broken(ctx.user, message)
         _alert(ctx.user, AlertCause.EVOTOR_TOKEN_REVOKED, message)
         return _finish(run, RunStatus.STOPPED, error=message, stop_cause=StopCause.EVOTOR_BROKEN)
-    message = error.user_message if isinstance(error, vk_errors.VkApiError) else str(error)
+    if isinstance(error, vk_errors.VkApiError):
+        message = error.user_message
+    else:  # not expected: Stop carries VK's or Evotor's errors only
+        logger.error("sync run stopped by %s", type(error).__name__, extra={"run_id": run.pk})
+        message = _("Something went wrong on our side; we will look into it. Try again later.")
     for error_class, stop_cause, alert_cause in STOP_CAUSE_OF:
         if isinstance(error, error_class):
             if stop_cause == StopCause.TOKEN_REVOKED:
@@ -534,11 +543,30 @@ def _refresh_vk_cache_if_stale(user) -> None:
         )
 
 
+def _peek_evotor_images(user, inputs: Inputs) -> None:
+    """New items whose only possible photo is Evotor's: read Evotor's image list for them now,
+    so the preview says which will be published and which skipped for want of a photo.
+
+    Only when there are at most PREVIEW_LOOKUP_MAX of them (a few seconds' work at most, in a
+    thread pool); with more, or where Evotor does not answer, the preview says "checked at
+    publish" instead. Nothing is stored: the run reads the list again when it publishes.
+    """
+    wanted = [p for p in inputs.products if inputs.photo_depends_on_evotor(p)]
+    if not wanted or len(wanted) > PREVIEW_LOOKUP_MAX:
+        return
+    evotor = _evotor_client(user)
+    if evotor is None:
+        return
+    inputs.evotor_seen.update(evotor_images_peek(evotor=evotor, products=wanted))
+
+
 def sync_run_preview(*, user) -> Plan:
     """The plan of the next run: no VK write, nothing written here.
 
     Built from the cached catalogs; before the first publish the VK catalog cache is refreshed
     first when it is older than a few minutes, so the adoptions shown are VK's current items.
+    For new items with no photo but Evotor's, Evotor's image list is read (a bounded number,
+    see `_peek_evotor_images`); the rest are `Plan.photo_unchecked`.
     """
     inputs = load_inputs(user)
     unlinked = any(
@@ -547,6 +575,8 @@ def sync_run_preview(*, user) -> Plan:
     )
     if unlinked and inputs.sync_settings.first_published_at is None:
         _refresh_vk_cache_if_stale(user)
+    if unlinked:
+        _peek_evotor_images(user, inputs)
     vk_items = cached_vk_items(user) if unlinked else None
     vk_albums = cached_vk_albums(user) if unlinked else []
     return plan_from_inputs(inputs, vk_items=vk_items, vk_albums=vk_albums)
@@ -594,8 +624,6 @@ def active_run(user) -> SyncRun | None:
     """
     from datetime import timedelta
 
-    from django.conf import settings
-
     from sync.locks import sync_lock_held
 
     run = (
@@ -607,29 +635,38 @@ def active_run(user) -> SyncRun | None:
         return None
     now = timezone.now()
     if run.status != RunStatus.QUEUED and not sync_lock_held(run.user_id):
+        with merchant_language():
+            error = interrupted_message()
         SyncRun.objects.filter(pk=run.pk, status=run.status).update(
-            status=RunStatus.FAILED, finished_at=now, error=interrupted_message()
+            status=RunStatus.FAILED, finished_at=now, error=error
         )
         return None
     redelivery = int(getattr(settings, "Q_CLUSTER", {}).get("retry", 2400))
     if run.status == RunStatus.QUEUED and run.created_at < now - timedelta(seconds=redelivery):
+        with merchant_language():
+            error = _("The run was queued but never started; start a new one.")
         SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-            status=RunStatus.FAILED,
-            finished_at=now,
-            error=_("The run was queued but never started; start a new one."),
+            status=RunStatus.FAILED, finished_at=now, error=error
         )
         return None
     return run
 
 
 @transaction.atomic
-def sync_run_start(*, user, trigger: str = RunTrigger.MANUAL, confirm_removals=False) -> SyncRun:
+def sync_run_start(*, user, trigger: str = RunTrigger.MANUAL, confirm_removals: int = 0) -> SyncRun:
     """Queue a run for the merchant (the worker picks it up after commit). A run already queued
-    or in progress is returned instead of a second one."""
+    or in progress is returned instead of a second one.
+
+    `confirm_removals`: the number of hides and deletes the merchant confirmed on the preview
+    (the count it showed). The removal guard lets the run through if its plan removes no more;
+    one that now removes more is held and asks again.
+    """
+    if isinstance(confirm_removals, bool):
+        raise TypeError("confirm_removals is the number of removals confirmed, not a flag.")
     existing = active_run(user)
     if existing is not None:
         return existing
-    run = sync_run_create(user=user, trigger=trigger, removals_confirmed=confirm_removals)
+    run = sync_run_create(user=user, trigger=trigger, confirmed_removals=confirm_removals)
     _enqueue(run)
     return run
 
@@ -641,14 +678,34 @@ def sync_run_confirm_held(*, run: SyncRun) -> SyncRun:
     run = SyncRun.objects.select_for_update().get(pk=run.pk)
     if run.status != RunStatus.HELD:
         return run
+    held_for = int((run.plan_summary or {}).get("removals") or 0)
     run.status = RunStatus.QUEUED
-    run.removals_confirmed = True
+    run.confirmed_removals = max(run.confirmed_removals, held_for)
     run.error = ""
     run.stop_cause = ""
     run.finished_at = None
-    run.save(update_fields=["status", "removals_confirmed", "error", "stop_cause", "finished_at"])
+    run.save(update_fields=["status", "confirmed_removals", "error", "stop_cause", "finished_at"])
     _resolve_alerts(run.user, AlertCause.REMOVAL_GUARD)
     _enqueue(run)
+    return run
+
+
+@transaction.atomic
+def sync_run_cancel_held(*, run: SyncRun) -> SyncRun:
+    """The merchant refused a held run: it ends without applying anything (nothing hidden or
+    deleted) and, when no other run waits, the alert goes. The guard asks again if the next
+    plan still removes as much."""
+    run = SyncRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunStatus.HELD:
+        return run
+    run.status = RunStatus.STOPPED
+    run.stop_cause = StopCause.REMOVAL_GUARD
+    with merchant_language():
+        run.error = _("Cancelled by you: nothing was hidden or deleted.")
+    run.finished_at = run.finished_at or timezone.now()
+    run.save(update_fields=["status", "stop_cause", "error", "finished_at"])
+    if not SyncRun.objects.filter(user_id=run.user_id, status=RunStatus.HELD).exists():
+        _resolve_alerts(run.user, AlertCause.REMOVAL_GUARD)
     return run
 
 

@@ -3,6 +3,7 @@
 from sync.inputs import sync_settings_get
 from sync.runs import (
     active_run,
+    sync_run_cancel_held,
     sync_run_confirm_held,
     sync_run_create,
     sync_run_execute,
@@ -13,6 +14,7 @@ from sync.runs import (
 
 __all__ = [
     "active_run",
+    "sync_run_cancel_held",
     "sync_run_confirm_held",
     "sync_run_create",
     "sync_run_execute",

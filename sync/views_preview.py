@@ -2,8 +2,13 @@
 
 A merchant's first publish always goes through here (competitors.md §4.2: nobody else shows a
 diff before writing). The plan comes from the engine (`sync.runs.sync_run_preview`) and is built
-from the cached catalogs only, so the page stays reasonably quick; for big catalogs it lists the
-counts and the first few items of each action, with a paginated "show all" per action.
+from the cached catalogs (plus, for at most 200 new products whose only photo is Evotor's, a
+bounded read of Evotor's image lists), so the page stays reasonably quick; for big catalogs it
+lists the counts and the first few items of each action, with a paginated "show all" per action.
+New items whose Evotor photo is still unknown are announced as "checked at publish".
+
+When the removal guard would hold the run, "Publish" carries a required tick confirming the
+number of removals shown; the run then goes through unless its plan removes more by then.
 """
 
 from __future__ import annotations
@@ -241,7 +246,8 @@ def _vk_catalog_read(user) -> bool:
 @login_required
 @require_POST
 def publish(request: HttpRequest) -> HttpResponse:
-    """The preview's "Publish": queue a run now (the first one, or any manual one)."""
+    """The preview's "Publish": queue a run now (the first one, or any manual one). When the
+    preview announced the removal guard, the merchant's tick confirms the removals shown."""
     from sync.runs import sync_run_start
 
     user = request.user
@@ -251,6 +257,17 @@ def publish(request: HttpRequest) -> HttpResponse:
         return redirect("sync:run_detail", active.pk)
     if not vk_ready_or_message(request):
         return redirect("sync:preview")
-    run = sync_run_start(user=user, trigger=RunTrigger.MANUAL)
+    run = sync_run_start(
+        user=user, trigger=RunTrigger.MANUAL, confirm_removals=_confirmed_removals(request)
+    )
     messages.success(request, _("Publishing has started. You can follow it here."))
     return redirect("sync:run_detail", run.pk)
+
+
+def _confirmed_removals(request: HttpRequest) -> int:
+    """The removals the merchant confirmed with the preview's check box: the count it showed
+    (0 when not ticked). A run that would now remove more still stops and asks."""
+    try:
+        return max(0, int(request.POST.get("confirm_removals") or 0))
+    except ValueError:
+        return 0

@@ -7,25 +7,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sync import selectors
-from sync.models import (
-    Alert,
-    AlertCause,
-    RunItemStatus,
-    RunStatus,
-    RunTrigger,
-    StopCause,
-    SyncRun,
-)
+from sync.models import Alert, RunItemStatus, RunStatus, RunTrigger
 
 RUNS_PER_PAGE = 25
 ITEMS_PER_PAGE = 50
@@ -141,11 +131,13 @@ def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """The merchant refuses a held run: nothing is removed; the alert goes."""
+    from sync.runs import sync_run_cancel_held
+
     run = selectors.run_get(user=request.user, pk=pk)
     if run.status != RunStatus.HELD:
         messages.info(request, _("This run is not waiting for a confirmation any more."))
         return redirect("sync:run_detail", run.pk)
-    _run_cancel_held(run=run)
+    sync_run_cancel_held(run=run)
     messages.success(
         request,
         _(
@@ -154,25 +146,6 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         ),
     )
     return redirect("sync:dashboard")
-
-
-@transaction.atomic
-def _run_cancel_held(*, run: SyncRun) -> SyncRun:
-    """Ends a held run without applying it and resolves its alert (the guard asks again if the
-    next plan still removes as much)."""
-    from sync.alerts import alert_resolve
-
-    run = SyncRun.objects.select_for_update().get(pk=run.pk)
-    if run.status != RunStatus.HELD:
-        return run
-    run.status = RunStatus.STOPPED
-    run.stop_cause = StopCause.REMOVAL_GUARD
-    run.error = _("Cancelled by you: nothing was hidden or deleted.")
-    run.finished_at = run.finished_at or timezone.now()
-    run.save(update_fields=["status", "stop_cause", "error", "finished_at"])
-    if not SyncRun.objects.filter(user_id=run.user_id, status=RunStatus.HELD).exists():
-        alert_resolve(user=run.user, cause=AlertCause.REMOVAL_GUARD)
-    return run
 
 
 @login_required

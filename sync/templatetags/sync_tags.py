@@ -11,8 +11,9 @@ from datetime import timedelta
 
 from django import template
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import pgettext_lazy
 
+from sync import reasons
 from sync.models import RunStatus
 
 register = template.Library()
@@ -32,14 +33,7 @@ FIELD_LABELS = {
     "vk_item_id": pgettext_lazy("VK item field", "VK item"),
 }
 # Why the planner would not send an item (sync.rules FLAG_*), in the merchant's words.
-FLAGS = {
-    "name_too_short": gettext_lazy(
-        "The name is too short for VK (at least 4 letters). Give it a longer name at the till."
-    ),
-    "no_photo": gettext_lazy("No photo: VK does not accept items without one."),
-    "no_category": gettext_lazy("No VK category chosen."),
-    "no_price": gettext_lazy("No price: set one at the till."),
-}
+FLAGS = reasons.FLAGS
 
 STATUS_BADGES = {
     RunStatus.SUCCEEDED: "badge-ok",
@@ -89,20 +83,14 @@ def duration(value: timedelta | None) -> str:
 
 @register.filter
 def item_reason(error: str) -> str:
-    """A run item's error for the merchant: the planner's flag codes in words, else as is."""
-    if not error:
-        return ""
-    codes = [part.strip() for part in error.split(",")]
-    if all(code in FLAGS for code in codes):
-        return " ".join(str(FLAGS[code]) for code in codes)
-    if error.startswith("no photo"):
-        return str(FLAGS["no_photo"])
-    return error
+    """A run item's error for the merchant: the engine's reason codes in words, VK's text as is."""
+    return reasons.reason_text(error)
 
 
 @register.filter
 def is_photo_problem(error: str) -> bool:
-    return bool(error) and ("no_photo" in error or error.startswith(("no photo", "photo")))
+    """Whether a photo upload would fix the item (the page then links to the upload form)."""
+    return reasons.is_photo_problem(error)
 
 
 @register.filter

@@ -182,7 +182,7 @@ def test_an_item_vk_rejects_is_recorded_with_vks_message_and_retried(shop):
 
 
 def test_an_item_vk_would_refuse_is_flagged_in_the_plan_and_skipped(shop):
-    shop.add("ok", "Ок", measure_name="", image=False)
+    shop.add("ok", "Ок", measure_name="")
     shop.refresh()
     plan = sync_run_preview(user=shop.user)
     (flagged,) = plan.flagged

@@ -1,7 +1,11 @@
-"""The services the pages call: preview, start, retry failed, confirm held."""
+"""The services the pages call: preview, start, retry failed, confirm and cancel held."""
+
+import pytest
 
 from sync.models import RunStatus, RunTrigger, SyncRun
 from sync.services import (
+    sync_run_cancel_held,
+    sync_run_confirm_held,
     sync_run_preview,
     sync_run_retry_failed,
     sync_run_start,
@@ -75,3 +79,59 @@ def test_a_queued_run_whose_task_was_lost_is_given_up(shop, settings):
     assert active_run(shop.user) is None
     lost.refresh_from_db()
     assert lost.status == RunStatus.FAILED
+
+
+def remove_the_bakery(shop):
+    """Two of five published items leave the till: more than the 20 % the guard allows."""
+    assert shop.sync().status == RunStatus.SUCCEEDED
+    for key in ("bun", "pie"):
+        shop.remove(key)
+    shop.refresh()
+
+
+def test_removals_confirmed_on_the_preview_go_through(shop, django_capture_on_commit_callbacks):
+    remove_the_bakery(shop)
+    plan = sync_run_preview(user=shop.user)
+    assert plan.guard_held and plan.removals == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        run = sync_run_start(user=shop.user, confirm_removals=plan.removals)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert (run.hidden, run.confirmed_removals) == (2, 2)
+    assert sum(item["availability"] == 0 for item in shop.vk_items()) == 3
+
+
+def test_more_removals_than_confirmed_hold_the_run_until_confirmed_again(
+    shop, django_capture_on_commit_callbacks
+):
+    remove_the_bakery(shop)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = sync_run_start(user=shop.user, confirm_removals=1)
+    run.refresh_from_db()
+    assert run.status == RunStatus.HELD and run.hidden == 0
+    assert sum(item["availability"] == 0 for item in shop.vk_items()) == 5
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_run_confirm_held(run=run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED and run.hidden == 2
+
+
+def test_confirm_removals_is_the_number_confirmed_not_a_flag(shop):
+    with pytest.raises(TypeError):
+        sync_run_start(user=shop.user, confirm_removals=True)
+    assert not SyncRun.objects.exists()
+
+
+def test_cancelling_a_held_run_removes_nothing_and_resolves_the_alert(shop):
+    remove_the_bakery(shop)
+    held = shop.sync()
+    assert held.status == RunStatus.HELD
+    assert shop.user.sync_alerts.filter(cause="removal_guard", resolved_at=None).exists()
+    cancelled = sync_run_cancel_held(run=held)
+    assert cancelled.status == RunStatus.STOPPED and cancelled.stop_cause == "removal_guard"
+    assert cancelled.error == "Отменено вами: ничего не скрыто и не удалено."
+    assert not shop.user.sync_alerts.filter(cause="removal_guard", resolved_at=None).exists()
+    assert sum(item["availability"] == 0 for item in shop.vk_items()) == 5
+    # Cancelling twice, or confirming afterwards, changes nothing.
+    assert sync_run_cancel_held(run=held).status == RunStatus.STOPPED
+    assert sync_run_confirm_held(run=held).status == RunStatus.STOPPED

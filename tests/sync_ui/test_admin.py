@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -143,3 +144,50 @@ def test_staff_queue_a_retry_of_a_runs_failed_items_from_the_admin(
     retry = SyncRun.objects.exclude(pk=run.pk).get()
     assert retry.user == run.user
     assert retry.trigger == RunTrigger.RETRY
+
+
+def test_private_photos_are_named_in_the_admin_without_a_dead_media_link(
+    staff_client, owner, media
+):
+    from django.core.files.base import ContentFile
+
+    from tests.sync_ui.conftest import image_bytes
+
+    photo = ProductPhoto.objects.create(
+        user=owner, store_id="s", entity_type="product", entity_id="p", image=upload("tea.png")
+    )
+    settings_obj = sync_settings_get(owner)
+    settings_obj.default_photo.save("shop-default.png", ContentFile(image_bytes((640, 640))))
+    pages = {
+        "list of photos": reverse("admin:sync_productphoto_changelist"),
+        "a photo": reverse("admin:sync_productphoto_change", args=[photo.pk]),
+        "settings": reverse("admin:sync_syncsettings_change", args=[settings_obj.pk]),
+    }
+    for name, url in pages.items():
+        html = staff_client.get(url).content.decode()
+        assert "/media/" not in html, name
+        assert settings.MEDIA_URL not in html, name
+    photo_page = staff_client.get(pages["a photo"]).content.decode()
+    assert "tea" in photo_page and "500×500 px" in photo_page
+    settings_page = staff_client.get(pages["settings"]).content.decode()
+    assert "shop-default" in settings_page and "640×640 px" in settings_page
+
+
+def test_run_items_show_the_engines_reasons_in_words(staff_client, run):
+    SyncRunItem.objects.create(
+        run=run,
+        store_id="s",
+        product_id="p3",
+        product_name="Вода",
+        action="create",
+        status=RunItemStatus.SKIPPED,
+        error="no_photo",
+    )
+    page = staff_client.get(reverse("admin:sync_syncrun_change", args=[run.pk])).content.decode()
+    assert "Нет фотографии: без неё ВКонтакте не принимает товар." in page
+    assert ">no_photo<" not in page
+
+
+def test_the_publishing_app_is_named_in_russian_in_the_admin(staff_client):
+    page = staff_client.get(reverse("admin:index")).content.decode()
+    assert "Публикация" in page

@@ -206,3 +206,68 @@ def test_publishing_without_a_working_vk_connection_says_so_and_starts_nothing(o
     assert response.redirect_chain[-1][0] == reverse("sync:dashboard")
     assert "Сначала подключите сообщество ВКонтакте" in response.content.decode()
     assert not SyncRun.objects.exists()
+
+
+def test_removals_confirmed_in_the_preview_are_published_without_asking_again(
+    owner_client, shop, django_capture_on_commit_callbacks
+):
+    assert shop.sync().status == RunStatus.SUCCEEDED
+    shop.switch_store(False)
+    page = owner_client.get(PREVIEW).content.decode()
+    assert 'name="confirm_removals" value="5"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(reverse("sync:publish"), {"confirm_removals": "5"})
+    run = SyncRun.objects.filter(user=shop.user).first()
+    assert response["Location"] == reverse("sync:run_detail", args=[run.pk])
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert (run.hidden, run.confirmed_removals) == (5, 5)
+    assert all(item["availability"] != 0 for item in shop.vk_items())
+
+
+def test_publishing_without_the_confirmation_holds_the_run_for_the_confirm_page(
+    owner_client, shop, django_capture_on_commit_callbacks
+):
+    assert shop.sync().status == RunStatus.SUCCEEDED
+    shop.switch_store(False)
+    for tampered in ({}, {"confirm_removals": "lots"}, {"confirm_removals": "-3"}):
+        SyncRun.objects.filter(status=RunStatus.HELD).delete()
+        with django_capture_on_commit_callbacks(execute=True):
+            owner_client.post(reverse("sync:publish"), tampered)
+        run = SyncRun.objects.filter(user=shop.user).first()
+        assert run.status == RunStatus.HELD, tampered
+        assert run.confirmed_removals == 0
+    assert all(item["availability"] == 0 for item in shop.vk_items())
+    confirm_url = reverse("sync:run_confirm", args=[run.pk])
+    assert owner_client.get(confirm_url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(confirm_url)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED and run.hidden == 5
+
+
+def test_new_items_whose_evotor_photo_is_not_checked_yet_are_announced(
+    owner_client, shop, monkeypatch
+):
+    from sync import runs
+
+    monkeypatch.setattr(runs, "PREVIEW_LOOKUP_MAX", 0)  # too many to read now
+    response = owner_client.get(PREVIEW)
+    assert counts(response)["photo_unchecked"] == 5
+    page = response.content.decode()
+    assert 'id="photo-unchecked"' in page
+    assert 'data-count="photo_unchecked"' in page
+    assert "Фото из Эвотора проверим при публикации" in page
+    assert "загрузите фото по умолчанию" in page
+    assert reverse("sync:settings") in page
+
+
+def test_the_preview_checks_evotor_photos_and_flags_a_product_without_one(owner_client, shop):
+    shop.add("water", "Вода питьевая 0,5 л", image=False)
+    shop.refresh()
+    response = owner_client.get(PREVIEW)
+    assert counts(response)["create"] == 5
+    assert counts(response)["skipped"] == 1
+    assert counts(response)["photo_unchecked"] == 0
+    page = response.content.decode()
+    assert 'data-flag="no_photo"' in page
+    assert 'id="photo-unchecked"' not in page

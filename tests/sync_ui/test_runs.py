@@ -153,3 +153,29 @@ def test_sync_now_while_a_run_is_active_shows_that_run(owner_client, owner):
     response = owner_client.post(reverse("sync:sync_now"))
     assert response["Location"] == reverse("sync:run_detail", args=[active.pk])
     assert SyncRun.objects.count() == 1
+
+
+def test_the_engines_reasons_read_in_russian_with_a_photo_upload_link(owner_client, owner):
+    run = make_run(owner, status=RunStatus.PARTIAL, failed=1, skipped=1)
+    for product_id, status, error in (
+        ("p1", RunItemStatus.FAILED, "photo_unreadable"),
+        ("p2", RunItemStatus.SKIPPED, "no_photo"),
+        ("p3", RunItemStatus.FAILED, "Item is too cheap (100)"),
+    ):
+        SyncRunItem.objects.create(
+            run=run,
+            store_id="s1",
+            product_id=product_id,
+            product_name=f"Товар {product_id}",
+            action="create",
+            status=status,
+            error=error,
+        )
+    page = owner_client.get(reverse("sync:run_detail", args=[run.pk])).content.decode()
+    assert "Фото не удалось прочитать" in page
+    assert "Нет фотографии" in page
+    assert "Item is too cheap (100)" in page  # VK's own words stay as VK said them
+    assert "photo_unreadable" not in page and ">no_photo<" not in page
+    for product_id in ("p1", "p2"):
+        assert reverse("sync:photo_upload", args=["s1", "product", product_id]) in page
+    assert reverse("sync:photo_upload", args=["s1", "product", "p3"]) not in page

@@ -19,6 +19,12 @@ DEMO_NAME = "Демо Магазин"
 EVOTOR_DEMO_TOKEN = "evotor-demo-token"
 VK_DEMO_TOKEN = "vk-demo-token"
 VK_DEMO_GROUP_ID = 200001
+DEMO_PHOTO_NAME = "evosync-demo-default.jpg"
+DEMO_PHOTO_SIDE = 800
+DEMO_PHOTO_TEXT = "Фото скоро появится"
+EVOSYNC_BLUE = (31, 95, 191)  # --accent in static/css/site.css
+# Fonts with Cyrillic letters, tried in order (Pillow's built-in font has none).
+FONT_CANDIDATES = ("DejaVuSans-Bold.ttf", "DejaVuSans.ttf", "LiberationSans-Bold.ttf")
 
 PRODUCTION_HOSTS = {"api.evotor.ru", "api.vk.com", "api.vk.ru"}
 
@@ -26,7 +32,8 @@ PRODUCTION_HOSTS = {"api.evotor.ru", "api.vk.com", "api.vk.ru"}
 class Command(BaseCommand):
     help = (
         "Create (or refresh) the demo merchant demo@evosync.local, connected to the local "
-        "Evotor and VK sandboxes, with both catalogs read. Prints the login and password."
+        "Evotor and VK sandboxes, with both catalogs read, a VK category and a default photo "
+        "chosen. Prints the login and password."
     )
 
     def add_arguments(self, parser):
@@ -43,6 +50,7 @@ class Command(BaseCommand):
         if not options["no_refresh"]:
             self._refresh(user)
         self._choose_category(user)
+        self._default_photo(user)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo merchant ready. Log in as {DEMO_EMAIL} with the password {DEMO_PASSWORD}"
@@ -140,3 +148,55 @@ class Command(BaseCommand):
         settings_obj.vk_category_id = first
         settings_obj.save(update_fields=["vk_category_id", "updated_at"])
         self.stdout.write(f"Default VK category chosen: {first}.")
+
+    def _default_photo(self, user) -> None:
+        """The sandbox's products mostly have no picture (like many real tills): a default photo
+        lets the demo publish the whole catalog. Kept if the merchant already has one."""
+        from django.core.files.base import ContentFile
+
+        from sync.inputs import sync_settings_get
+
+        settings_obj = sync_settings_get(user)
+        photo = settings_obj.default_photo
+        if photo and photo.name and photo.storage.exists(photo.name):
+            return
+        photo.save(DEMO_PHOTO_NAME, ContentFile(demo_photo_jpeg()), save=False)
+        settings_obj.save(update_fields=["default_photo", "updated_at"])
+        self.stdout.write("Default photo set (for products without one of their own).")
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    for name in FONT_CANDIDATES:
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return None
+
+
+def demo_photo_jpeg() -> bytes:
+    """An 800×800 JPEG in EvoSync's blue: a camera outline and «Фото скоро появится» (the camera
+    alone where no font with Cyrillic letters is installed)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    side = DEMO_PHOTO_SIDE
+    image = Image.new("RGB", (side, side), EVOSYNC_BLUE)
+    draw = ImageDraw.Draw(image)
+    white = (255, 255, 255)
+    # A camera: body, lens, viewfinder bump.
+    left, top, right, bottom = 250, 250, 550, 450
+    draw.rounded_rectangle((left, top, right, bottom), radius=28, outline=white, width=14)
+    draw.rounded_rectangle((340, 212, 460, 258), radius=12, fill=white)
+    draw.ellipse((340, 290, 460, 410), outline=white, width=14)
+    font = _font(52)
+    if font is not None:
+        box = draw.textbbox((0, 0), DEMO_PHOTO_TEXT, font=font)
+        width = box[2] - box[0]
+        draw.text(((side - width) / 2 - box[0], 520), DEMO_PHOTO_TEXT, font=font, fill=white)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=88)
+    return buffer.getvalue()

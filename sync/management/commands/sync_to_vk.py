@@ -81,6 +81,11 @@ def format_plan(plan: Plan, *, limit: int = 50) -> list[str]:
         + f", unchanged {counts['unchanged']}, skipped {counts['skipped']}",
         f"Albums: create {counts['albums_to_create']}, rename {counts['albums_to_rename']}",
     ]
+    if counts["photo_unchecked"]:
+        lines.append(
+            f"Photos: {counts['photo_unchecked']} new items have no photo but Evotor's, not read "
+            "yet: the run skips those Evotor has none for."
+        )
     if plan.guard_held:
         lines.append(
             f"Removal guard: {plan.removals} of {plan.published} published items would be "
