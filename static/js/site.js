@@ -68,4 +68,15 @@
     root.querySelectorAll("[data-poll-url]").forEach(poll);
   }
   startPolling(document);
+
+  // Forms marked data-autosubmit (the language switch) submit as soon as a field changes, so the
+  // submit button they need without JavaScript (marked data-autosubmit-hide) is hidden.
+  document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
+    form.querySelectorAll("[data-autosubmit-hide]").forEach(function (element) {
+      element.hidden = true;
+    });
+    form.addEventListener("change", function () {
+      if (form.requestSubmit) form.requestSubmit(); else form.submit();
+    });
+  });
 })();

@@ -1,8 +1,10 @@
 """The base layout, navigation, messages, error pages, language switch and chat widget."""
 
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
@@ -152,3 +154,50 @@ def test_the_admin_is_branded_evosync_not_django(staff_client):
     assert f">{header}</a>" in html
     assert f"| {title}</title>" in html
     assert "Django" not in html.split("<body", 1)[1].split("</header>", 1)[0]
+
+
+CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+
+
+def _admin_index_labels(client, language: str) -> list[str]:
+    """The app and model names on the admin index, as read in `language`."""
+    from django.utils import translation
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    app_list = client.get(reverse("admin:index")).context["app_list"]
+    with translation.override(language):  # the names are lazy: read them in that language
+        return [str(app["name"]) for app in app_list] + [
+            str(model["name"]) for app in app_list for model in app["models"]
+        ]
+
+
+def test_the_admin_index_names_every_app_and_model_in_russian(client):
+    """The sidebar and index of the admin read in Russian, app names included (no "CATALOG")."""
+    from accounts.models import Role
+    from tests.conftest import make_user
+
+    client.force_login(make_user("root@example.ru", role=Role.SYSTEM))
+    russian = _admin_index_labels(client, "ru")
+    english = _admin_index_labels(client, "en")
+
+    assert {"Каталог Эвотора", "Подключения", "Вебхуки Эвотора", "Каталог ВКонтакте"} <= set(
+        russian
+    )
+    assert [label for label in russian if not CYRILLIC.search(label)] == []
+    assert set(russian).isdisjoint(english)
+
+
+def test_every_project_app_has_a_translated_name():
+    from django.apps import apps
+    from django.utils import translation
+
+    ours = [
+        config
+        for config in apps.get_app_configs()
+        if Path(config.path).parent == BASE_DIR
+        and config.name != "evosync"  # the project package: no models, not in the admin
+    ]
+    assert {config.label for config in ours} >= {"catalog", "connections", "sandbox", "webhooks"}
+    with translation.override("ru"):
+        names = {config.label: str(config.verbose_name) for config in ours}
+    assert [label for label, name in names.items() if not CYRILLIC.search(name)] == []
