@@ -53,7 +53,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
-    "axes",
+    # django-axes under a translatable name (label still "axes"): accounts/axes_app.py.
+    "accounts.axes_app.AxesConfig",
     "evosync",
     "accounts",
     "connections",
@@ -354,9 +355,3 @@ VK_RATE_LIMIT_MARGIN = env.float("VK_RATE_LIMIT_MARGIN", default=0.07)
 ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS = env.int(
     "ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS", default=60
 )
-
-# --- Admin: django-axes under a translatable name (accounts/axes_app.py) ---------------------
-# The same app (label "axes"), only with a verbose_name, so the admin's index is all in Russian.
-INSTALLED_APPS = [
-    "accounts.axes_app.AxesConfig" if app == "axes" else app for app in INSTALLED_APPS
-]
