@@ -4,22 +4,18 @@ store of their own, photo files, and run rows made directly for the page tests."
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from connections.models import EvotorConnection, VkConnection
-from sync.filters import sync_filter_set
 from sync.inputs import sync_settings_get
-from sync.models import RunStatus, RunTrigger, SyncFilter, SyncRun
+from sync.models import RunStatus, RunTrigger, SyncRun
+from tests.sync_shop import CATEGORY, VK_GROUP, VK_TOKEN, Shop
 
 EVOTOR_TOKEN = "ui-test-evotor-token"
 EVOTOR_USER = "01-000000000000888"
-VK_TOKEN = "vk-demo-token"
-VK_GROUP = 200001
-CATEGORY = 40099  # «Другое» in the VK sandbox's category tree
 
 
 def image_bytes(size=(500, 500), fmt="PNG", color=(40, 120, 200)) -> bytes:
@@ -32,56 +28,6 @@ def upload(name="photo.png", *, size=(500, 500), fmt="PNG", content=None) -> Sim
     data = content if content is not None else image_bytes(size, fmt)
     content_type = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}.get(fmt, "")
     return SimpleUploadedFile(name, data, content_type=content_type or "application/octet-stream")
-
-
-@dataclass
-class Shop:
-    """The owner's Evotor store in the sandbox (switched on for publishing)."""
-
-    evotor: object
-    vk: object
-    user: object
-    store_id: str
-    groups: dict[str, str] = field(default_factory=dict)
-    products: dict[str, str] = field(default_factory=dict)
-
-    def add(self, key: str, name: str, *, group: str | None = "Напитки", image=True, **fields):
-        fields.setdefault("quantity", 10)
-        fields.setdefault("article_number", f"UI-{key}")
-        row = self.evotor.add_product(
-            self.store_id,
-            name=name,
-            price=fields.pop("price", 100),
-            image=image,
-            parent_id=self.groups[group] if group else None,
-            **fields,
-        )
-        self.products[key] = row["id"]
-        return row
-
-    def refresh(self):
-        from catalog.services import catalog_refresh_for_user
-
-        result = catalog_refresh_for_user(user=self.user)
-        assert result.ok, result.error
-        return result
-
-    def switch_store(self, enabled: bool):
-        sync_filter_set(
-            user=self.user,
-            entity_type=SyncFilter.EntityType.STORE,
-            entity_id=self.store_id,
-            enabled=enabled,
-        )
-
-    def sync(self, *, trigger=RunTrigger.MANUAL) -> SyncRun:
-        """One run, executed here (the engine's own entry point)."""
-        from sync.runs import sync_run_create, sync_run_execute
-
-        return sync_run_execute(run=sync_run_create(user=self.user, trigger=trigger))
-
-    def vk_items(self):
-        return [item for item in self.vk.items(VK_GROUP) if item["availability"] != 1]
 
 
 @pytest.fixture(autouse=True)
@@ -124,14 +70,10 @@ def shop(connected, owner, evotor_sandbox, fast_vk, media) -> Shop:
     settings_obj = sync_settings_get(owner)
     settings_obj.vk_category_id = CATEGORY
     settings_obj.save()
-    shop = Shop(evotor=evotor_sandbox, vk=fast_vk, user=owner, store_id=store_id)
-    for name in ("Напитки", "Выпечка"):
-        shop.groups[name] = evotor_sandbox.add_group(store_id, name=name)["id"]
-    shop.add("tea", "Чай чёрный листовой", price=150)
-    shop.add("coffee", "Кофе молотый", price="349.90")
-    shop.add("juice", "Сок яблочный 1 л", price=99)
-    shop.add("bun", "Булочка с маком", group="Выпечка", price=45)
-    shop.add("pie", "Пирожок с капустой", group="Выпечка", price=55)
+    shop = Shop(
+        evotor=evotor_sandbox, vk=fast_vk, user=owner, store_id=store_id, article_prefix="UI-"
+    )
+    shop.add_demo_products()
     shop.switch_store(True)
     shop.refresh()
     return shop
