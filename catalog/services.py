@@ -7,14 +7,11 @@ store, cursor-paged 1000 at a time, §4). How rows are written is in `catalog.re
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -43,6 +40,7 @@ from connections.evotor_services import (
     evotor_error_message,
 )
 from connections.models import EvotorConnection
+from evosync.locks import cache_lock, task_lock_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -99,24 +97,12 @@ def lock_key(user_id: int) -> str:
 
 
 def lock_seconds() -> int:
-    # django-q2 kills a task at Q_TIMEOUT; after that the lock must not outlive it by much.
-    return int(getattr(settings, "Q_TIMEOUT", 1800)) + 60
+    return task_lock_seconds()
 
 
-@contextmanager
-def refresh_lock(user_id: int) -> Iterator[bool]:
-    """Yields whether this process now holds the user's refresh lock (released on exit).
-
-    `cache.add` is atomic on the database cache (embedded default) and on Redis, so two
-    workers never both get it; a crashed worker's lock expires after `lock_seconds()`.
-    """
-    key, token = lock_key(user_id), uuid.uuid4().hex
-    acquired = cache.add(key, token, timeout=lock_seconds())
-    try:
-        yield acquired
-    finally:
-        if acquired and cache.get(key) == token:
-            cache.delete(key)
+def refresh_lock(user_id: int):
+    """The user's refresh lock (evosync.locks.cache_lock): yields whether this process holds it."""
+    return cache_lock(lock_key(user_id))
 
 
 def catalog_refresh_for_user(
