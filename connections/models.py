@@ -17,7 +17,33 @@ def new_api_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class EvotorConnection(models.Model):
+class VendorConnection(models.Model):
+    """What both vendor connections share: their health, and a token shown only masked."""
+
+    # The name of the subclass's encrypted token field.
+    token_field: str
+
+    state = models.CharField(
+        _("state"), max_length=16, choices=ConnectionState.choices, default=ConnectionState.OK
+    )
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def masked_token(self) -> str:
+        return mask(getattr(self, self.token_field))
+
+    @property
+    def is_usable(self) -> bool:
+        return bool(getattr(self, self.token_field)) and self.state == ConnectionState.OK
+
+
+class EvotorConnection(VendorConnection):
     """A merchant's link to the Evotor cloud.
 
     `cloud_token` is what we send to Evotor; `api_token` is what EvoSync issued to Evotor in
@@ -27,18 +53,12 @@ class EvotorConnection(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="evotor_connection"
     )
+    token_field = "cloud_token"
     cloud_token = EncryptedTextField(_("cloud token"), blank=True, default="")
     api_token = models.CharField(
         _("EvoSync token for Evotor"), max_length=128, unique=True, default=new_api_token
     )
     evotor_user_id = models.CharField(_("Evotor user id"), max_length=32, blank=True, default="")
-    state = models.CharField(
-        _("state"), max_length=16, choices=ConnectionState.choices, default=ConnectionState.OK
-    )
-    last_error = models.TextField(_("last error"), blank=True, default="")
-    last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("Evotor connection")
@@ -47,31 +67,17 @@ class EvotorConnection(models.Model):
     def __str__(self):
         return f"Evotor · {self.user}"
 
-    @property
-    def masked_token(self) -> str:
-        return mask(self.cloud_token)
 
-    @property
-    def is_usable(self) -> bool:
-        return bool(self.cloud_token) and self.state == ConnectionState.OK
-
-
-class VkConnection(models.Model):
+class VkConnection(VendorConnection):
     """A merchant's link to their VK community: a user access token and the community id."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vk_connection"
     )
+    token_field = "access_token"
     access_token = EncryptedTextField(_("access token"), blank=True, default="")
     group_id = models.PositiveBigIntegerField(_("community id"), null=True, blank=True)
     group_name = models.CharField(_("community name"), max_length=200, blank=True, default="")
-    state = models.CharField(
-        _("state"), max_length=16, choices=ConnectionState.choices, default=ConnectionState.OK
-    )
-    last_error = models.TextField(_("last error"), blank=True, default="")
-    last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("VK connection")
@@ -81,17 +87,13 @@ class VkConnection(models.Model):
         return f"VK · {self.user}"
 
     @property
-    def masked_token(self) -> str:
-        return mask(self.access_token)
-
-    @property
     def owner_id(self) -> int:
         """VK's market methods address the community with a negative id."""
         return -int(self.group_id)
 
     @property
     def is_usable(self) -> bool:
-        return bool(self.access_token) and bool(self.group_id) and self.state == ConnectionState.OK
+        return super().is_usable and bool(self.group_id)
 
 
 class VkRateLimitSlot(models.Model):
