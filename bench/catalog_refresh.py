@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import machine
+
 MYSQL_URL = "mysql://root@127.0.0.1:3306/evosync_bench"
 PRODUCT_TABLE = "catalog_cachedproduct"
 
@@ -101,14 +103,7 @@ def _reset_peak_rss() -> bool:
 def _machine(db: str) -> dict[str, str]:
     from django.db import connection
 
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = machine.cpu_model()
     with connection.cursor() as cursor:
         cursor.execute("SELECT VERSION()" if db == "mysql" else "SELECT sqlite_version()")
         version = cursor.fetchone()[0]
@@ -168,8 +163,8 @@ def main(argv: list[str]) -> int:
         return result, counter, seconds
 
     rows = []
-    machine = _machine(args.db)
-    print(f"machine: {machine}")
+    host = _machine(args.db)
+    print(f"machine: {host}")
     print(f"command: python -m bench catalog_refresh {' '.join(argv)}".rstrip())
 
     try:
@@ -190,7 +185,7 @@ def main(argv: list[str]) -> int:
         result, counter, seconds = run(user, "10 changed")
         rows.append(("10 changed", result, counter, seconds))
 
-        print(f"\n{args.products} products in {chunks} Evotor pages ({machine['database']}):")
+        print(f"\n{args.products} products in {chunks} Evotor pages ({host['database']}):")
         print(
             f"{'run':<15} {'seconds':>8} {'statements':>10} {'per page':>9} "
             f"{'product writes':>14} {'rows written':>12}"

@@ -20,11 +20,12 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench import machine
 
 TOKEN = "vk-demo-token"
 LIMIT = 3
@@ -111,18 +112,7 @@ def _prepare_database(db: str) -> dict[str, str]:
 
 
 def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}"
-    )
+    return machine.describe()
 
 
 def run(

@@ -22,11 +22,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench import machine
 
 GROUP_ID = 200001
 TOKEN = "vk-demo-token"
@@ -86,18 +87,7 @@ def _setup_django(db: str) -> str:
 
 
 def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}"
-    )
+    return machine.describe()
 
 
 def run(items: int = 10_000, db: str = "sqlite") -> dict:
