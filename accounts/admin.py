@@ -228,39 +228,38 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description=_("Send a password reset link"), permissions=["change"])
     def send_password_reset(self, request, queryset):
-        sent = failed = skipped = 0
-        for user in self._editable(request, queryset):
-            if user.status != Status.ACTIVE:
-                skipped += 1
-            elif _in_site_language(services.user_send_password_reset, user=user):
-                sent += 1
-            else:
-                failed += 1
-        self._report_mail(
+        self._mail_each(
             request,
-            sent=sent,
-            failed=failed,
-            skipped=skipped,
+            queryset,
+            status=Status.ACTIVE,
+            send=lambda user: _in_site_language(services.user_send_password_reset, user=user),
             skip_why=_("only active users can reset a password (invite the others)."),
         )
 
     @admin.action(description=_("Send an invitation"), permissions=["change"])
     def send_invite(self, request, queryset):
+        self._mail_each(
+            request,
+            queryset,
+            status=Status.PENDING,
+            send=lambda user: _in_site_language(
+                services.user_send_invite, user=user, invited_by=request.user
+            ),
+            skip_why=_("only users waiting for confirmation can be invited."),
+        )
+
+    def _mail_each(self, request, queryset, *, status, send, skip_why):
+        """E-mails each selected user in `status` with `send` (True when it went out) and
+        reports how many were sent, failed and skipped."""
         sent = failed = skipped = 0
         for user in self._editable(request, queryset):
-            if user.status != Status.PENDING:
+            if user.status != status:
                 skipped += 1
-            elif _in_site_language(services.user_send_invite, user=user, invited_by=request.user):
+            elif send(user):
                 sent += 1
             else:
                 failed += 1
-        self._report_mail(
-            request,
-            sent=sent,
-            failed=failed,
-            skipped=skipped,
-            skip_why=_("only users waiting for confirmation can be invited."),
-        )
+        self._report_mail(request, sent=sent, failed=failed, skipped=skipped, skip_why=skip_why)
 
 
 admin.site.unregister(Group)

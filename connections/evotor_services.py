@@ -125,19 +125,25 @@ def evotor_connection_save_token(*, user, token: str) -> EvotorConnection:
     token = evotor_token_clean(token)
     connection, _created = EvotorConnection.objects.select_for_update().get_or_create(user=user)
     changed = connection.cloud_token != token
-    was_broken = connection.state == ConnectionState.BROKEN
-    connection.cloud_token = token
-    connection.state = ConnectionState.OK
-    connection.last_error = ""
-    connection.save()
-    if was_broken:
-        _announce_restored(user)
+    _connection_set_token(connection, token)
     logger.info(
         "Evotor token saved by the merchant", extra={"user_id": user.pk, "changed": changed}
     )
     if changed:
         evotor_catalog_refresh_enqueue(user_id=user.pk)
     return connection
+
+
+def _connection_set_token(connection: EvotorConnection, token: str) -> None:
+    """Put a new token in place and mark the connection working again (announced if it was
+    broken). The caller holds the row lock."""
+    was_broken = connection.state == ConnectionState.BROKEN
+    connection.cloud_token = token
+    connection.state = ConnectionState.OK
+    connection.last_error = ""
+    connection.save()
+    if was_broken:
+        _announce_restored(connection.user)
 
 
 @transaction.atomic
@@ -151,13 +157,7 @@ def evotor_connection_receive_token(*, connection: EvotorConnection, token: str)
     connection = EvotorConnection.objects.select_for_update().get(pk=connection.pk)
     changed = connection.cloud_token != token or connection.state != ConnectionState.OK
     if changed:
-        was_broken = connection.state == ConnectionState.BROKEN
-        connection.cloud_token = token
-        connection.state = ConnectionState.OK
-        connection.last_error = ""
-        connection.save()
-        if was_broken:
-            _announce_restored(connection.user)
+        _connection_set_token(connection, token)
         evotor_catalog_refresh_enqueue(user_id=connection.user_id)
     logger.info("Evotor token received", extra={"user_id": connection.user_id, "changed": changed})
     return changed
