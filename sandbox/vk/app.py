@@ -11,22 +11,32 @@ Stateful per community (sandbox.vk.state), `execute` through a VKScript subset
 (sandbox.vk.vkscript), a per-token sliding one-second window answering error 6, switchable
 failures (`fail`, `slow`) and a log of every request with its time, so a benchmark can count
 the most requests any token sent in one second.
+
+The rate limit is VK's (vk-market-api.md §6): a user token may have 3 requests accepted in any
+one-second window; the 4th is refused with error 6 "Too many requests per second" and counted
+in `refused_by_token`, so a test can assert the client's limiter from the outside. Requests are
+placed in the window by their arrival time on this host (sandbox.server.RECEIVED_AT), not by
+when a thread got round to them. `set_rate_limit` loosens the limit for tests that are not
+about it; `reset` restores VK's.
 """
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import secrets
 import threading
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from PIL import Image
 
+from sandbox.server import RECEIVED_AT
 from sandbox.vk import vkscript
 from sandbox.vk.state import ApiError, Group, MarketApi, Token
 from sandbox.vk.upload import handle_upload, parse_multipart
@@ -76,10 +86,16 @@ class VkSandbox:
             self.api = MarketApi(self.public_url)
             self.rate_limit_per_second = DEFAULT_RATE_LIMIT
             self.group_rate_limit_per_second = DEFAULT_GROUP_RATE_LIMIT
+            # Tests that check the window itself set a clock: then it, not the arrival time,
+            # dates each request.
+            self.clock: Callable[[], float] | None = None
             self._failures: list[_Failure] = []
             self._slows: list[_Slow] = []
             self._captchas: set[str] = set()
-            self._windows: dict[str, deque[float]] = defaultdict(deque)
+            # Accepted requests' arrival times per token, sorted (threads may take requests
+            # out of their arrival order), trimmed to the last few seconds.
+            self._windows: dict[str, list[float]] = defaultdict(list)
+            self.refused_by_token: Counter[str] = Counter()
             self.requests_by_method: Counter[str] = Counter()
             self.calls_by_method: Counter[str] = Counter()
             self.requests_by_token: dict[str, list[float]] = defaultdict(list)
@@ -258,7 +274,13 @@ class VkSandbox:
                 "requests_by_method": dict(self.requests_by_method),
                 "calls_by_method": dict(self.calls_by_method),
                 "requests_by_token": {k: list(v) for k, v in self.requests_by_token.items()},
+                "refused_by_token": dict(self.refused_by_token),
             }
+
+    def refused(self, token: str) -> int:
+        """How many requests of `token` were refused with error 6 since the last reset."""
+        with self._lock:
+            return self.refused_by_token[token]
 
     def max_requests_in_window(self, token: str | None = None, window: float = 1.0) -> int:
         """The most API requests one token (or every token, if None) sent in any `window` s."""
@@ -287,6 +309,7 @@ class VkSandbox:
         "clear_failures",
         "stats",
         "max_requests_in_window",
+        "refused",
         "reset",
     )
 
@@ -350,7 +373,7 @@ class VkSandbox:
     def _api_request(self, environ, method: str) -> dict:
         params = self._read_params(environ)
         token_text = params.pop("access_token", "")
-        now = time.time()
+        now = self.clock() if self.clock is not None else environ.get(RECEIVED_AT) or time.time()
         with self._lock:
             self.requests_by_method[method] += 1
             self.requests_by_token[token_text].append(now)
@@ -396,11 +419,17 @@ class VkSandbox:
             self.rate_limit_per_second if token.kind == "user" else self.group_rate_limit_per_second
         )
         window = self._windows[token.token]
-        while window and window[0] <= now - 1.0:
-            window.popleft()
-        if len(window) >= limit:
+        # Requests older than this can no longer share a window with one arriving now, even
+        # one that a slow thread hands in a little out of order.
+        del window[: bisect.bisect_right(window, now - 5.0)]
+        # Every one-second window (start, start + 1] holding `now` must keep at most `limit`.
+        nearby = window[
+            bisect.bisect_right(window, now - 1.0) : bisect.bisect_left(window, now + 1.0)
+        ]
+        if _max_in_window(sorted([*nearby, now]), 1.0) > limit:
+            self.refused_by_token[token.token] += 1
             raise ApiError(6)
-        window.append(now)
+        bisect.insort(window, now)
 
     def _check_failure(self, method: str, params: dict[str, str], *, top_level: bool) -> None:
         for failure in self._failures:

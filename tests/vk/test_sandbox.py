@@ -1,5 +1,9 @@
 """The VK sandbox itself: VK's rules and envelopes, over raw HTTP (vk-market-api.md §13)."""
 
+import sys
+import time
+
+import pytest
 import requests
 from django.conf import settings
 
@@ -169,12 +173,84 @@ def test_groups_and_screen_names(vk):
     assert error_of(api("groups.getById", group_id=987654321))[0] == 100
 
 
-def test_sandbox_refuses_more_than_its_rate_in_one_second(vk):
-    vk.set_rate_limit(3)
-    answers = [api("market.getCategories") for _ in range(6)]
-    refused = [a for a in answers if "error" in a]
-    assert len(refused) >= 3 and all(a["error"]["error_code"] == 6 for a in refused)
-    assert vk.max_requests_in_window(TOKEN) == 6  # counted as received, refused or not
+class FrozenClock:
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_sandbox_refuses_the_fourth_request_in_one_second_with_error_6(vk_sandbox):
+    clock = vk_sandbox.clock = FrozenClock(1000.0)
+    assert vk_sandbox.rate_limit_per_second == 3  # VK's limit for a user token, by default
+    for at in (1000.0, 1000.3, 1000.6):
+        clock.now = at
+        assert "response" in api("market.getCategories")
+    clock.now = 1000.99
+    assert error_of(api("market.getCategories")) == (6, "Too many requests per second")
+    assert vk_sandbox.refused(TOKEN) == 1
+    # Counted as received, refused or not.
+    assert vk_sandbox.max_requests_in_window(TOKEN) == 4
+
+
+def test_sandbox_accepts_a_request_once_the_oldest_left_the_window(vk_sandbox):
+    clock = vk_sandbox.clock = FrozenClock(1000.0)
+    for at in (1000.0, 1000.3, 1000.6, 1001.0, 1001.3):
+        clock.now = at
+        assert "response" in api("market.getCategories")
+    assert vk_sandbox.refused(TOKEN) == 0 and vk_sandbox.max_requests_in_window(TOKEN) == 3
+
+
+def test_sandbox_window_holds_requests_handed_in_out_of_order(vk_sandbox):
+    # A slow thread may pass on a request that arrived before ones already counted.
+    clock = vk_sandbox.clock = FrozenClock(1000.5)
+    for at in (1000.5, 1000.9, 1001.2, 1000.1):
+        clock.now = at
+        api("market.getCategories")
+    # No one-second window holds four of 1000.1, 1000.5, 1000.9 and 1001.2.
+    assert vk_sandbox.refused(TOKEN) == 0
+    clock.now = 1000.3
+    assert error_of(api("market.getCategories"))[0] == 6  # 1000.1, .3, .5, .9: four
+
+
+def test_sandbox_limit_can_be_loosened_per_test_and_reset_restores_vks(vk_sandbox):
+    vk_sandbox.clock = FrozenClock(1000.0)
+    vk_sandbox.set_rate_limit(5)
+    for _ in range(5):
+        assert "response" in api("market.getCategories")
+    assert error_of(api("market.getCategories"))[0] == 6
+    vk_sandbox.reset()
+    assert vk_sandbox.rate_limit_per_second == 3 and vk_sandbox.clock is None
+    assert vk_sandbox.refused(TOKEN) == 0
+
+
+def test_group_tokens_have_vks_community_limit(vk_sandbox):
+    vk_sandbox.clock = FrozenClock(1000.0)
+    answers = [api("market.getCategories", token="vk-demo-group-token") for _ in range(21)]
+    # Counted before the method refuses community tokens (error 27), as VK counts requests.
+    assert [error_of(answer)[0] for answer in answers] == [27] * 20 + [6]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="kernel receive timestamps are Linux's")
+def test_requests_are_dated_by_their_arrival_not_by_when_a_thread_reads_them(sandbox_server):
+    import socket
+
+    from sandbox.server import _arrival_time
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_TIMESTAMPNS", 35), 1)
+    with listener, socket.create_connection(listener.getsockname()) as client:
+        server_side, _ = listener.accept()
+        with server_side:
+            before = time.time()
+            client.sendall(b"POST /vk/method/x HTTP/1.0\r\n\r\n")
+            after = time.time()
+            time.sleep(0.2)  # the server's thread comes late
+            arrival = _arrival_time(server_side)
+            # Peeked, not read: the request is still there for the HTTP parser.
+            assert server_side.recv(100).startswith(b"POST /vk/method/x")
+    assert arrival is not None and before <= arrival <= after
 
 
 def test_captcha_error_carries_sid_and_image_and_accepts_an_answer(vk):
