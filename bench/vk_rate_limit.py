@@ -8,7 +8,7 @@ The VK sandbox runs in this process on loopback at VK's real limit (3 requests p
 user token, sliding one-second window, error 6 beyond). Worker PROCESSES (spawned, each with its
 own Django, database connection and `VkClient`) call `market.getCategories` with the same token
 as fast as their client lets them for `--seconds`. They share nothing but the limiter's store:
-the `VkRateLimitSlot` table of a fresh database (a temporary SQLite file, or `evosync_bench_rate`
+the `VkRateLimitSend` log of a fresh database (a temporary SQLite file, or `evosync_bench_rate`
 on the MariaDB at 127.0.0.1:3306), or Redis.
 
 Measured by the sandbox's own clock: the most requests of the token in any one-second window
@@ -57,15 +57,25 @@ def _worker(env: dict[str, str], seconds: float, start_at: float, results) -> No
     from connections.vk_rate_limit import default_rate_limiter
 
     sent: list[float] = []
+    late: list[float] = []  # seconds from the permit to the end of the write
     shared = default_rate_limiter()  # Redis when REDIS_URL is set, else the database
 
     class _Stamping:
-        """Notes when each slot is granted, i.e. when the request leaves this process."""
+        """Notes when each request was reported written to the network, as the limiter logs it."""
 
         def acquire(self, key):
-            waited = shared.acquire(key)
-            sent.append(time.time())
-            return waited
+            permit = shared.acquire(key)
+            granted = time.time()
+            report = permit.sent
+
+            def sent_and_stamped():
+                if not permit.done:
+                    sent.append(time.time())
+                    late.append(sent[-1] - granted)
+                report()
+
+            permit.sent = sent_and_stamped
+            return permit
 
     client = VkClient(TOKEN, rate_limiter=_Stamping())
     time.sleep(max(0.0, start_at - time.time()))  # all workers start together
@@ -76,7 +86,14 @@ def _worker(env: dict[str, str], seconds: float, start_at: float, results) -> No
         calls += 1
     connection.close()
     results.put(
-        {"pid": os.getpid(), "calls": calls, "requests": client.requests_made, "sent": sent}
+        {
+            "pid": os.getpid(),
+            "calls": calls,
+            "requests": client.requests_made,
+            "refusals": client.rate_refusals,
+            "sent": sent,
+            "late": late,
+        }
     )
 
 
@@ -149,7 +166,7 @@ def run(
 
         from connections.vk_rate_limit import token_key
 
-        # A reservation left by an earlier run would only delay the start.
+        # Requests logged by an earlier run would only delay the start.
         redis.Redis.from_url(redis_url).delete(f"evosync:vk-rate:{token_key(TOKEN)}")
 
     context = multiprocessing.get_context("spawn")
@@ -183,6 +200,8 @@ def run(
         "requests": len(times),
         "calls": sum(r["calls"] for r in reports),
         "refused": refused,
+        "client_refusals": sum(r["refusals"] for r in reports),
+        "late_max": max((x for r in reports for x in r["late"]), default=0.0),
         "retried": sum(r["requests"] - r["calls"] for r in reports),
         "cpu_load": cpu_processes,
         "load": load,
@@ -208,16 +227,18 @@ def report(rows: list[dict]) -> str:
         f"{rows[0]['cpu_load']} busy-loop processes",
         f"machine: {_machine()}",
         "",
-        "| limiter | store | requests | per worker | refused (error 6) | max in any 1 s | "
-        f"shortest span of {LIMIT + 1} in a row (sent / received) | average rate | "
-        "load average |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| limiter | store | requests | per worker | refused (error 6, sandbox / clients) | "
+        f"max in any 1 s | shortest span of {LIMIT + 1} in a row (sent / received) | "
+        "longest permit → written | average rate | load average |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['limiter']} | {row['store']} | {row['requests']} | "
-            f"{' + '.join(str(n) for n in row['per_worker'])} | {row['refused']} | "
+            f"{' + '.join(str(n) for n in row['per_worker'])} | "
+            f"{row['refused']} / {row['client_refusals']} | "
             f"{row['max_per_second']} | {row['tightest_sent']:.3f} s / {row['tightest']:.3f} s | "
+            f"{row['late_max'] * 1000:.0f} ms | "
             f"{row['rate']:.2f}/s ({row['rate'] / LIMIT:.1%} of {LIMIT}/s) | {row['load']} |"
         )
     return "\n".join(lines)

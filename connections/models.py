@@ -97,14 +97,13 @@ class VkConnection(VendorConnection):
 
 
 class VkRateLimitSlot(models.Model):
-    """When a VK token may send its next request, shared by every worker process.
+    """One row per VK token, locked while a worker checks and reserves a request's place.
 
-    The VK client's database rate limiter (connections/vk_rate_limit.py) reserves slots here
-    when there is no Redis. `key` is a hash of the token, never the token itself.
+    The VK client's database rate limiter (connections/vk_rate_limit.py) uses it when there is
+    no Redis. `key` is a hash of the token, never the token itself.
     """
 
     key = models.CharField(max_length=64, primary_key=True)
-    next_slot_us = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("VK request slot")
@@ -112,3 +111,21 @@ class VkRateLimitSlot(models.Model):
 
     def __str__(self):
         return self.key[:12]
+
+
+class VkRateLimitSend(models.Model):
+    """A recent request of one VK token: when it was written to the network, or, while it is
+    still being sent, a reservation that counts as "any moment now" (connections/vk_rate_limit.py).
+    """
+
+    key = models.CharField(max_length=64)
+    ticket = models.CharField(max_length=32, unique=True)
+    at_us = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("VK request sent")
+        verbose_name_plural = _("VK requests sent")
+        indexes = [models.Index(fields=["key", "at_us"], name="vk_rate_send_key_at")]
+
+    def __str__(self):
+        return f"{self.key[:12]} {self.at_us}"

@@ -2,11 +2,12 @@
 
 One `VkClient` per merchant token. Every API request is a form-encoded POST to
 `{VK_API_URL}/{method}` with `access_token` and `v` in the body (§1), goes through
-`connections.http.request` and first takes a slot from the rate limiter shared by all worker
-processes (§6). VK's `{"error": …}` envelope becomes a typed exception (connections.vk_errors):
+`connections.http.request` and first takes a place in the rate limiter's window shared by all
+worker processes (§6), reporting back the moment the request was written to the network. VK's `{"error": …}` envelope becomes a typed exception (connections.vk_errors):
 
 - 6 / 9 (too many requests / flood control): backed off and retried here, a few times; then
-  `VkRateLimitError`.
+  `VkRateLimitError`. The limiter should make them rare: `rate_refusals` counts error 6 for the
+  run's figures.
 - 10, HTTP 5xx, network failures, timeouts: retried with backoff, then `VkUnavailableError`.
   A write is never repeated once it may have reached VK: a lost answer raises
   `VkUnavailableError(may_have_applied=True)` so the caller checks before trying again.
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 
@@ -164,6 +166,11 @@ class VkClient:
         self._lock = threading.Lock()
         self.requests_made = 0
         self.uploads_made = 0
+        # Requests VK refused with error 6 "Too many requests per second": the shared limiter
+        # should keep this at 0; each one was retried (the backstop) or raised.
+        self.rate_refusals = 0
+        # Seconds spent waiting for the rate limiter.
+        self.rate_wait_seconds = 0.0
 
     def __repr__(self) -> str:
         return f"<VkClient {self.base_url} token={self._key[:8]}…>"
@@ -221,11 +228,12 @@ class VkClient:
         url = f"{self.base_url}/{method}"
         too_many = flood = transient = 0
         while True:
-            self._limiter.acquire(self._key)
+            permit = self._limiter.acquire(self._key)
             with self._lock:
                 self.requests_made += 1
+                self.rate_wait_seconds += permit.waited
             try:
-                body = self._post(url, data, method=method, write=write)
+                body = self._post(url, data, method=method, write=write, on_sent=permit.sent)
             except VkUnavailableError as exc:
                 if exc.may_have_applied and write:
                     raise
@@ -238,6 +246,9 @@ class VkClient:
             if error is None:
                 return body
             exc = error_from_payload(error if isinstance(error, dict) else {}, method=method)
+            if exc.code == TOO_MANY_REQUESTS:
+                with self._lock:
+                    self.rate_refusals += 1
             if exc.code == TOO_MANY_REQUESTS and too_many < RETRIES_TOO_MANY:
                 too_many += 1
                 self._backoff(method, exc, self._base_delay() * too_many)
@@ -254,21 +265,35 @@ class VkClient:
                     )
                 raise exc
 
-    def _post(self, url: str, data: dict[str, str], *, method: str, write: bool) -> dict:
+    def _post(
+        self,
+        url: str,
+        data: dict[str, str],
+        *,
+        method: str,
+        write: bool,
+        on_sent: Callable[[], None],
+    ) -> dict:
+        body = _SentSignal(urlencode(data).encode(), on_sent)
         try:
             response = http.request(
                 "POST",
                 url,
                 vendor=VENDOR,
                 idempotent=not write,
-                retries=0,  # retried by _request, so every attempt takes a rate-limit slot
+                retries=0,  # retried by _request, so every attempt takes a rate-limit place
                 retry_statuses=frozenset(),
-                data=data,
+                data=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
         except http.TransientHTTPError as exc:
             raise VkUnavailableError(
                 NO_ANSWER, str(exc), method=method, may_have_applied=exc.may_have_applied
             ) from None
+        finally:
+            # A request that failed before its body was written, or whose report failed,
+            # counts as sent now: later than it can have left, so the window stays safe.
+            on_sent()
         if response.status_code >= 500:
             # A gateway error may hide a write that went through: never repeat a write.
             raise VkUnavailableError(
@@ -393,6 +418,31 @@ class VkClient:
 
 
 # --- parsing at the edge ----------------------------------------------------------------------
+
+
+class _SentSignal:
+    """A form body that reports when the HTTP library has written the last of it to the socket.
+
+    VK counts a request when it arrives; the limiter's log must not hold an earlier time than
+    that. urllib3 iterates the body and writes each chunk before asking for the next, so the
+    moment the iteration ends is just after the request left: a thread descheduled between the
+    permit and the write reports late, never early (connections/vk_rate_limit.py)."""
+
+    def __init__(self, payload: bytes, on_sent: Callable[[], None]):
+        self._payload = payload
+        self._on_sent = on_sent
+
+    def __len__(self) -> int:
+        return len(self._payload)  # sent as Content-Length, not chunked
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._payload
+        try:
+            self._on_sent()
+        except Exception:
+            # The store did not answer: _post reports once more after the response, and
+            # raises there if it still cannot.
+            logger.warning("VK rate limiter: could not record a request as sent", exc_info=True)
 
 
 def _new_items(raw_items: list, seen: set[int]) -> Iterator[VkItem]:

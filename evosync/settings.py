@@ -342,11 +342,11 @@ HTTP_BACKOFF_SECONDS = env.float("HTTP_BACKOFF_SECONDS", default=1.0)
 EVOTOR_WEBHOOK_BASIC_AUTH = env("EVOTOR_WEBHOOK_BASIC_AUTH", default="")
 
 # --- VK rate limiter (connections/vk_rate_limit.py) --------------------------------------------
-# Extra spacing between two requests of one VK token, as a share of 1/VK_REQUESTS_PER_SECOND.
-# With even spacing, any 4 consecutive requests span 1 s + margin, so the margin (in seconds at
-# 3/s) is how much later one request may arrive than its successor's successor's successor
-# before VK counts 4 in a second. 0.07 keeps publishing within 7 % of VK's ceiling; raise it on a
-# congested network (0.2 = 0.4 s between requests).
+# At most VK_REQUESTS_PER_SECOND requests of one token leave in any window of 1 s × (1 + margin),
+# each counted from when it was written to the network (not from when it was allowed to go), so
+# a busy host cannot squeeze a 4th into VK's second. The margin is how much longer one request
+# may take to reach VK than another before VK counts 4 in its second: 0.07 (70 ms) keeps
+# publishing within 7 % of VK's ceiling; raise it on a congested network.
 VK_RATE_LIMIT_MARGIN = env.float("VK_RATE_LIMIT_MARGIN", default=0.07)
 
 # --- Accounts: e-mails anybody can trigger (accounts.services.public_email_allowed) ------------
