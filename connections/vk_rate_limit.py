@@ -272,9 +272,12 @@ class DatabaseRateLimiter(_WindowLimiter):
     def _record_sent(self, key: str, ticket: str) -> None:
         from connections.models import VkRateLimitSend
 
+        # Read before waiting for the database: already after the write, so no earlier than
+        # the request left, and not pushed later by other workers holding the lock.
+        now_us = self._now_us()
+
         def attempt() -> None:
             with transaction.atomic():
-                now_us = self._now_us()
                 if not VkRateLimitSend.objects.filter(ticket=ticket).update(at_us=now_us):
                     # Past its pending TTL the reservation may have been cleared away.
                     VkRateLimitSend.objects.create(key=key, ticket=ticket, at_us=now_us)
