@@ -3,7 +3,8 @@
 One `VkClient` per merchant token. Every API request is a form-encoded POST to
 `{VK_API_URL}/{method}` with `access_token` and `v` in the body (§1), goes through
 `connections.http.request` and first takes a place in the rate limiter's window shared by all
-worker processes (§6), reporting back the moment the request was written to the network. VK's `{"error": …}` envelope becomes a typed exception (connections.vk_errors):
+worker processes (§6), reporting back the moment the request was written to the network. VK's
+`{"error": …}` envelope becomes a typed exception (connections.vk_errors):
 
 - 6 / 9 (too many requests / flood control): backed off and retried here, a few times; then
   `VkRateLimitError`. The limiter should make them rare: `rate_refusals` counts error 6 for the
