@@ -327,3 +327,40 @@ def test_dockerfile_makefile_and_ci_install_from_the_hashed_locks():
     ci = (BASE_DIR / ".ci" / "run").read_text()
     assert "--require-hashes -r requirements/dev-mysql.txt" in ci
     assert "make lock-check" in ci
+
+
+def test_every_third_party_module_the_code_imports_is_declared_directly():
+    """A package imported only because another one happens to pull it in breaks the day that
+    one stops: every import in the code, the tests and the benchmarks names a declared package."""
+    import ast
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["project"]
+    declared = {_requirement_name(d) for d in project["dependencies"]}
+    for extra in project["optional-dependencies"].values():
+        declared |= {_requirement_name(d) for d in extra}
+    local = {p.name for p in BASE_DIR.iterdir() if (p / "__init__.py").exists()}
+    distributions = packages_distributions()
+    # Optional extras may be absent from this venv (mysqlclient on the embedded default).
+    distributions.setdefault("MySQLdb", ["mysqlclient"])
+    undeclared = set()
+    for path in BASE_DIR.glob("**/*.py"):
+        if {".venv", "node_modules"} & set(path.parts) or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                if top in sys.stdlib_module_names or top in local or top == "__future__":
+                    continue
+                names = {d.lower().replace("_", "-") for d in distributions.get(top, [top])}
+                if not names & declared:
+                    undeclared.add(f"{top} ({path.relative_to(BASE_DIR)})")
+    assert not undeclared, sorted(undeclared)
