@@ -10,12 +10,10 @@ RUN apt-get update \
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 WORKDIR /src
-# Only the dependency list, so code changes do not reinstall them. The code itself runs from
-# /app (not installed as a package), the same way `make run` runs it.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-print('\n'.join(p['dependencies'] + p['optional-dependencies']['mysql']))" > requirements.txt \
-    && /opt/venv/bin/pip install -r requirements.txt
+# Only the locked dependency list (hashes checked), so code changes do not reinstall them. The
+# code itself runs from /app (not installed as a package), the same way `make run` runs it.
+COPY requirements/prod.txt ./requirements.txt
+RUN /opt/venv/bin/pip install --require-hashes -r requirements.txt
 
 # --- runtime: the venv, the code, the collected static files; no compilers ---------------------
 FROM python:3.12-slim AS runtime

@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 comma  := ,
+# Installs come from the hashed lock files in requirements/ (requirements/compile.sh makes them).
 # mysqlclient (MariaDB driver) compiles against the client headers: only when asked for.
-EXTRAS := dev$(if $(findstring mysql,$(DATABASE_URL)),$(comma)mysql)
+LOCK   := requirements/dev$(if $(findstring mysql,$(DATABASE_URL)),-mysql).txt
 MANAGE := DEBUG=$${DEBUG:-true} $(BIN)/python manage.py
 
 # The root catalog (locale/) holds the strings of templates/ and evosync/; every app keeps its
@@ -16,12 +17,12 @@ ROOT_IGNORES := --ignore=.venv --ignore=.git \
 	$(addprefix --ignore=,$(filter-out $(ROOT_CATALOG_SOURCES),$(patsubst %/,%,$(wildcard */))))
 APP_CATALOGS := $(patsubst %/locale,%,$(wildcard */locale))
 
-.PHONY: run test lint format install migrate schedules messages check-deploy bench clean
+.PHONY: run test lint format install migrate schedules messages check-deploy bench clean lock lock-check
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -64,6 +65,13 @@ check-deploy: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Refresh the lock files after editing pyproject.toml; lock-check says whether they still match.
+lock: $(STAMP)
+	PIPTOOLS_COMPILE=$(BIN)/pip-compile requirements/compile.sh
+
+lock-check: $(STAMP)
+	PIPTOOLS_COMPILE=$(BIN)/pip-compile requirements/compile.sh --check
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -270,3 +270,97 @@ def test_ci_script_is_valid_bash_that_stops_at_the_first_failure():
     assert "set -euo pipefail" in text
     assert "make test" in text
     assert re.search(r'DATABASE_URL="mysql://[^"]+" REDIS_URL="redis://[^"]+" make test', text)
+
+
+# --- reproducible installs ---------------------------------------------------------------------
+
+LOCKS = {
+    "requirements/dev.txt": ("dev",),
+    "requirements/dev-mysql.txt": ("dev", "mysql"),
+    "requirements/prod.txt": ("mysql",),
+}
+
+
+def _requirement_name(spec: str) -> str:
+    return re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _locked(path: str) -> dict[str, str]:
+    """name -> the whole entry (pin and hashes) of one lock file."""
+    text = (BASE_DIR / path).read_text()
+    entries = re.findall(
+        r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s*\\\n\s+--hash=\S+)+)", text, re.M
+    )
+    return {name.lower().replace("_", "-"): hashes for name, _version, hashes in entries}
+
+
+@pytest.mark.parametrize("path", sorted(LOCKS))
+def test_lock_file_pins_every_declared_dependency_with_hashes(path):
+    import tomllib
+
+    project = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["project"]
+    declared = list(project["dependencies"])
+    for extra in LOCKS[path]:
+        declared += project["optional-dependencies"][extra]
+    locked = _locked(path)
+    missing = sorted({_requirement_name(d) for d in declared} - set(locked))
+    assert not missing, f"{path} lacks {missing}: run `make lock`"
+    text = (BASE_DIR / path).read_text()
+    pins = re.findall(r"^[A-Za-z0-9][A-Za-z0-9._-]*==", text, re.M)
+    assert len(pins) == len(locked), "every pin carries at least one --hash"
+
+
+def test_the_production_lock_has_no_test_tools():
+    locked = _locked("requirements/prod.txt")
+    assert not {"pytest", "playwright", "ruff", "pip-tools"} & set(locked)
+
+
+def test_dockerfile_makefile_and_ci_install_from_the_hashed_locks():
+    docker = " ".join(args for op, args in _dockerfile_instructions() if op == "RUN")
+    assert "--require-hashes -r requirements.txt" in docker
+    assert any(
+        op == "COPY" and args.split()[0] == "requirements/prod.txt"
+        for op, args in _dockerfile_instructions()
+    )
+    makefile = (BASE_DIR / "Makefile").read_text()
+    assert "--require-hashes -r $(LOCK)" in makefile
+    ci = (BASE_DIR / ".ci" / "run").read_text()
+    assert "--require-hashes -r requirements/dev-mysql.txt" in ci
+    assert "make lock-check" in ci
+
+
+def test_every_third_party_module_the_code_imports_is_declared_directly():
+    """A package imported only because another one happens to pull it in breaks the day that
+    one stops: every import in the code, the tests and the benchmarks names a declared package."""
+    import ast
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["project"]
+    declared = {_requirement_name(d) for d in project["dependencies"]}
+    for extra in project["optional-dependencies"].values():
+        declared |= {_requirement_name(d) for d in extra}
+    local = {p.name for p in BASE_DIR.iterdir() if (p / "__init__.py").exists()}
+    distributions = packages_distributions()
+    # Optional extras may be absent from this venv (mysqlclient on the embedded default).
+    distributions.setdefault("MySQLdb", ["mysqlclient"])
+    undeclared = set()
+    for path in BASE_DIR.glob("**/*.py"):
+        if {".venv", "node_modules"} & set(path.parts) or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                if top in sys.stdlib_module_names or top in local or top == "__future__":
+                    continue
+                names = {d.lower().replace("_", "-") for d in distributions.get(top, [top])}
+                if not names & declared:
+                    undeclared.add(f"{top} ({path.relative_to(BASE_DIR)})")
+    assert not undeclared, sorted(undeclared)
