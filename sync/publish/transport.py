@@ -58,7 +58,7 @@ class SendResult:
 def request_interval() -> float:
     """Seconds between two API requests of one token, as the shared limiter spaces them."""
     rps = float(settings.VK_REQUESTS_PER_SECOND)
-    margin = float(getattr(settings, "VK_RATE_LIMIT_MARGIN", 0.1))
+    margin = float(settings.VK_RATE_LIMIT_MARGIN)
     return (1.0 / rps) * (1.0 + margin)
 
 
