@@ -119,23 +119,7 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
         ),
         (
             _("Progress and counts"),
-            {
-                "fields": [
-                    "total",
-                    "done",
-                    "created",
-                    "updated",
-                    "hidden",
-                    "restored",
-                    "deleted",
-                    "adopted",
-                    "failed",
-                    "skipped",
-                    "albums_created",
-                    "vk_requests",
-                    "all_items_link",
-                ]
-            },
+            {"fields": ["total", *SyncRun.COUNTERS, "vk_requests", "all_items_link"]},
         ),
         (
             _("Timing"),

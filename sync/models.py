@@ -273,6 +273,19 @@ class SyncRun(models.Model):
     """One publishing run: what triggered it, how it ended, what it did (live `done`/`total`)."""
 
     ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.PLANNING, RunStatus.RUNNING)
+    # What a run counts as it goes (sync/publish/records.py keeps them up to date).
+    COUNTERS = (
+        "done",
+        "created",
+        "updated",
+        "hidden",
+        "restored",
+        "deleted",
+        "adopted",
+        "failed",
+        "skipped",
+        "albums_created",
+    )
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_runs"

@@ -32,16 +32,15 @@ from django.db import transaction
 
 from connections.evotor_client import EvotorAuthError
 from connections.vk_client import VkCallResult
-from connections.vk_errors import VkApiError, VkDependencyError, VkItemError, VkUnavailableError
-from connections.vk_script import VkCall, VkRef
+from connections.vk_errors import VkApiError, VkUnavailableError
 from sync import reasons
-from sync.models import ItemLink, LinkState, RunAction, SyncRun
+from sync.models import ItemLink, RunAction, SyncRun
 from sync.plan.plan import Plan
-from sync.plan.rules import vk_params
-from sync.publish import links
+from sync.publish import answers, calls, links
 from sync.publish.albums import Albums
+from sync.publish.answers import Verdict
 from sync.publish.pipeline import PhotoPipeline, PhotoUnavailable
-from sync.publish.records import RunRecorder, photo_id_of, vk_message
+from sync.publish.records import RunRecorder, create_missing_links, photo_id_of, vk_message
 from sync.publish.transport import NotSentError, UnknownOutcomeError
 from sync.publish.work import MAX_ATTEMPTS, Batch, EvotorStopped, Job, Outcome, Stop
 
@@ -49,9 +48,6 @@ logger = logging.getLogger(__name__)
 
 MIN_PAIRS = 8  # new items per request the composer never gives up for URL fetches
 MAX_FAILED_REQUESTS = 3  # consecutive requests VK did not answer before the run gives up
-NOT_FOUND = 1403
-TOO_LATE_TO_RESTORE = 1400
-NOT_DELETED = 1518
 
 
 class Executor:
@@ -107,31 +103,9 @@ class Executor:
             self.recorder.flush()
 
     # --- jobs -----------------------------------------------------------------------------------
-    def _create_missing_links(self) -> None:
-        user = self.run_row.user
-        new_links = [
-            ItemLink(
-                user=user,
-                store_id=item.store_id,
-                product_id=item.product_id,
-                product_name=item.product_name[:255],
-                sku=item.sku or (item.desired.fields["sku"] if item.desired else ""),
-                state=LinkState.PENDING,
-            )
-            for item in self.plan.items
-            if not item.skipped and item.key not in self.links
-        ]
-        if not new_links:
-            return
-        ItemLink.objects.bulk_create(new_links, batch_size=500)
-        wanted = {(link.store_id, link.product_id) for link in new_links}
-        for link in ItemLink.objects.filter(user=user, vk_item_id__isnull=True):
-            if (link.store_id, link.product_id) in wanted:
-                self.links[(link.store_id, link.product_id)] = link
-
     def _start_jobs(self) -> None:
         """Links for every item to apply (created now if new), adoptions recorded, queues filled."""
-        self._create_missing_links()
+        create_missing_links(self.run_row.user, self.plan, self.links)
         for item in self.plan.items:
             link = self.links.get(item.key)
             if item.skipped:
@@ -245,57 +219,31 @@ class Executor:
         limit = full - max(0, reserved)
         while ready and len(batch.calls) + 2 <= limit:
             job = ready.popleft()
-            save = VkCall("market.saveProductPhoto", {"upload_response": job.upload_response})
-            main = self._main_call(job, photo_ref=VkRef(len(batch.calls), "photo_id"))
-            batch.add([save, main], self._item_handler(job, with_photo=True))
+            pair = calls.photo_calls(
+                job.item,
+                owner_id=self.owner_id,
+                vk_item_id=job.link.vk_item_id,
+                upload_response=job.upload_response,
+                at=len(batch.calls),
+            )
+            batch.add(pair, self._item_handler(job, with_photo=True))
             self._mark_creating(job)
         while self.simple and len(batch.calls) < limit:
             job = self.simple[0]
-            calls = self._simple_calls(job)
-            if len(batch.calls) + len(calls) > limit:
+            item_calls = calls.simple_calls(
+                job.item, owner_id=self.owner_id, vk_item_id=job.link.vk_item_id
+            )
+            if len(batch.calls) + len(item_calls) > limit:
                 break
             self.simple.popleft()
-            batch.add(calls, self._item_handler(job, with_photo=False))
+            batch.add(item_calls, self._item_handler(job, with_photo=False))
         flush_partial = not self.photos.has_work() and not self.simple
         self.albums.compose(batch, limit=limit, flush_partial=flush_partial)
         urls = min(self.photos.urls_needed(), full - len(batch.calls))
         if urls > 0:
-            calls = [
-                VkCall("market.getProductPhotoUploadServer", {"group_id": self.group_id})
-                for _ in range(urls)
-            ]
-            batch.add(calls, self._urls_handler)
+            batch.add(calls.upload_url_calls(self.group_id, urls), self._urls_handler)
         self.recorder.flush()  # the `creating` marks are written before the request leaves
         return batch
-
-    def _main_call(self, job: Job, *, photo_ref: VkRef | None) -> VkCall:
-        item = job.item
-        if item.action == RunAction.CREATE:
-            fields = {k: v for k, v in item.send_fields.items() if v is not None}
-            params = {"owner_id": self.owner_id, **vk_params(fields)}
-            if item.set_hidden:
-                params["deleted"] = 1
-            params["main_photo_id"] = photo_ref
-            return VkCall("market.add", params)
-        params = {"owner_id": self.owner_id, "item_id": job.link.vk_item_id}
-        params.update(vk_params(item.send_fields))
-        if item.set_hidden is not None:
-            params["deleted"] = 1 if item.set_hidden else 0
-        if photo_ref is not None:
-            params["main_photo_id"] = photo_ref
-        return VkCall("market.edit", params)
-
-    def _simple_calls(self, job: Job) -> list[VkCall]:
-        item = job.item
-        target = {"owner_id": self.owner_id, "item_id": job.link.vk_item_id}
-        if item.action == RunAction.DELETE:
-            return [VkCall("market.delete", target)]
-        calls = []
-        if item.restore_deleted:
-            calls.append(VkCall("market.restore", target))
-        if item.send_fields or item.set_hidden is not None:
-            calls.append(self._main_call(job, photo_ref=None))
-        return calls
 
     def _mark_creating(self, job: Job) -> None:
         if job.action != RunAction.CREATE:
@@ -318,18 +266,7 @@ class Executor:
     def _send(self, batch: Batch) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             kinds = Counter(call.method.split(".")[1] for call in batch.calls)
-            photos = self.photos
-            logger.debug(
-                "sync request",
-                extra={
-                    "calls": dict(kinds),
-                    "prepping": len(photos.prepping),
-                    "waiting_url": len(photos.waiting_url),
-                    "uploading": len(photos.uploading),
-                    "ready": len(photos.ready),
-                    "spare_urls": len(photos.spare_urls),
-                },
-            )
+            logger.debug("sync request", extra={"calls": dict(kinds), **self.photos.sizes()})
         sent = self.transport.send(batch.calls)
         if isinstance(sent.stop, VkUnavailableError):
             # VK down or an answer lost: the calls are retried, unless it keeps happening.
@@ -367,31 +304,13 @@ class Executor:
     # --- results of item calls ------------------------------------------------------------------
     def _item_handler(self, job: Job, *, with_photo: bool):
         def handle(results: list[VkCallResult]) -> None:
-            if with_photo:
-                save, main = results
-                if main.ok:
-                    self._item_ok(job, main, photo_id=photo_id_of(save))
-                    return
-                error = main.error
-                if isinstance(error, VkDependencyError) and not save.ok:
-                    error = save.error
+            main, error = answers.main_result(
+                results, with_photo=with_photo, restore_deleted=job.item.restore_deleted
+            )
+            if main is None:
                 self._item_failed(job, error)
-                return
-            if job.item.restore_deleted:
-                restore, rest = results[0], results[1:]
-                if not restore.ok and restore.error.code != NOT_DELETED:
-                    self._item_failed(job, restore.error)
-                    return
-                if not rest:
-                    self._item_ok(job, restore)
-                    return
-                main = rest[0]
             else:
-                (main,) = results
-            if main.ok:
-                self._item_ok(job, main)
-            else:
-                self._item_failed(job, main.error)
+                self._item_ok(job, main, photo_id=photo_id_of(results[0]) if with_photo else None)
 
         return handle
 
@@ -422,47 +341,33 @@ class Executor:
 
     def _item_failed(self, job: Job, error: VkApiError) -> None:
         link = job.link
-        action = job.action
-        creating = action == RunAction.CREATE
-        if isinstance(error, UnknownOutcomeError):
-            if creating:
-                # VK may have made it: the link stays `creating`; resolved by sku.
-                self.unknown_creates.append(job)
-                return
+        creating = job.action == RunAction.CREATE
+        verdict = answers.verdict(
+            error, action=job.action, restore_deleted=job.item.restore_deleted
+        )
+        if verdict == Verdict.LOST:
+            self.unknown_creates.append(job)  # the link stays `creating`; resolved by sku
+            return
+        if verdict in (Verdict.NOT_SENT, Verdict.STOP) and creating:
+            links.mark_not_sent(link)
+            self.recorder.dirty(link)
+        if verdict in (Verdict.RETRY, Verdict.NOT_SENT):
             self._retry(job, error)
             return
-        if isinstance(error, NotSentError) or (
-            isinstance(error, VkUnavailableError) and not error.may_have_applied
-        ):
-            if creating:
-                links.mark_not_sent(link)
-                self.recorder.dirty(link)
-            self._retry(job, error)
-            return
-        if error.stops_run and not isinstance(error, VkItemError):
+        if verdict == Verdict.STOP:
             # Token, captcha, Market off, limits inside `execute`: not done; the run stops.
-            if creating:
-                links.mark_not_sent(link)
-                self.recorder.dirty(link)
             self._note_stop(error)
             if self.stop_error is None:
                 self.stop_error = error
             self._finish(job, Outcome.failed(error.user_message))
             return
-        if error.code == NOT_FOUND and action == RunAction.DELETE:
-            link.state = LinkState.DELETED
+        if verdict == Verdict.ALREADY_DELETED:
+            links.mark_already_deleted(link)
             self.recorder.dirty(link)
             self._finish(job, Outcome.ok())
             return
         message = vk_message(error)
-        gone = error.code == NOT_FOUND and action in (
-            RunAction.UPDATE,
-            RunAction.HIDE,
-            RunAction.RESTORE,
-            RunAction.ADOPT,
-        )
-        too_late = error.code in (TOO_LATE_TO_RESTORE, NOT_FOUND) and job.item.restore_deleted
-        if gone or too_late:
+        if verdict == Verdict.GONE:
             # Gone from VK (deleted by hand): forget it; the next run creates it again.
             links.forget_vk_item(link)
             links.record_refusal(link, message)

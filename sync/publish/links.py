@@ -87,6 +87,11 @@ def mark_deleted(link: ItemLink) -> None:
     link.album_ids = []
 
 
+def mark_already_deleted(link: ItemLink) -> None:
+    """Deleting an item VK no longer has: nothing left to delete."""
+    link.state = LinkState.DELETED
+
+
 def mark_applied(
     link: ItemLink,
     *,

@@ -118,6 +118,16 @@ class PhotoPipeline:
         """Photos not yet sent (none ready, but some on their way)."""
         return bool(self.to_prep or self.prepping or self.waiting_url or self.uploading)
 
+    def sizes(self) -> dict[str, int]:
+        """How many jobs wait at each step (for the debug log)."""
+        return {
+            "prepping": len(self.prepping),
+            "waiting_url": len(self.waiting_url),
+            "uploading": len(self.uploading),
+            "ready": len(self.ready),
+            "spare_urls": len(self.spare_urls),
+        }
+
     def urls_needed(self) -> int:
         """Upload URLs still to fetch for the photos not yet uploading (at most URL_WINDOW)."""
         need = len(self.waiting_url) + len(self.prepping) + len(self.to_prep)

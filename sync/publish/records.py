@@ -11,11 +11,11 @@ from django.db import connections
 
 from connections.vk_client import VkCallResult
 from connections.vk_errors import VkApiError
-from sync.models import ItemLink, RunAction, RunItemStatus, SyncRun, SyncRunItem
-from sync.plan.plan import PlanItem
+from sync.models import ItemLink, LinkState, RunAction, RunItemStatus, SyncRun, SyncRunItem
+from sync.plan.plan import Plan, PlanItem
 from sync.publish.work import Outcome
 
-# What a run counts, as `SyncRun` fields: one per action that went through, then the rest.
+# The `SyncRun.COUNTERS` an item that went through adds to, by its action.
 COUNTER_OF_ACTION = {
     RunAction.CREATE: "created",
     RunAction.UPDATE: "updated",
@@ -24,7 +24,6 @@ COUNTER_OF_ACTION = {
     RunAction.DELETE: "deleted",
     RunAction.ADOPT: "adopted",
 }
-RUN_COUNTERS = ("done", *COUNTER_OF_ACTION.values(), "failed", "skipped", "albums_created")
 
 LINK_FIELDS = (
     "vk_item_id",
@@ -42,6 +41,29 @@ LINK_FIELDS = (
     "published_at",
     "updated_at",
 )
+
+
+def create_missing_links(user, plan: Plan, links: dict[tuple[str, str], ItemLink]) -> None:
+    """A `pending` link for every item to apply that has none yet, added to `links`."""
+    new_links = [
+        ItemLink(
+            user=user,
+            store_id=item.store_id,
+            product_id=item.product_id,
+            product_name=item.product_name[:255],
+            sku=item.sku or (item.desired.fields["sku"] if item.desired else ""),
+            state=LinkState.PENDING,
+        )
+        for item in plan.items
+        if not item.skipped and item.key not in links
+    ]
+    if not new_links:
+        return
+    ItemLink.objects.bulk_create(new_links, batch_size=500)
+    wanted = {(link.store_id, link.product_id) for link in new_links}
+    for link in ItemLink.objects.filter(user=user, vk_item_id__isnull=True):
+        if (link.store_id, link.product_id) in wanted:
+            links[(link.store_id, link.product_id)] = link
 
 
 def save_links(links: list[ItemLink]) -> None:
@@ -159,7 +181,7 @@ class RunRecorder:
     def save_counters(self, *, vk_requests: int) -> None:
         self.run.vk_requests = vk_requests
         SyncRun.objects.filter(pk=self.run.pk).update(
-            **{name: getattr(self.run, name) for name in (*RUN_COUNTERS, "vk_requests")}
+            **{name: getattr(self.run, name) for name in (*SyncRun.COUNTERS, "vk_requests")}
         )
 
 

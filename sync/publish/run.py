@@ -36,6 +36,7 @@ from sync.plan.inputs import (
 from sync.plan.photos import evotor_images_refresh
 from sync.plan.plan import Plan
 from sync.publish.executor import Executor
+from sync.publish.records import COUNTER_OF_ACTION
 from sync.publish.recovery import read_vk, resolve_creating_links, resolve_lost_answers
 from sync.publish.transport import ExecuteTransport, NaiveTransport
 from sync.publish.work import EvotorStopped, Stop
@@ -308,7 +309,7 @@ def _stopped(run: SyncRun, ctx: _Context, error: Exception) -> SyncRun:
 
 def _completed(run: SyncRun, ctx: _Context) -> SyncRun:
     settings_obj = sync_settings_get(ctx.user)
-    wrote = run.created + run.updated + run.hidden + run.restored + run.deleted + run.adopted
+    wrote = sum(getattr(run, counter) for counter in COUNTER_OF_ACTION.values())
     if settings_obj.first_published_at is None and (wrote or run.albums_created):
         settings_obj.first_published_at = timezone.now()
         settings_obj.save(update_fields=["first_published_at"])
