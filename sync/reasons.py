@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sync.plan.rules import FLAG_NAME_TOO_SHORT, FLAG_NO_CATEGORY, FLAG_NO_PHOTO, FLAG_NO_PRICE
 
-# Reasons the publisher finds while applying a plan (the planner's are the rules' FLAG_*).
+# Reasons the executor (sync.publish) finds while applying a plan (the planner's are the rules' FLAG_*).
 PHOTO_UNREADABLE = "photo_unreadable"
 EVOTOR_PHOTO_UNAVAILABLE = "evotor_photo_unavailable"
 EVOTOR_TOKEN_REVOKED = "evotor_token_revoked"

@@ -101,7 +101,7 @@ class Inputs:
         """(photo source, unknown): the photo the item should have, as far as we know.
 
         `unknown` when Evotor's image was never read for the product's current version: for a
-        new item the publisher reads it then (the preview may have just read it: `evotor_seen`);
+        new item the run reads it then (the preview may have just read it: `evotor_seen`);
         for a published one the photo counts as unchanged until it has.
         """
         key = (product.store_id, product.product_id)

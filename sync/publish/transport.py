@@ -1,4 +1,4 @@
-"""How the publisher's calls reach VK: packed into `execute` requests, or one call a request.
+"""How the executor's calls reach VK: packed into `execute` requests, or one call a request.
 
 `ExecuteTransport` sends up to 25 calls as one `execute` (vk-market-api.md §5): a
 saveProductPhoto and the market.add/edit that uses its photo id travel in the same request,
