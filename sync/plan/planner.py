@@ -77,6 +77,18 @@ def diff_fields(old: dict, new: dict, *, skip: set[str] = frozenset()) -> dict:
     return changes
 
 
+def _item_for(item: DesiredItem, link: LinkSnapshot | None, **fields) -> PlanItem:
+    """A plan item for a selected product (and its link, if it has one)."""
+    return PlanItem(
+        store_id=item.store_id,
+        product_id=item.product_id,
+        product_name=item.product_name,
+        link_id=link.id if link else None,
+        desired=item,
+        **fields,
+    )
+
+
 def guard_holds(*, removals: int, published: int, percent: int) -> bool:
     """Whether a run removing `removals` of `published` visible items must wait for the
     merchant: more than `percent` % of them, and more than one item."""
@@ -208,13 +220,10 @@ def build_plan(
             continue
         if link is None or link.vk_item_id is None:
             plan.items.append(
-                PlanItem(
+                _item_for(
+                    item,
+                    link,
                     action=CREATE,
-                    store_id=item.store_id,
-                    product_id=item.product_id,
-                    product_name=item.product_name,
-                    link_id=link.id if link else None,
-                    desired=item,
                     changes={key: [None, value] for key, value in item.fields.items() if value},
                     send_fields=dict(item.fields),
                     photo=item.photo,
@@ -268,14 +277,11 @@ def build_plan(
             plan.unchanged += 1
             continue
         plan.items.append(
-            PlanItem(
+            _item_for(
+                item,
+                link,
                 action=action,
-                store_id=item.store_id,
-                product_id=item.product_id,
-                product_name=item.product_name,
-                link_id=link.id,
                 vk_item_id=link.vk_item_id,
-                desired=item,
                 changes=changes,
                 send_fields=send,
                 photo=photo,
@@ -357,14 +363,11 @@ def _adopt_item(
     if album_title and (target_album is None or target_album not in vk.album_ids):
         album_add = album_title
         changes["albums"] = [[], [album_title]]
-    return PlanItem(
+    return _item_for(
+        item,
+        link,
         action=ADOPT,
-        store_id=item.store_id,
-        product_id=item.product_id,
-        product_name=item.product_name,
-        link_id=link.id if link else None,
         vk_item_id=vk.vk_id,
-        desired=item,
         changes=changes,
         send_fields=send,
         set_hidden=set_hidden,
