@@ -13,4 +13,3 @@ def lock_key(user_id: int) -> str:
 def user_refresh_lock(user_id: int):
     """Yields True when this caller holds the lock, False when another refresh does."""
     return cache_lock(lock_key(user_id))
-
