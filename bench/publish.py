@@ -17,7 +17,7 @@ Phases (docs/benchmarks.md, "Publishing"):
 3. re-sync with nothing changed: VK write calls (must be 0);
 4. 100 price changes at the till, refresh, sync: write requests (must be ≤ 4);
 5. preview: a first preview of 200 new products with no photo but Evotor's (no default photo),
-   so the preview reads Evotor's image list for each (sync.runs._peek_evotor_images), once at
+   so the preview reads Evotor's image list for each (sync.plan.preview._peek_evotor_images), once at
    the sandbox's own speed and once with every image look-up slowed to 0.2 s (a slow Evotor):
    Evotor requests, wall time, and what the preview then says (must be within the look-up's
    time budget plus 2 s, and say which products have no photo).
@@ -126,8 +126,8 @@ def _merchant(email: str, *, evotor_token: str, group_id: int, store_id: str):
     from accounts.models import User
     from connections.models import EvotorConnection, VkConnection
     from sync.filters import sync_filter_set
-    from sync.inputs import sync_settings_get
     from sync.models import SyncFilter
+    from sync.plan.inputs import sync_settings_get
 
     user = User.objects.create_user(email=email, password="Bench-Password-1", status="active")
     EvotorConnection.objects.create(user=user, cloud_token=evotor_token)
@@ -167,7 +167,8 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
     from django.utils import timezone
 
     from sync.models import AlbumLink
-    from sync.runs import sync_run_create, sync_run_execute
+    from sync.publish.run import sync_run_execute
+    from sync.runs import sync_run_create
 
     before = sandbox.control("vk", "stats")
     refusals_before = _Refusals.count
@@ -219,8 +220,8 @@ def _preview_phase(sandbox: Sandbox) -> dict:
     from django.conf import settings
 
     from catalog.services import catalog_refresh_for_user
-    from sync.photos import PREVIEW_LOOKUP_SECONDS
-    from sync.runs import sync_run_preview
+    from sync.plan.photos import PREVIEW_LOOKUP_SECONDS
+    from sync.plan.preview import sync_run_preview
 
     print(f"preview: {PREVIEW_PRODUCTS} new products, photos only in Evotor", flush=True)
     (store,) = sandbox.control(

@@ -20,7 +20,6 @@ worker processes (§6), reporting back the moment the request was written to the
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -66,7 +65,6 @@ __all__ = [
     "VkClient",
     "VkItem",
     "VkRef",
-    "vk_text_length",
 ]
 
 logger = logging.getLogger(__name__)
@@ -88,12 +86,6 @@ _READ_METHODS = frozenset({"utils.resolveScreenName", "market.getProductPhotoUpl
 def is_read_method(method: str) -> bool:
     action = method.rsplit(".", 1)[-1]
     return method in _READ_METHODS or action.startswith(_READ_PREFIXES)
-
-
-def vk_text_length(text: str) -> int:
-    """Length as VK counts it for name limits: in cp1251, where a character outside cp1251
-    (an emoji, say) is stored as an HTML entity like `&#128512;` (vk-market-api.md §3)."""
-    return len(text.encode("cp1251", errors="xmlcharrefreplace"))
 
 
 @dataclass(frozen=True)
@@ -520,12 +512,3 @@ def parse_item(raw: dict) -> VkItem:
         date=_timestamp(raw.get("date")),
         raw=raw,
     )
-
-
-def parse_upload_response(text: str) -> dict:
-    """The upload server's answer as JSON (for logs and tests; VK wants the text verbatim)."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -7,7 +7,7 @@ An app declares its schedules in `<app>/schedules.py`:
     SCHEDULES = [
         ScheduleSpec(
             name="refresh_catalog",
-            func="catalog.tasks.refresh_all_catalogs",
+            func="catalog.tasks.refresh_catalog_all",
             minutes=minutes_from_setting("CATALOG_REFRESH_INTERVAL_SECONDS"),
         ),
     ]

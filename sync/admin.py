@@ -113,26 +113,13 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     inlines = [ProblemItemInline]
     actions = ["retry_failed"]
     fieldsets = [
-        (None, {"fields": ["user", "trigger", "status", "stop_cause", "error", "dry_run"]}),
+        (
+            None,
+            {"fields": ["user", "trigger", "status", "stop_cause", "error", "vk_error", "dry_run"]},
+        ),
         (
             _("Progress and counts"),
-            {
-                "fields": [
-                    "total",
-                    "done",
-                    "created",
-                    "updated",
-                    "hidden",
-                    "restored",
-                    "deleted",
-                    "adopted",
-                    "failed",
-                    "skipped",
-                    "albums_created",
-                    "vk_requests",
-                    "all_items_link",
-                ]
-            },
+            {"fields": ["total", *SyncRun.COUNTERS, "vk_requests", "all_items_link"]},
         ),
         (
             _("Timing"),
@@ -210,7 +197,7 @@ class ItemLinkAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ["sku", "=vk_item_id", "product_id", "product_name", "user__email"]
     list_select_related = ["user"]
     show_full_result_count = False
-    exclude = ["content_hash", "photo_hash", "source_hash", "evotor_image", "last_error"]
+    exclude = ["photo_hash", "source_hash", "evotor_image", "last_error"]
     readonly_fields = ["last_error_text"]
 
     @admin.display(description=_("last error"))

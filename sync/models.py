@@ -43,7 +43,7 @@ class SyncFilter(models.Model):
 
 
 # --- Publishing (issue 5): settings, links, runs, alerts ------------------------------------------
-# Appended by the publishing ENGINE (sync/planner.py, sync/publisher.py). Every row belongs to one
+# Appended by the publishing ENGINE (sync/plan/, sync/publish/). Every row belongs to one
 # merchant and goes with them (CASCADE).
 
 
@@ -67,7 +67,7 @@ class OutOfStockPolicy(models.TextChoices):
 class SyncSettings(models.Model):
     """How a merchant's Evotor products become VK items (product.md, default rules).
 
-    Created on demand by `sync.services.sync_settings_get(user)`. Nothing is published
+    Created on demand by `sync.plan.inputs.sync_settings_get(user)`. Nothing is published
     automatically until the first publish went through the preview (`first_published_at`).
     """
 
@@ -132,6 +132,7 @@ class LinkState(models.TextChoices):
 class ItemLink(models.Model):
     """One Evotor product (in one store) ↔ one VK item.
 
+    `state` changes only through sync/publish/links.py (the state machine).
     `sku` is always set before `market.add` is sent (state `creating`): it is how a lost answer
     is recovered (vk-market-api.md §11: VK has no dedup key). `vk_item_id` is unique per
     merchant; a plain unique constraint does it because SQLite and MariaDB both treat NULLs as
@@ -154,7 +155,6 @@ class ItemLink(models.Model):
     )
     adopted = models.BooleanField(_("adopted from VK"), default=False)
     album_ids = models.JSONField(_("VK albums"), default=list, blank=True)
-    content_hash = models.CharField(max_length=64, blank=True, default="")
     published_fields = models.JSONField(default=dict, blank=True)
     photo_hash = models.CharField(max_length=64, blank=True, default="")
     vk_photo_id = models.BigIntegerField(null=True, blank=True)
@@ -273,6 +273,19 @@ class SyncRun(models.Model):
     """One publishing run: what triggered it, how it ended, what it did (live `done`/`total`)."""
 
     ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.PLANNING, RunStatus.RUNNING)
+    # What a run counts as it goes (sync/publish/records.py keeps them up to date).
+    COUNTERS = (
+        "done",
+        "created",
+        "updated",
+        "hidden",
+        "restored",
+        "deleted",
+        "adopted",
+        "failed",
+        "skipped",
+        "albums_created",
+    )
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_runs"
@@ -302,6 +315,9 @@ class SyncRun(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True, default="")
+    # What VK said when it stopped the run (code, method, message; tokens masked), for staff:
+    # `error` says it in the merchant's words.
+    vk_error = models.CharField(_("VK error"), max_length=500, blank=True, default="")
     stop_cause = models.CharField(
         _("stop cause"), max_length=16, choices=StopCause.choices, blank=True, default=""
     )

@@ -2,7 +2,7 @@
 
 The engine writes a code (or several, comma-separated) into `SyncRunItem.error` and
 `ItemLink.last_error` for every reason of its own; only VK's answer to an item is stored as VK's
-text (sync.records.vk_message). The pages and the admin translate codes when they show them
+text (sync.publish.records.vk_message). The pages and the admin translate codes when they show them
 (`reason_text`), so a run's items read in the language of whoever looks, and an old run still
 reads right after a wording changes.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from sync.rules import FLAG_NAME_TOO_SHORT, FLAG_NO_CATEGORY, FLAG_NO_PHOTO, FLAG_NO_PRICE
+from sync.plan.rules import FLAG_NAME_TOO_SHORT, FLAG_NO_CATEGORY, FLAG_NO_PHOTO, FLAG_NO_PRICE
 
-# Reasons the publisher finds while applying a plan (the planner's are the rules' FLAG_*).
+# Reasons the executor (sync.publish) finds while applying a plan (the planner's are the rules' FLAG_*).
 PHOTO_UNREADABLE = "photo_unreadable"
 EVOTOR_PHOTO_UNAVAILABLE = "evotor_photo_unavailable"
 EVOTOR_TOKEN_REVOKED = "evotor_token_revoked"

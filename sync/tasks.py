@@ -24,9 +24,10 @@ def sync_user(user_id: int, trigger: str = RunTrigger.SCHEDULE, run_id: int | No
     through the preview (until then automation only plans, on the preview page).
     """
     from accounts.models import User
-    from sync.inputs import sync_settings_get
     from sync.locks import sync_lock_held
-    from sync.runs import active_run, sync_run_create, sync_run_execute
+    from sync.plan.inputs import sync_settings_get
+    from sync.publish.run import sync_run_execute
+    from sync.runs import active_run, sync_run_create
 
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:

@@ -107,7 +107,7 @@ def sync_now(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
-    from sync.inputs import sync_settings_get
+    from sync.plan.inputs import sync_settings_get
 
     user = request.user
     instance = sync_settings_get(user) if request.method == "POST" else None

@@ -1,7 +1,7 @@
 """The preview: what the next run would do to VK, before anything is written, and "Publish".
 
 A merchant's first publish always goes through here (competitors.md §4.2: nobody else shows a
-diff before writing). The plan comes from the engine (`sync.runs.sync_run_preview`) and is built
+diff before writing). The plan comes from the engine (`sync.plan.preview.sync_run_preview`) and is built
 from the cached catalogs (plus, for at most 200 new products whose only photo is Evotor's, a
 bounded read of Evotor's image lists), so the page stays reasonably quick; for big catalogs it
 lists the counts and the first few items of each action, with a paginated "show all" per action.
@@ -168,7 +168,7 @@ def _category_names(user, plan) -> dict[int, str]:
 @require_GET
 def preview(request: HttpRequest) -> HttpResponse:
     from sync.filters import enabled_store_ids
-    from sync.runs import sync_run_preview
+    from sync.plan.preview import sync_run_preview
 
     user = request.user
     plan = sync_run_preview(user=user)

@@ -59,7 +59,7 @@ class Shop:
         return self.evotor.remove_product(self.store_id, self.products[key])
 
     def configure(self, **fields):
-        from sync.inputs import sync_settings_get
+        from sync.plan.inputs import sync_settings_get
 
         settings_obj = sync_settings_get(self.user)
         for name, value in fields.items():
@@ -84,7 +84,8 @@ class Shop:
 
     def sync(self, *, trigger=RunTrigger.MANUAL, **kwargs):
         """One run, executed here (the engine's own entry point)."""
-        from sync.runs import sync_run_create, sync_run_execute
+        from sync.publish.run import sync_run_execute
+        from sync.runs import sync_run_create
 
         return sync_run_execute(run=sync_run_create(user=self.user, trigger=trigger, **kwargs))
 

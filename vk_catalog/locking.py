@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from django.core.cache import cache
-
 from evosync.locks import cache_lock
 
 
@@ -15,7 +13,3 @@ def lock_key(user_id: int) -> str:
 def user_refresh_lock(user_id: int):
     """Yields True when this caller holds the lock, False when another refresh does."""
     return cache_lock(lock_key(user_id))
-
-
-def is_locked(user_id: int) -> bool:
-    return cache.get(lock_key(user_id)) is not None

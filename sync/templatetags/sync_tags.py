@@ -32,7 +32,7 @@ FIELD_LABELS = {
     "deleted": pgettext_lazy("VK item field", "Deleted"),
     "vk_item_id": pgettext_lazy("VK item field", "VK item"),
 }
-# Why the planner would not send an item (sync.rules FLAG_*), in the merchant's words.
+# Why the planner would not send an item (sync.plan.rules FLAG_*), in the merchant's words.
 FLAGS = reasons.FLAGS
 
 STATUS_BADGES = {

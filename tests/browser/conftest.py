@@ -179,9 +179,10 @@ def published_shop(owner, sandboxes) -> PublishedShop:
     from catalog.services import catalog_refresh_for_user
     from connections.models import EvotorConnection, VkConnection
     from sync.filters import sync_filter_set
-    from sync.inputs import sync_settings_get
     from sync.models import SyncFilter
-    from sync.runs import sync_run_create, sync_run_execute
+    from sync.plan.inputs import sync_settings_get
+    from sync.publish.run import sync_run_execute
+    from sync.runs import sync_run_create
     from vk_catalog.services import vk_catalog_refresh_for_user
 
     EvotorConnection.objects.create(user=owner, cloud_token=EVOTOR_TOKEN)

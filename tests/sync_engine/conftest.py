@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from connections.models import EvotorConnection, VkConnection
-from sync.inputs import sync_settings_get
+from sync.plan.inputs import sync_settings_get
 from tests.sync_shop import CATEGORY, VK_GROUP, VK_TOKEN, Shop
 
 EVOTOR_TOKEN = "engine-test-evotor-token"

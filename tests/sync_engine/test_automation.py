@@ -7,7 +7,8 @@ from evosync.schedules import collect_schedules
 from sync import tasks
 from sync.locks import holder_is_dead, sync_lock_acquire, sync_lock_held
 from sync.models import ItemLink, RunStatus, RunTrigger, SyncLock, SyncRun
-from sync.runs import sync_run_create, sync_run_execute, users_to_sync
+from sync.publish.run import sync_run_execute
+from sync.runs import sync_run_create, users_to_sync
 
 from ..conftest import make_user
 
@@ -36,7 +37,7 @@ def test_one_merchants_failure_never_stops_the_others(shop):
     VkConnection.objects.create(user=broken, access_token="revoked-token", group_id=200001)
     from django.utils import timezone
 
-    from sync.inputs import sync_settings_get
+    from sync.plan.inputs import sync_settings_get
 
     settings_obj = sync_settings_get(broken)
     settings_obj.first_published_at = timezone.now()

@@ -63,3 +63,10 @@ def test_progress_line_redraws_in_place_on_a_terminal():
     text = stream.getvalue()
     assert text.startswith("\r[") and "3/10" in text and "\r[" in text[1:]
     assert text.endswith("\n") and "10/10" in text
+
+
+def test_a_failed_run_makes_the_command_exit_non_zero_with_a_sentence(shop):
+    shop.vk.fail(12, method="execute")  # VK cannot run our script: the run ends `failed`
+    with pytest.raises(CommandError, match=r"1 run\(s\) failed \(owner@example.ru\)"):
+        run_command("--user", shop.user.email)
+    assert SyncRun.objects.get().status == RunStatus.FAILED

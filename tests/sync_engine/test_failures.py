@@ -7,7 +7,8 @@ import pytest
 
 from connections.models import ConnectionState, VkConnection
 from sync.models import ItemLink, LinkState, RunStatus, StopCause
-from sync.runs import sync_run_create, sync_run_execute
+from sync.publish.run import sync_run_execute
+from sync.runs import sync_run_create
 
 from .conftest import VK_GROUP
 
@@ -148,3 +149,22 @@ def test_answers_lost_until_the_run_gives_up_are_adopted_by_sku_next_run(bigger_
     assert ItemLink.objects.filter(user=shop.user, state=LinkState.CREATING).exists()
     run = finish_cleanly(shop)
     assert len(shop.vk_items()) == len(shop.products)
+
+
+def test_a_vk_error_inside_execute_is_logged_for_staff_and_kept_on_the_run(shop, caplog):
+    shop.vk.fail(
+        12, method="execute", message="Unknown language construction near token=vk1.a.SECRET"
+    )
+    with caplog.at_level("ERROR", logger="sync.publish.run"):
+        run = shop.sync()
+    assert run.status == RunStatus.FAILED
+    assert_russian(run.error)  # the merchant's words
+    run.refresh_from_db()
+    assert run.vk_error.startswith("VK error 12 in execute: ")
+    assert "Unknown language construction" in run.vk_error
+    assert "SECRET" not in run.vk_error
+    (record,) = [r for r in caplog.records if r.name == "sync.publish.run"]
+    assert record.levelname == "ERROR"
+    assert (record.code, record.method) == (12, "execute")
+    assert "Unknown language construction" in record.vk_message
+    assert "SECRET" not in record.vk_message

@@ -27,7 +27,7 @@ from accounts.models import User
 from catalog.services import catalog_refresh_for_user
 from connections.models import EvotorConnection, VkConnection
 from sync.filters import sync_filter_set
-from sync.inputs import sync_settings_get
+from sync.plan.inputs import sync_settings_get
 user = User.objects.create_user(email="{email}", password="Kill-Test-Password-1", status="active")
 EvotorConnection.objects.create(user=user, cloud_token="{token}")
 VkConnection.objects.create(user=user, access_token="vk-demo-token", group_id=200001)

@@ -2,10 +2,10 @@
 
 from decimal import Decimal
 
-from sync import planner
-from sync.adoption import VkItemSnapshot
-from sync.planner import AlbumSnapshot, LinkSnapshot, build_plan, guard_holds
-from sync.rules import PhotoSource, RuleSettings, SourceProduct, desired_item
+from sync.plan import planner
+from sync.plan.planner import build_plan, guard_holds
+from sync.plan.rules import PhotoSource, RuleSettings, SourceProduct, desired_item
+from sync.plan.snapshots import AlbumSnapshot, LinkSnapshot, VkItemSnapshot
 
 SETTINGS = RuleSettings(category_id=40099)
 PHOTO = PhotoSource("evotor", "evotor:img", "http://x/1.png")

@@ -4,9 +4,9 @@ publish, never silently counted as created."""
 
 from __future__ import annotations
 
-from sync import runs
 from sync.models import ItemLink, RunStatus, SyncRunItem
-from sync.runs import sync_run_preview
+from sync.plan import preview
+from sync.plan.preview import sync_run_preview
 
 
 def image_lookups(shop) -> int:
@@ -44,7 +44,7 @@ def test_a_product_found_without_a_photo_is_flagged_next_time_without_asking_evo
 def test_with_too_many_new_items_the_preview_says_their_photo_is_checked_at_publish(
     shop, monkeypatch
 ):
-    monkeypatch.setattr(runs, "PREVIEW_LOOKUP_MAX", 3)
+    monkeypatch.setattr(preview, "PREVIEW_LOOKUP_MAX", 3)
     shop.add("nophoto", "Товар без фото", image=False)
     shop.refresh()
     shop.evotor.reset_counters()

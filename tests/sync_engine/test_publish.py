@@ -13,7 +13,7 @@ from sync.models import (
     StopCause,
     SyncRunItem,
 )
-from sync.runs import sync_run_preview
+from sync.plan.preview import sync_run_preview
 
 from .conftest import VK_GROUP
 
@@ -239,7 +239,8 @@ def test_albums_are_made_once_and_reused(shop):
 
 @pytest.mark.parametrize("naive", [False, True])
 def test_the_naive_transport_publishes_the_same(shop, naive):
-    from sync.runs import sync_run_create, sync_run_execute
+    from sync.publish.run import sync_run_execute
+    from sync.runs import sync_run_create
 
     run = sync_run_execute(run=sync_run_create(user=shop.user), naive=naive)
     assert run.created == 5

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from sync import rules
-from sync.rules import PhotoSource, RuleSettings, SourceProduct
+from sync.plan import rules
+from sync.plan.rules import PhotoSource, RuleSettings, SourceProduct
 
 
 def product(**overrides) -> SourceProduct:

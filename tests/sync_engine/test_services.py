@@ -3,13 +3,13 @@
 import pytest
 
 from sync.models import RunStatus, RunTrigger, SyncRun
-from sync.services import (
+from sync.plan.inputs import sync_settings_get
+from sync.plan.preview import sync_run_preview
+from sync.runs import (
     sync_run_cancel_held,
     sync_run_confirm_held,
-    sync_run_preview,
     sync_run_retry_failed,
     sync_run_start,
-    sync_settings_get,
 )
 
 

@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from connections.models import EvotorConnection, VkConnection
-from sync.inputs import sync_settings_get
 from sync.models import RunStatus, RunTrigger, SyncRun
+from sync.plan.inputs import sync_settings_get
 from tests.sync_shop import CATEGORY, VK_GROUP, VK_TOKEN, Shop
 
 EVOTOR_TOKEN = "ui-test-evotor-token"

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from sync.inputs import sync_settings_get
 from sync.models import (
     AlbumLink,
     Alert,
@@ -19,6 +18,7 @@ from sync.models import (
     SyncFilter,
     SyncRunItem,
 )
+from sync.plan.inputs import sync_settings_get
 from tests.sync_ui.conftest import make_run, upload
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from catalog.models import CatalogRefresh
 from catalog.signals import catalog_refreshed
-from sync.inputs import sync_settings_get
 from sync.models import Alert, AlertCause, RunStatus, RunTrigger, SyncRun
+from sync.plan.inputs import sync_settings_get
 from sync.signals import publish_after_evotor_refresh
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from sync.inputs import sync_settings_get
 from sync.models import ItemLink, ProductPhoto, RunStatus, RunTrigger, SyncRun, SyncSettings
+from sync.plan.inputs import sync_settings_get
 from tests.sync_ui.conftest import VK_GROUP, upload
 
 pytestmark = pytest.mark.django_db
@@ -248,9 +248,9 @@ def test_publishing_without_the_confirmation_holds_the_run_for_the_confirm_page(
 def test_new_items_whose_evotor_photo_is_not_checked_yet_are_announced(
     owner_client, shop, monkeypatch
 ):
-    from sync import runs
+    from sync.plan import preview
 
-    monkeypatch.setattr(runs, "PREVIEW_LOOKUP_MAX", 0)  # too many to read now
+    monkeypatch.setattr(preview, "PREVIEW_LOOKUP_MAX", 0)  # too many to read now
     response = owner_client.get(PREVIEW)
     assert counts(response)["photo_unchecked"] == 5
     page = response.content.decode()

@@ -144,7 +144,7 @@ def test_confirm_page_of_a_run_that_is_not_held_goes_to_the_run(owner_client, ow
 
 
 def test_sync_now_while_a_run_is_active_shows_that_run(owner_client, owner):
-    from sync.inputs import sync_settings_get
+    from sync.plan.inputs import sync_settings_get
 
     settings_obj = sync_settings_get(owner)
     settings_obj.first_published_at = timezone.now()

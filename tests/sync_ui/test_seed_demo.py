@@ -15,7 +15,7 @@ from connections.models import ConnectionState, EvotorConnection, VkConnection
 from sync.filters import sync_filter_set
 from sync.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD, VK_DEMO_GROUP_ID
 from sync.models import SyncSettings
-from sync.runs import sync_run_preview
+from sync.plan.preview import sync_run_preview
 from vk_catalog.models import VkCatalogRefresh
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from connections.models import ConnectionState, VkConnection
-from sync.inputs import sync_settings_get
 from sync.models import SyncSettings
+from sync.plan.inputs import sync_settings_get
 from sync.selectors import FALLBACK_CATEGORIES, parse_categories
 from tests.sync_ui.conftest import CATEGORY, image_bytes, upload
 

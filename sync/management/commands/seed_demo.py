@@ -133,7 +133,7 @@ class Command(BaseCommand):
             self.stdout.write(f"VK catalog read: {run.items_seen} items, {run.albums_seen} albums.")
 
     def _choose_category(self, user) -> None:
-        from sync.inputs import sync_settings_get
+        from sync.plan.inputs import sync_settings_get
         from sync.selectors import vk_categories
 
         settings_obj = sync_settings_get(user)
@@ -154,7 +154,7 @@ class Command(BaseCommand):
         lets the demo publish the whole catalog. Kept if the merchant already has one."""
         from django.core.files.base import ContentFile
 
-        from sync.inputs import sync_settings_get
+        from sync.plan.inputs import sync_settings_get
 
         settings_obj = sync_settings_get(user)
         photo = settings_obj.default_photo

@@ -4,7 +4,8 @@
     manage.py sync_to_vk --user owner@example.ru             # publish, with a progress bar
     manage.py sync_to_vk                                      # every merchant the schedule covers
 
-One merchant's failure never stops the others; the command fails (exit 1) only if a run crashed.
+One merchant's failure never stops the others; the command fails (exit 1, with a sentence on
+stderr) when any run crashed or ended `failed`, so cron and CI notice.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.models import RunStatus, RunTrigger, SyncRun
-from sync.planner import Plan
+from sync.models import RunAction, RunStatus, RunTrigger, SyncRun
+from sync.plan.plan import Plan
 
 ACTION_LABELS = {
-    "create": "create",
-    "adopt": "adopt",
-    "update": "update",
-    "restore": "show again",
-    "hide": "hide",
-    "delete": "delete",
+    RunAction.CREATE: "create",
+    RunAction.ADOPT: "adopt",
+    RunAction.UPDATE: "update",
+    RunAction.RESTORE: "show again",
+    RunAction.HIDE: "hide",
+    RunAction.DELETE: "delete",
 }
 
 
@@ -130,7 +131,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, user=None, dry_run=False, limit=50, naive=False, **options):
         from accounts.models import User
-        from sync.runs import sync_run_create, sync_run_execute, sync_run_preview, users_to_sync
+        from sync.plan.preview import sync_run_preview
+        from sync.publish.run import sync_run_execute
+        from sync.runs import sync_run_create, users_to_sync
 
         if user:
             merchant = User.objects.filter(email__iexact=user.strip()).first()
@@ -143,7 +146,8 @@ class Command(BaseCommand):
                 self.stdout.write("No merchant to publish for.")
                 return
 
-        crashed = 0
+        crashed = []
+        failed = []
         for merchant in merchants:
             self.stdout.write(f"== {merchant.email}")
             try:
@@ -156,7 +160,7 @@ class Command(BaseCommand):
                 run = sync_run_execute(run=run, naive=naive, progress=progress.update)
                 progress.close(run)
             except Exception as exc:  # one merchant's crash never stops the others
-                crashed += 1
+                crashed.append(merchant.email)
                 self.stderr.write(f"{merchant.email}: crashed ({type(exc).__name__}: {exc})")
                 continue
             self.stdout.write(
@@ -172,5 +176,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {run.error}")
             if run.status == RunStatus.HELD:
                 self.stdout.write("  Confirm the run on the publishing page to go on.")
+            if run.status == RunStatus.FAILED:
+                failed.append(merchant.email)
+        problems = []
         if crashed:
-            raise CommandError(f"{crashed} run(s) crashed; see the log.")
+            problems.append(f"{len(crashed)} run(s) crashed ({', '.join(crashed)}); see the log.")
+        if failed:
+            problems.append(
+                f"{len(failed)} run(s) failed ({', '.join(failed)}); the reason is printed above "
+                "and kept on the run."
+            )
+        if problems:
+            raise CommandError(" ".join(problems))

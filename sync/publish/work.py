@@ -1,4 +1,4 @@
-"""The units of work a publishing run moves around (sync/publisher.py)."""
+"""The units of work a publishing run moves around (sync/publish/executor.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from connections.vk_script import VkCall
-from sync import rules
-from sync.models import ItemLink
-from sync.planner import PlanItem
+from sync.models import ItemLink, RunAction, RunItemStatus
+from sync.plan.plan import PlanItem
+from sync.plan.rules import PhotoSource
+
+MAX_ATTEMPTS = 3  # tries of one item within a run (requests refused as a whole, uploads)
 
 
 class EvotorStopped(Exception):
@@ -23,29 +25,46 @@ class Job:
     item: PlanItem
     link: ItemLink
     attempts: int = 0
-    # photo pipeline
+    # photo pipeline (sync/publish/pipeline.py)
     needs_photo: bool = False
     prep: Future | None = None
     jpeg: bytes | None = None
-    photo_source: rules.PhotoSource | None = None
+    photo_source: PhotoSource | None = None
     evotor_image: str | None = None  # what Evotor's image list said, when read
     upload: Future | None = None
     upload_response: str | None = None
     finished: bool = False
 
     @property
-    def action(self) -> str:
+    def action(self) -> RunAction:
         return self.item.action
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
-    status: str  # ok | failed | skipped
+    """How one item ended: a run item's status and, when not ok, the reason (a sync.reasons
+    code or VK's message)."""
+
+    status: RunItemStatus
     error: str = ""
+
+    @classmethod
+    def ok(cls) -> Outcome:
+        return cls(RunItemStatus.OK)
+
+    @classmethod
+    def failed(cls, error: str) -> Outcome:
+        return cls(RunItemStatus.FAILED, error)
+
+    @classmethod
+    def skipped(cls, error: str) -> Outcome:
+        return cls(RunItemStatus.SKIPPED, error)
 
 
 @dataclass
 class Batch:
+    """The calls of one request, and who handles which of their results."""
+
     calls: list[VkCall] = field(default_factory=list)
     handlers: list[tuple[Callable, list[int]]] = field(default_factory=list)
 

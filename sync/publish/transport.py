@@ -1,4 +1,4 @@
-"""How the publisher's calls reach VK: packed into `execute` requests, or one call a request.
+"""How the executor's calls reach VK: packed into `execute` requests, or one call a request.
 
 `ExecuteTransport` sends up to 25 calls as one `execute` (vk-market-api.md §5): a
 saveProductPhoto and the market.add/edit that uses its photo id travel in the same request,
@@ -58,7 +58,7 @@ class SendResult:
 def request_interval() -> float:
     """Seconds between two API requests of one token, as the shared limiter spaces them."""
     rps = float(settings.VK_REQUESTS_PER_SECOND)
-    margin = float(getattr(settings, "VK_RATE_LIMIT_MARGIN", 0.1))
+    margin = float(settings.VK_RATE_LIMIT_MARGIN)
     return (1.0 / rps) * (1.0 + margin)
 
 

@@ -14,35 +14,52 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 
 from connections.evotor_client import EvotorAuthError, EvotorError
-from connections.vk_photos import InvalidImageError, normalize_product_image
-from sync.rules import PhotoSource
+from sync.plan.rules import PhotoSource
 
-# Evotor's image list, as remembered on a link (`ItemLink.evotor_image`).
-EVOTOR_NOT_LOOKED = ""
-EVOTOR_NONE = "-"
-# `ItemLink.photo_hash` of an adopted item: the merchant's own VK photo stays until they upload
-# one for the product here.
-KEEP_VK_PHOTO = "vk"
+
+class PhotoKind(StrEnum):
+    """Where a photo comes from (`PhotoSource.kind`), in the order they are tried."""
+
+    EVOTOR = "evotor"
+    PRODUCT_PHOTO = "product_photo"
+    GROUP_PHOTO = "group_photo"
+    DEFAULT_PHOTO = "default_photo"
+    SITE_DEFAULT = "site_default"
+
+
+class EvotorImage(StrEnum):
+    """What `ItemLink.evotor_image` holds besides "<id> <url>" (Evotor's first image)."""
+
+    NOT_LOOKED = ""  # nobody read Evotor's image list for this version of the product
+    NONE = "-"  # Evotor has no image for it
+
+
+class PhotoMark(StrEnum):
+    """What `ItemLink.photo_hash` holds besides the hash of the photo last uploaded."""
+
+    # An adopted item: the merchant's own VK photo stays until they upload one here.
+    KEEP_VK = "vk"
 
 
 def evotor_source(image_id: str, url: str) -> PhotoSource:
-    return PhotoSource("evotor", f"evotor:{image_id}", url)
+    return PhotoSource(PhotoKind.EVOTOR, f"evotor:{image_id}", url)
 
 
 def encode_evotor_image(image) -> str:
     """What a link remembers of Evotor's image list: "-" for none, else "<id> <url>"."""
     if image is None:
-        return EVOTOR_NONE
+        return EvotorImage.NONE
     return f"{image.id} {image.url}"[:200]
 
 
 def decode_evotor_image(value: str) -> PhotoSource | None:
-    if not value or value == EVOTOR_NONE:
+    if not value or value == EvotorImage.NONE:
         return None
     image_id, _, url = value.partition(" ")
     return evotor_source(image_id, url)
@@ -80,7 +97,9 @@ def site_default_source() -> PhotoSource | None:
     path = settings.VK_DEFAULT_PHOTO_PATH
     if not path or not os.path.isfile(path):
         return None
-    return PhotoSource("site_default", f"site_default:{path}:{int(os.path.getmtime(path))}", path)
+    return PhotoSource(
+        PhotoKind.SITE_DEFAULT, f"site_default:{path}:{int(os.path.getmtime(path))}", path
+    )
 
 
 def load_fallbacks(user, sync_settings) -> FallbackPhotos:
@@ -90,26 +109,27 @@ def load_fallbacks(user, sync_settings) -> FallbackPhotos:
     group_photos: dict[tuple[str, str], PhotoSource] = {}
     for photo in ProductPhoto.objects.filter(user=user):
         version = str(int(photo.uploaded_at.timestamp())) if photo.uploaded_at else "0"
-        kind = "product_photo" if photo.entity_type == PhotoEntity.PRODUCT else "group_photo"
+        product = photo.entity_type == PhotoEntity.PRODUCT
+        kind = PhotoKind.PRODUCT_PHOTO if product else PhotoKind.GROUP_PHOTO
         source = _file_source(kind, f"{photo.pk}", photo.image, version)
         if source is None:
             continue
-        target = product_photos if kind == "product_photo" else group_photos
+        target = product_photos if product else group_photos
         target[(photo.store_id, photo.entity_id)] = source
     version = str(int(sync_settings.updated_at.timestamp())) if sync_settings.updated_at else "0"
     default = _file_source(
-        "default_photo", str(sync_settings.pk), sync_settings.default_photo, version
+        PhotoKind.DEFAULT_PHOTO, str(sync_settings.pk), sync_settings.default_photo, version
     )
     return FallbackPhotos(product_photos, group_photos, default, site_default_source())
 
 
 def read_photo_bytes(source: PhotoSource, evotor_client=None) -> bytes:
     """The original bytes of a photo source (Evotor download, or a stored file)."""
-    if source.kind == "evotor":
+    if source.kind == PhotoKind.EVOTOR:
         if evotor_client is None:
             raise ValueError("An Evotor client is needed to download an Evotor image.")
         return evotor_client.download_image(source.ref)
-    if source.kind == "site_default":
+    if source.kind == PhotoKind.SITE_DEFAULT:
         with open(source.ref, "rb") as handle:
             return handle.read()
     with default_storage.open(source.ref, "rb") as handle:
@@ -133,7 +153,7 @@ def evotor_images_refresh(*, evotor, inputs) -> int:
         if (link := inputs.links.get((product.store_id, product.product_id))) is not None
         and link.vk_item_id is not None
         and link.state != LinkState.CREATING
-        and link.photo_hash != KEEP_VK_PHOTO  # an adopted item keeps its own photo anyway
+        and link.photo_hash != PhotoMark.KEEP_VK  # an adopted item keeps its own photo anyway
         and inputs.needs_evotor_lookup(product)
     ]
     if not wanted:
@@ -202,63 +222,3 @@ def evotor_images_peek(
         product = futures[future]
         seen[(product.store_id, product.product_id)] = future.result()
     return seen
-
-
-class PhotoUnavailable(Exception):
-    """No photo could be had for an item (none anywhere, or it could not be read).
-
-    `code` is the reason the run item records (sync.reasons); the message is a detail for the
-    log only.
-    """
-
-    def __init__(
-        self, code: str, detail: str = "", *, none_found: bool = False, evotor_image: str = ""
-    ):
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
-        self.detail = detail
-        self.none_found = none_found
-        self.evotor_image = evotor_image
-
-
-def prepare_photo(item, evotor_client, cache: dict):
-    """(jpeg, source, evotor image note) for an item; runs in a pool thread.
-
-    A fallback photo (the default one, a group's) is normalized once per run and its bytes
-    reused: each item still gets its own upload, as VK wants, without redoing the work.
-    """
-    from sync import reasons
-    from sync.rules import FLAG_NO_PHOTO
-
-    desired = item.desired
-    source = item.photo
-    evotor_note = None
-    if desired is not None and desired.photo_unknown and evotor_client is not None:
-        try:
-            images = evotor_client.list_product_images(item.store_id, item.product_id)
-        except EvotorAuthError:
-            raise
-        except EvotorError as exc:
-            raise PhotoUnavailable(reasons.EVOTOR_PHOTO_UNAVAILABLE, str(exc)) from None
-        image = images[0] if images else None
-        evotor_note = encode_evotor_image(image)
-        if image is not None:
-            source = evotor_source(image.id, image.url)
-    if source is None:
-        raise PhotoUnavailable(FLAG_NO_PHOTO, none_found=True, evotor_image=evotor_note or "")
-    if source.kind != "evotor" and source.fingerprint in cache:
-        return cache[source.fingerprint], source, evotor_note
-    try:
-        jpeg = normalize_product_image(read_photo_bytes(source, evotor_client))
-        if source.kind != "evotor":
-            cache[source.fingerprint] = jpeg
-        return jpeg, source, evotor_note
-    except EvotorAuthError:
-        raise
-    except (InvalidImageError, OSError, EvotorError) as exc:
-        code = (
-            reasons.EVOTOR_PHOTO_UNAVAILABLE
-            if isinstance(exc, EvotorError)
-            else reasons.PHOTO_UNREADABLE
-        )
-        raise PhotoUnavailable(code, str(exc), evotor_image=evotor_note or "") from None

@@ -1,236 +1,47 @@
-"""The plan: what publishing will do to VK, computed from plain data (no VK call, no write).
+"""The planner: what publishing will do to VK, computed from plain data (no VK call, no write).
 
-`build_plan` compares the VK item each selected product should be (sync.rules) with the links
-of what was published before, and says per product: create / update (only the fields that
-changed) / hide / restore / delete / adopt / nothing, plus the albums to create or rename and
-the album memberships to change. Products VK would refuse are flagged with the reasons and
+`build_plan` compares the VK item each selected product should be (sync.plan.rules) with the
+links of what was published before, and says per product: create / update (only the fields
+that changed) / hide / restore / delete / adopt / nothing, plus the albums to create or rename
+and the album memberships to change. Products VK would refuse are flagged with the reasons and
 skipped. The removal guard is decided here too.
 
-`plan_for_user` (sync/inputs.py gathers the data) is what the preview page and the publisher use.
+`sync.plan.inputs.plan_from_inputs` feeds it from the database, for the preview
+(sync/plan/preview.py) and the run (sync/publish/run.py).
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict
 from decimal import Decimal
 
-from sync.adoption import VkItemSnapshot, match_adoptions
-from sync.rules import (
+from sync.models import LinkState, RemovalPolicy, RunAction
+from sync.plan.adoption import match_adoptions
+from sync.plan.plan import (
+    ACTION_ORDER,
+    REASON_FILTERED,
+    REASON_OUT_OF_STOCK,
+    REASON_REMOVED,
+    AlbumPlan,
+    AlbumRename,
+    Plan,
+    PlanItem,
+)
+from sync.plan.rules import (
     CONTENT_FIELDS,
     FLAG_NO_CATEGORY,
     FLAG_NO_PHOTO,
     DesiredItem,
-    PhotoSource,
     RuleSettings,
-    fields_hash,
 )
+from sync.plan.snapshots import AlbumSnapshot, LinkSnapshot, VkItemSnapshot
 
-# Plan actions (RunAction values, plus "nothing" for items that stay as they are).
-CREATE = "create"
-UPDATE = "update"
-HIDE = "hide"
-RESTORE = "restore"
-DELETE = "delete"
-ADOPT = "adopt"
-NOTHING = "nothing"
-
-# Why an item is being hidden or deleted.
-REASON_OUT_OF_STOCK = "out_of_stock"
-REASON_REMOVED = "removed_at_till"
-REASON_FILTERED = "filtered_out"
-
-ACTION_ORDER = (CREATE, ADOPT, UPDATE, RESTORE, HIDE, DELETE)
-
-
-@dataclass(frozen=True)
-class LinkSnapshot:
-    """A plain copy of an `ItemLink`."""
-
-    id: int | None
-    store_id: str
-    product_id: str
-    vk_item_id: int | None
-    sku: str
-    state: str
-    adopted: bool = False
-    album_ids: tuple[int, ...] = ()
-    published_fields: dict = field(default_factory=dict)
-    photo_hash: str = ""
-    product_name: str = ""
-    last_error: str = ""
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.store_id, self.product_id)
-
-    @property
-    def hidden(self) -> bool:
-        return bool(self.published_fields.get("hidden"))
-
-    @property
-    def on_vk(self) -> bool:
-        """The item exists in VK (shown or hidden, not deleted)."""
-        return self.vk_item_id is not None and self.state not in ("deleted", "creating")
-
-
-@dataclass(frozen=True)
-class AlbumSnapshot:
-    """A VK album: one we made (`group_keys` set) or one the community has (for adoption)."""
-
-    vk_album_id: int
-    title: str
-    group_keys: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass
-class AlbumPlan:
-    """An album to create (or to adopt: a VK album with that title already exists)."""
-
-    title: str
-    group_keys: list[tuple[str, str]]
-    adopt_vk_album_id: int | None = None
-
-
-@dataclass
-class AlbumRename:
-    vk_album_id: int
-    old_title: str
-    new_title: str
-    group_keys: list[tuple[str, str]]
-
-
-@dataclass
-class PlanItem:
-    """What happens to one product's VK item."""
-
-    action: str
-    store_id: str
-    product_id: str
-    product_name: str
-    link_id: int | None = None
-    vk_item_id: int | None = None
-    desired: DesiredItem | None = None
-    # field → [old, new] for the page; "photo", "visible" and "albums" appear here too.
-    changes: dict = field(default_factory=dict)
-    # The VK fields to send (market.add: all; market.edit: the changed ones).
-    send_fields: dict = field(default_factory=dict)
-    photo: PhotoSource | None = None  # a photo to upload (new item, or the photo changed)
-    set_hidden: bool | None = None  # True: hide; False: show; None: leave as it is
-    restore_deleted: bool = False  # market.restore first (the item was deleted)
-    album_add: str = ""  # the album title (by title: it may not exist yet)
-    album_remove: list[int] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)
-    reason: str = ""
-    adopt_from: VkItemSnapshot | None = None
-    sku: str = ""
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.store_id, self.product_id)
-
-    @property
-    def skipped(self) -> bool:
-        return bool(self.flags)
-
-    @property
-    def photo_unchecked(self) -> bool:
-        """A new item planned for creation whose only possible photo is Evotor's, unread yet:
-        published if Evotor has one, skipped ("no photo") if not."""
-        return bool(
-            self.action == CREATE
-            and not self.skipped
-            and self.desired is not None
-            and self.desired.photo_unknown
-            and self.photo is None
-        )
-
-    @property
-    def needs_vk(self) -> bool:
-        """Whether applying it takes a VK call (an adoption without changes does not)."""
-        if self.skipped:
-            return False
-        return bool(
-            self.action in (CREATE, DELETE)
-            or self.send_fields
-            or self.photo
-            or self.set_hidden is not None
-            or self.restore_deleted
-            or self.album_add
-            or self.album_remove
-        )
-
-
-@dataclass
-class Plan:
-    """Everything a run would do, with counts for the preview page."""
-
-    items: list[PlanItem] = field(default_factory=list)
-    albums_to_create: list[AlbumPlan] = field(default_factory=list)
-    album_renames: list[AlbumRename] = field(default_factory=list)
-    # Links with nothing in VK and no product any more: dropped quietly.
-    links_to_drop: list[int] = field(default_factory=list)
-    published: int = 0  # items visible in VK before the run
-    removals: int = 0  # hides + deletes
-    guard_percent: int = 20
-    guard_held: bool = False
-    unchanged: int = 0
-    # The VK catalog cache was used to look for items to adopt.
-    adoption_checked: bool = False
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counter = Counter(item.action for item in self.items if not item.skipped)
-        counts = {action: counter.get(action, 0) for action in ACTION_ORDER}
-        counts["skipped"] = sum(1 for item in self.items if item.skipped)
-        counts["unchanged"] = self.unchanged
-        counts["albums_to_create"] = sum(
-            1 for a in self.albums_to_create if not a.adopt_vk_album_id
-        )
-        counts["albums_to_rename"] = len(self.album_renames)
-        counts["photo_unchecked"] = len(self.photo_unchecked)
-        return counts
-
-    @property
-    def photo_unchecked(self) -> list[PlanItem]:
-        """New items with no photo of their own but Evotor's, which nobody has read yet: the
-        run reads it, and skips the item if Evotor has none (see `PlanItem.photo_unchecked`)."""
-        return [item for item in self.items if item.photo_unchecked]
-
-    @property
-    def flagged(self) -> list[PlanItem]:
-        return [item for item in self.items if item.skipped]
-
-    @property
-    def adoptions(self) -> list[PlanItem]:
-        return [item for item in self.items if item.action == ADOPT]
-
-    @property
-    def to_apply(self) -> list[PlanItem]:
-        return [item for item in self.items if not item.skipped]
-
-    @property
-    def total(self) -> int:
-        """How many items a run will apply (the live progress's `total`)."""
-        return len(self.to_apply)
-
-    @property
-    def is_empty(self) -> bool:
-        return not (
-            self.to_apply
-            or [a for a in self.albums_to_create if not a.adopt_vk_album_id]
-            or self.album_renames
-        )
-
-    def summary(self) -> dict:
-        """The plan's counts as stored on the run (`SyncRun.plan_summary`)."""
-        return {
-            **self.counts,
-            "published": self.published,
-            "removals": self.removals,
-            "guard_percent": self.guard_percent,
-            "guard_held": self.guard_held,
-        }
+CREATE = RunAction.CREATE
+UPDATE = RunAction.UPDATE
+HIDE = RunAction.HIDE
+RESTORE = RunAction.RESTORE
+DELETE = RunAction.DELETE
+ADOPT = RunAction.ADOPT
 
 
 # --- building -------------------------------------------------------------------------------------
@@ -264,6 +75,18 @@ def diff_fields(old: dict, new: dict, *, skip: set[str] = frozenset()) -> dict:
             continue
         changes[key] = [before, after]
     return changes
+
+
+def _item_for(item: DesiredItem, link: LinkSnapshot | None, **fields) -> PlanItem:
+    """A plan item for a selected product (and its link, if it has one)."""
+    return PlanItem(
+        store_id=item.store_id,
+        product_id=item.product_id,
+        product_name=item.product_name,
+        link_id=link.id if link else None,
+        desired=item,
+        **fields,
+    )
 
 
 def guard_holds(*, removals: int, published: int, percent: int) -> bool:
@@ -373,7 +196,7 @@ def build_plan(
             item
             for item in desired
             if (link := links_by_key.get(item.key)) is None
-            or (link.vk_item_id is None and link.state != "creating")
+            or (link.vk_item_id is None and link.state != LinkState.CREATING)
         ]
         free_items = [vk for vk in vk_items if vk.vk_id not in linked_ids]
         adoptions = match_adoptions(candidates, free_items)
@@ -397,13 +220,10 @@ def build_plan(
             continue
         if link is None or link.vk_item_id is None:
             plan.items.append(
-                PlanItem(
+                _item_for(
+                    item,
+                    link,
                     action=CREATE,
-                    store_id=item.store_id,
-                    product_id=item.product_id,
-                    product_name=item.product_name,
-                    link_id=link.id if link else None,
-                    desired=item,
                     changes={key: [None, value] for key, value in item.fields.items() if value},
                     send_fields=dict(item.fields),
                     photo=item.photo,
@@ -438,7 +258,7 @@ def build_plan(
                 [album_title] if album_title else [],
             ]
 
-        restore_deleted = link.state == "deleted"
+        restore_deleted = link.state == LinkState.DELETED
         if restore_deleted:
             if not item.visible:
                 plan.unchanged += 1
@@ -457,14 +277,11 @@ def build_plan(
             plan.unchanged += 1
             continue
         plan.items.append(
-            PlanItem(
+            _item_for(
+                item,
+                link,
                 action=action,
-                store_id=item.store_id,
-                product_id=item.product_id,
-                product_name=item.product_name,
-                link_id=link.id,
                 vk_item_id=link.vk_item_id,
-                desired=item,
                 changes=changes,
                 send_fields=send,
                 photo=photo,
@@ -483,10 +300,10 @@ def build_plan(
         if link.key in wanted_keys:
             continue
         if link.vk_item_id is None:
-            if link.state != "creating" and link.id is not None:
+            if link.state != LinkState.CREATING and link.id is not None:
                 plan.links_to_drop.append(link.id)
             continue
-        if link.state == "deleted":
+        if link.state == LinkState.DELETED:
             continue
         reason = REASON_REMOVED if link.key in removed_keys else REASON_FILTERED
         common = dict(
@@ -498,7 +315,7 @@ def build_plan(
             reason=reason,
             sku=link.sku,
         )
-        if settings.removal_policy == "delete":
+        if settings.removal_policy == RemovalPolicy.DELETE:
             plan.items.append(PlanItem(action=DELETE, changes={"deleted": [False, True]}, **common))
         elif not link.hidden:
             plan.items.append(
@@ -546,14 +363,11 @@ def _adopt_item(
     if album_title and (target_album is None or target_album not in vk.album_ids):
         album_add = album_title
         changes["albums"] = [[], [album_title]]
-    return PlanItem(
+    return _item_for(
+        item,
+        link,
         action=ADOPT,
-        store_id=item.store_id,
-        product_id=item.product_id,
-        product_name=item.product_name,
-        link_id=link.id if link else None,
         vk_item_id=vk.vk_id,
-        desired=item,
         changes=changes,
         send_fields=send,
         set_hidden=set_hidden,
@@ -562,12 +376,3 @@ def _adopt_item(
         adopt_from=vk,
         sku=item.fields["sku"],
     )
-
-
-def adopted_fields(vk: VkItemSnapshot) -> dict:
-    """What an adopted item's link records as published: VK's own values."""
-    return {**vk.as_fields(), "hidden": vk.hidden}
-
-
-def published_hash(fields: dict) -> str:
-    return fields_hash(_published_view(fields))

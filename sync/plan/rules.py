@@ -121,7 +121,7 @@ class DesiredItem:
     description_generated: bool = False
     flags: list[str] = field(default_factory=list)
     source_hash: str = ""
-    # Evotor's image has not been read for this version of the product: the publisher reads it
+    # Evotor's image has not been read for this version of the product: the run reads it
     # before uploading (and `photo` is only the fallback until then).
     photo_unknown: bool = False
 
@@ -371,7 +371,7 @@ def desired_item(
     """The VK item `product` should be, with the reasons VK would refuse it.
 
     `photo_unknown` means Evotor's image has not been looked at yet: the item is not flagged
-    for a missing photo (the publisher looks, and skips it then if there is none).
+    for a missing photo (the run looks, and skips it then if there is none).
     """
     name = vk_name(product)
     description, generated = vk_description(product, name)

@@ -1,4 +1,4 @@
-"""What a plan is computed from, read from the database into plain data (sync/planner.py).
+"""What a plan is computed from, read from the database into plain data (sync/plan/planner.py).
 
 Selected products (sync.filters), their groups, the merchant's links and albums, the photo
 fallbacks, and optionally the VK catalog cache for adoption. A constant number of queries,
@@ -10,17 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catalog.models import CachedGroup, CachedProduct
-from sync import rules
-from sync.adoption import VkItemSnapshot
 from sync.models import AlbumLink, ItemLink, SyncSettings
-from sync.photos import (
-    EVOTOR_NOT_LOOKED,
-    KEEP_VK_PHOTO,
+from sync.plan import rules
+from sync.plan.photos import (
+    EvotorImage,
     FallbackPhotos,
+    PhotoMark,
     decode_evotor_image,
     load_fallbacks,
 )
-from sync.planner import AlbumSnapshot, LinkSnapshot, Plan, build_plan
+from sync.plan.plan import Plan
+from sync.plan.planner import build_plan
+from sync.plan.snapshots import AlbumSnapshot, LinkSnapshot, VkItemSnapshot
 
 
 def sync_settings_get(user) -> SyncSettings:
@@ -62,6 +63,13 @@ class Inputs:
             group_id = info.parent_id if info else ""
         return chain
 
+    def has_unlinked_products(self) -> bool:
+        """Whether some selected product has no VK item yet (then adoption is looked for)."""
+        return any(
+            (link := self.links.get((p.store_id, p.product_id))) is None or link.vk_item_id is None
+            for p in self.products
+        )
+
     def link_snapshots(self) -> list[LinkSnapshot]:
         return [link_snapshot(link) for link in self.links.values()]
 
@@ -70,7 +78,7 @@ class Inputs:
         link = self.links.get((product.store_id, product.product_id))
         return (
             link is None
-            or link.evotor_image == EVOTOR_NOT_LOOKED
+            or link.evotor_image == EvotorImage.NOT_LOOKED
             or link.source_hash != product.source_hash
         )
 
@@ -83,7 +91,9 @@ class Inputs:
         """A new item whose fate only Evotor's (unread) image list decides: with an image it is
         published, without one it is skipped, as no other photo would stand in."""
         link = self.links.get((product.store_id, product.product_id))
-        if link is not None and (link.vk_item_id is not None or link.photo_hash == KEEP_VK_PHOTO):
+        if link is not None and (
+            link.vk_item_id is not None or link.photo_hash == PhotoMark.KEEP_VK
+        ):
             return False
         return self.needs_evotor_lookup(product) and self.fallback_for(product) is None
 
@@ -91,13 +101,13 @@ class Inputs:
         """(photo source, unknown): the photo the item should have, as far as we know.
 
         `unknown` when Evotor's image was never read for the product's current version: for a
-        new item the publisher reads it then (the preview may have just read it: `evotor_seen`);
+        new item the run reads it then (the preview may have just read it: `evotor_seen`);
         for a published one the photo counts as unchanged until it has.
         """
         key = (product.store_id, product.product_id)
         link = self.links.get(key)
         fallback = self.fallback_for(product)
-        if link is not None and link.photo_hash == KEEP_VK_PHOTO:
+        if link is not None and link.photo_hash == PhotoMark.KEEP_VK:
             # An adopted item keeps the merchant's own VK photo, unless they upload one for the
             # product here.
             own = self.fallbacks.product_photos.get(key)

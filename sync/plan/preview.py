@@ -1,0 +1,83 @@
+"""The preview: the plan of the next run, computed without writing to VK or the database."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+
+from sync.clients import evotor_client_for
+from sync.plan.inputs import (
+    Inputs,
+    cached_vk_albums,
+    cached_vk_items,
+    load_inputs,
+    plan_from_inputs,
+)
+from sync.plan.photos import PREVIEW_LOOKUP_MAX, evotor_images_peek
+from sync.plan.plan import Plan
+
+logger = logging.getLogger(__name__)
+
+VK_CACHE_FRESH_SECONDS = 600
+
+
+def _refresh_vk_cache_if_stale(user) -> None:
+    """Before a first publish, the preview shows what it would adopt: that needs a VK catalog
+    cache read in the last few minutes (a refresh reads, never writes, VK)."""
+    try:
+        from vk_catalog.models import RefreshStatus, VkCatalogRefresh
+        from vk_catalog.services import VkCatalogUnavailable, vk_catalog_refresh_for_user
+    except ImportError:
+        return
+    cutoff = timezone.now() - timedelta(seconds=VK_CACHE_FRESH_SECONDS)
+    fresh = VkCatalogRefresh.objects.filter(
+        user=user, status=RefreshStatus.OK, finished_at__gte=cutoff
+    ).exists()
+    if fresh:
+        return
+    try:
+        vk_catalog_refresh_for_user(user=user)
+    except VkCatalogUnavailable:
+        pass
+    except Exception:
+        logger.exception(
+            "refreshing the VK catalog for a preview failed", extra={"user_id": user.pk}
+        )
+
+
+def _peek_evotor_images(user, inputs: Inputs) -> None:
+    """New items whose only possible photo is Evotor's: read Evotor's image list for them now,
+    so the preview says which will be published and which skipped for want of a photo.
+
+    Only when there are at most PREVIEW_LOOKUP_MAX of them (a few seconds' work at most, in a
+    thread pool); with more, or where Evotor does not answer, the preview says "checked at
+    publish" instead. Nothing is stored: the run reads the list again when it publishes.
+    """
+    wanted = [p for p in inputs.products if inputs.photo_depends_on_evotor(p)]
+    if not wanted or len(wanted) > PREVIEW_LOOKUP_MAX:
+        return
+    evotor = evotor_client_for(user)
+    if evotor is None:
+        return
+    inputs.evotor_seen.update(evotor_images_peek(evotor=evotor, products=wanted))
+
+
+def sync_run_preview(*, user) -> Plan:
+    """The plan of the next run: no VK write, nothing written here.
+
+    Built from the cached catalogs; before the first publish the VK catalog cache is refreshed
+    first when it is older than a few minutes, so the adoptions shown are VK's current items.
+    For new items with no photo but Evotor's, Evotor's image list is read (a bounded number,
+    see `_peek_evotor_images`); the rest are `Plan.photo_unchecked`.
+    """
+    inputs = load_inputs(user)
+    unlinked = inputs.has_unlinked_products()
+    if unlinked and inputs.sync_settings.first_published_at is None:
+        _refresh_vk_cache_if_stale(user)
+    if unlinked:
+        _peek_evotor_images(user, inputs)
+    vk_items = cached_vk_items(user) if unlinked else None
+    vk_albums = cached_vk_albums(user) if unlinked else []
+    return plan_from_inputs(inputs, vk_items=vk_items, vk_albums=vk_albums)

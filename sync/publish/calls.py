@@ -1,0 +1,64 @@
+"""The VK calls for one plan item (vk-market-api.md §3): pure functions, no state.
+
+A new item is `market.saveProductPhoto` + `market.add` chained by `VkRef` (the photo id the
+first call returns); a changed photo is the same pair with `market.edit`; everything else is one
+`market.edit`, `market.delete`, or `market.restore` (+ `market.edit`).
+"""
+
+from __future__ import annotations
+
+from connections.vk_script import VkCall, VkRef
+from sync.models import RunAction
+from sync.plan.plan import PlanItem
+from sync.plan.rules import vk_params
+
+
+def main_call(
+    item: PlanItem, *, owner_id: int, vk_item_id: int | None, photo_ref: VkRef | None
+) -> VkCall:
+    """`market.add` for a new item, else `market.edit` with the changed fields."""
+    if item.action == RunAction.CREATE:
+        fields = {k: v for k, v in item.send_fields.items() if v is not None}
+        params = {"owner_id": owner_id, **vk_params(fields)}
+        if item.set_hidden:
+            params["deleted"] = 1
+        params["main_photo_id"] = photo_ref
+        return VkCall("market.add", params)
+    params = {"owner_id": owner_id, "item_id": vk_item_id}
+    params.update(vk_params(item.send_fields))
+    if item.set_hidden is not None:
+        params["deleted"] = 1 if item.set_hidden else 0
+    if photo_ref is not None:
+        params["main_photo_id"] = photo_ref
+    return VkCall("market.edit", params)
+
+
+def photo_calls(
+    item: PlanItem, *, owner_id: int, vk_item_id: int | None, upload_response: str, at: int
+) -> list[VkCall]:
+    """Save the uploaded photo, then add or edit the item with it; `at`: the index the save
+    call will have in its request (what the `VkRef` points at)."""
+    save = VkCall("market.saveProductPhoto", {"upload_response": upload_response})
+    main = main_call(
+        item, owner_id=owner_id, vk_item_id=vk_item_id, photo_ref=VkRef(at, "photo_id")
+    )
+    return [save, main]
+
+
+def simple_calls(item: PlanItem, *, owner_id: int, vk_item_id: int) -> list[VkCall]:
+    """An item with no photo to send: delete, or restore and/or edit."""
+    target = {"owner_id": owner_id, "item_id": vk_item_id}
+    if item.action == RunAction.DELETE:
+        return [VkCall("market.delete", target)]
+    calls = []
+    if item.restore_deleted:
+        calls.append(VkCall("market.restore", target))
+    if item.send_fields or item.set_hidden is not None:
+        calls.append(main_call(item, owner_id=owner_id, vk_item_id=vk_item_id, photo_ref=None))
+    return calls
+
+
+def upload_url_calls(group_id: int, count: int) -> list[VkCall]:
+    return [
+        VkCall("market.getProductPhotoUploadServer", {"group_id": group_id}) for _ in range(count)
+    ]

@@ -1,0 +1,341 @@
+"""Executing a publishing run: lock, recover, plan, guard, execute, record, alert.
+
+`sync_run_execute` is what the worker task and `manage.py sync_to_vk` call. The run rows'
+lifecycle (create, finish, stale runs, alerts, enqueueing) lives in sync/runs.py.
+
+A run never raises for VK or Evotor trouble: it ends `succeeded`, `partial` (some items failed,
+they are retried next run), `failed` (VK down, limits that would not clear, a bug), `held`
+(the removal guard: the merchant confirms) or `stopped` (token revoked, Market off, captcha,
+Evotor token revoked), with `error` in the merchant's words and an alert where only the
+merchant can fix it. What VK itself said stays on the run for staff (`SyncRun.vk_error`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from connections import vk_errors
+from connections.evotor_client import EvotorAuthError
+from connections.models import VkConnection
+from evosync.logging import redact
+from sync.clients import evotor_client_for, usable_vk_connection, vk_client_for
+from sync.locks import LockLost, SyncLockHandle, sync_lock_acquire
+from sync.models import AlertCause, ItemLink, LinkState, RunStatus, RunTrigger, StopCause, SyncRun
+from sync.plan.inputs import (
+    cached_vk_albums,
+    cached_vk_items,
+    load_inputs,
+    plan_from_inputs,
+    sync_settings_get,
+)
+from sync.plan.photos import evotor_images_refresh
+from sync.plan.plan import Plan
+from sync.publish.executor import Executor
+from sync.publish.records import COUNTER_OF_ACTION
+from sync.publish.recovery import read_vk, resolve_creating_links, resolve_lost_answers
+from sync.publish.transport import ExecuteTransport, NaiveTransport
+from sync.publish.work import EvotorStopped, Stop
+from sync.runs import (
+    _alert,
+    _finish,
+    _interrupt_stale_runs,
+    _mark_evotor_broken,
+    _mark_vk_broken,
+    _resolve_alerts,
+    _save,
+    merchant_language,
+)
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[SyncRun], None]
+
+
+@dataclass
+class _Context:
+    run: SyncRun
+    user: object
+    vk: VkConnection
+    client: object
+    evotor: object | None
+
+    def read_vk(self):
+        return read_vk(self.client, self.vk.owner_id)
+
+
+def sync_run_execute(
+    *, run: SyncRun, naive: bool = False, progress: Progress | None = None
+) -> SyncRun:
+    """Execute a queued run (see the module docstring). Safe to call twice: a run that is no
+    longer queued is returned as it is."""
+    run.refresh_from_db()
+    if run.status != RunStatus.QUEUED:
+        return run
+    user = run.user
+    with merchant_language():
+        lock = sync_lock_acquire(user.pk)
+        if lock is None:
+            return _finish(
+                run,
+                RunStatus.FAILED,
+                error=_("Another sync of this shop was running; this one was not needed."),
+            )
+        try:
+            return _execute_locked(run, user=user, lock=lock, naive=naive, progress=progress)
+        finally:
+            lock.release()
+
+
+def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress) -> SyncRun:
+    _interrupt_stale_runs(user, keep=run)
+    run.status = RunStatus.PLANNING
+    run.started_at = timezone.now()
+    run.finished_at = None
+    _save(run, "status", "started_at", "finished_at")
+    if progress:
+        progress(run)
+
+    vk = usable_vk_connection(user)
+    if vk is None:
+        return _finish(
+            run,
+            RunStatus.FAILED,
+            error=_(
+                "VK is not connected, or the connection needs attention: check it on the "
+                "connections page."
+            ),
+        )
+    ctx = _Context(
+        run=run, user=user, vk=vk, client=vk_client_for(vk), evotor=evotor_client_for(user)
+    )
+    transport = (NaiveTransport if naive else ExecuteTransport)(ctx.client)
+    try:
+        plan, links = _plan_run(ctx)
+        run.vk_requests = ctx.client.requests_made
+        run.plan_summary = plan.summary()
+        run.total = plan.total
+        _save(run, "plan_summary", "total", "vk_requests", "created")
+        if run.dry_run:
+            return _finish(run, RunStatus.SUCCEEDED)
+        if plan.guard_held:
+            return _hold(run, plan)
+        _supersede_held_runs(user, keep=run)
+        _drop_stale_links(user, plan)
+        run.status = RunStatus.RUNNING
+        _save(run, "status")
+        if progress:
+            progress(run)
+
+        def on_batch():
+            lock.renew()
+            run.vk_requests = ctx.client.requests_made
+            if progress:
+                progress(run)
+
+        executor = Executor(
+            run=run,
+            plan=plan,
+            links=links,
+            transport=transport,
+            group_id=int(vk.group_id),
+            evotor_client=ctx.evotor,
+            on_batch=on_batch,
+        )
+        try:
+            executor.run()
+        finally:
+            run.vk_requests = ctx.client.requests_made
+        if executor.unknown_creates:
+            resolve_lost_answers(
+                run=run,
+                client=ctx.client,
+                owner_id=vk.owner_id,
+                links=[job.link for job in executor.unknown_creates],
+            )
+        run.vk_requests = ctx.client.requests_made
+    except Stop as stop:
+        run.vk_requests = ctx.client.requests_made
+        return _stopped(run, ctx, stop.error)
+    except vk_errors.VkApiError as exc:
+        run.vk_requests = ctx.client.requests_made
+        return _stopped(run, ctx, exc)
+    except LockLost:
+        return _finish(run, RunStatus.FAILED, error=_("Another process took over this sync."))
+    except Exception:
+        logger.exception("sync run crashed", extra={"user_id": user.pk, "run_id": run.pk})
+        run.vk_requests = ctx.client.requests_made
+        _finish(
+            run,
+            RunStatus.FAILED,
+            error=_("Something went wrong on our side; we will look into it. Try again later."),
+        )
+        raise
+    return _completed(run, ctx)
+
+
+def _plan_run(ctx: _Context) -> tuple[Plan, dict[tuple[str, str], ItemLink]]:
+    """Recover `creating` links, look at changed images, read what adoption needs, plan.
+    Returns the plan and the merchant's links by product key (the executor updates them)."""
+    run, user = ctx.run, ctx.user
+    inputs = load_inputs(user)
+    creating = [link for link in inputs.links.values() if link.state == LinkState.CREATING]
+    first_publish = inputs.sync_settings.first_published_at is None
+    unlinked = inputs.has_unlinked_products()
+    vk_items = vk_albums = None
+    if creating or (first_publish and unlinked):
+        vk_items, vk_albums = ctx.read_vk()
+    if creating:
+        managed = {album.vk_album_id for album in inputs.albums}
+        resolve_creating_links(run=run, links=creating, vk_items=vk_items, managed_albums=managed)
+        inputs = load_inputs(user)
+    if ctx.evotor is not None:
+        try:
+            evotor_images_refresh(evotor=ctx.evotor, inputs=inputs)
+        except EvotorAuthError as exc:
+            raise Stop(EvotorStopped(str(exc))) from None
+    if vk_items is None and unlinked:
+        vk_items, vk_albums = cached_vk_items(user), cached_vk_albums(user)
+    confirmed = run.confirmed_removals or None
+    plan = plan_from_inputs(
+        inputs, vk_items=vk_items, vk_albums=vk_albums or [], confirmed_removals=confirmed
+    )
+    return plan, inputs.links
+
+
+def _drop_stale_links(user, plan: Plan) -> None:
+    """Links with nothing in VK whose product is gone from the selection: nothing to hide or
+    delete, so they are deleted (their run items keep the product's name)."""
+    if plan.links_to_drop:
+        ItemLink.objects.filter(
+            user=user, pk__in=plan.links_to_drop, vk_item_id__isnull=True
+        ).exclude(state=LinkState.CREATING).delete()
+
+
+def _hold(run: SyncRun, plan: Plan) -> SyncRun:
+    """The removal guard: the run waits for the merchant. An automatic run while an earlier
+    one already waits does not pile up a second held run: it refreshes the waiting one."""
+    message = _(
+        "This run would hide or delete %(removals)s of your %(published)s published items "
+        "(more than %(percent)s %%). It waits for you to confirm."
+    ) % {"removals": plan.removals, "published": plan.published, "percent": plan.guard_percent}
+    waiting = (
+        SyncRun.objects.filter(user_id=run.user_id, status=RunStatus.HELD)
+        .exclude(pk=run.pk)
+        .order_by("-pk")
+        .first()
+    )
+    automatic = run.trigger in (RunTrigger.SCHEDULE, RunTrigger.EVOTOR_CHANGE)
+    if waiting is not None and automatic and not run.items.exists():
+        SyncRun.objects.filter(pk=waiting.pk).update(
+            plan_summary=run.plan_summary, total=run.total, error=message
+        )
+        run.delete()
+        waiting.refresh_from_db()
+        return waiting
+    _finish(run, RunStatus.HELD, error=message, stop_cause=StopCause.REMOVAL_GUARD)
+    _alert(run.user, AlertCause.REMOVAL_GUARD, message)
+    return run
+
+
+def _supersede_held_runs(user, *, keep: SyncRun) -> None:
+    """A run that got past the guard replaces older held runs (nothing left to confirm)."""
+    held = SyncRun.objects.filter(user=user, status=RunStatus.HELD).exclude(pk=keep.pk)
+    if held.update(
+        status=RunStatus.STOPPED,
+        error=_("Not needed any more: a later run went through without mass removals."),
+    ):
+        _resolve_alerts(user, AlertCause.REMOVAL_GUARD)
+
+
+STOP_CAUSE_OF = (
+    (vk_errors.VkAuthError, StopCause.TOKEN_REVOKED, AlertCause.TOKEN_REVOKED),
+    (vk_errors.VkPermissionError, StopCause.TOKEN_REVOKED, AlertCause.TOKEN_REVOKED),
+    (vk_errors.VkMarketDisabledError, StopCause.MARKET_OFF, AlertCause.MARKET_OFF),
+    (vk_errors.VkCaptchaError, StopCause.CAPTCHA, AlertCause.CAPTCHA),
+)
+
+
+def _record_vk_error(run: SyncRun, error: vk_errors.VkApiError, *, level: int) -> None:
+    """What VK said, for staff: logged (tokens masked) and kept on the run (`vk_error`)."""
+    text = redact(error.message or "")
+    method = error.method or "execute"
+    run.vk_error = f"VK error {error.code} in {method}: {text}"[:500]
+    _save(run, "vk_error")
+    logger.log(
+        level,
+        "sync run stopped by a VK error",
+        extra={
+            "user_id": run.user_id,
+            "run_id": run.pk,
+            "code": error.code,
+            "method": method,
+            "vk_message": text,
+        },
+    )
+
+
+def _stopped(run: SyncRun, ctx: _Context, error: Exception) -> SyncRun:
+    """The run ended early: why, in the merchant's words, and an alert where they must act."""
+    if isinstance(error, EvotorStopped):
+        message = _(
+            "Evotor no longer accepts the token, so product photos could not be read. "
+            "Reconnect Evotor, then publish again."
+        )
+        _mark_evotor_broken(ctx.user, message)
+        _alert(ctx.user, AlertCause.EVOTOR_TOKEN_REVOKED, message)
+        return _finish(run, RunStatus.STOPPED, error=message, stop_cause=StopCause.EVOTOR_BROKEN)
+    if isinstance(error, vk_errors.VkApiError):
+        message = error.user_message
+    else:  # not expected: Stop carries VK's or Evotor's errors only
+        logger.error("sync run stopped by %s", type(error).__name__, extra={"run_id": run.pk})
+        message = _("Something went wrong on our side; we will look into it. Try again later.")
+    for error_class, stop_cause, alert_cause in STOP_CAUSE_OF:
+        if isinstance(error, error_class):
+            _record_vk_error(run, error, level=logging.WARNING)
+            if stop_cause == StopCause.TOKEN_REVOKED:
+                _mark_vk_broken(ctx.vk, message)
+            _alert(ctx.user, alert_cause, message)
+            return _finish(run, RunStatus.STOPPED, error=message, stop_cause=stop_cause)
+    # Limits that would not clear, VK down, our own bug in a script: try again next time.
+    if isinstance(error, vk_errors.VkApiError):
+        _record_vk_error(run, error, level=logging.ERROR)
+    return _finish(run, RunStatus.FAILED, error=message)
+
+
+def _completed(run: SyncRun, ctx: _Context) -> SyncRun:
+    settings_obj = sync_settings_get(ctx.user)
+    wrote = sum(getattr(run, counter) for counter in COUNTER_OF_ACTION.values())
+    if settings_obj.first_published_at is None and (wrote or run.albums_created):
+        settings_obj.first_published_at = timezone.now()
+        settings_obj.save(update_fields=["first_published_at"])
+    _resolve_alerts(ctx.user, AlertCause.TOKEN_REVOKED, AlertCause.MARKET_OFF, AlertCause.CAPTCHA)
+    if run.failed:
+        error = _(
+            "%(count)s items were not accepted by VK; their reasons are listed below. They will "
+            "be tried again on the next run."
+        ) % {"count": run.failed}
+        _finish(run, RunStatus.PARTIAL, error=error)
+    else:
+        _finish(run, RunStatus.SUCCEEDED)
+    if wrote or run.albums_created:
+        _refresh_vk_catalog_later(ctx.user)
+    return run
+
+
+def _refresh_vk_catalog_later(user) -> None:
+    """The VK catalog pages show what VK now has: queue a re-read (a few requests)."""
+    try:
+        from vk_catalog.services import VkCatalogUnavailable, vk_catalog_enqueue_refresh
+    except ImportError:
+        return
+    try:
+        vk_catalog_enqueue_refresh(user=user)
+    except VkCatalogUnavailable:
+        pass
+    except Exception:
+        logger.exception("queueing the VK catalog refresh failed", extra={"user_id": user.pk})
