@@ -124,10 +124,10 @@ def _setup(env_overrides: dict) -> None:
 
 def _merchant(email: str, *, evotor_token: str, group_id: int, store_id: str):
     from accounts.models import User
+    from catalog.filters import sync_filter_set
+    from catalog.models import SyncFilter
     from connections.models import EvotorConnection, VkConnection
-    from sync.filters import sync_filter_set
     from sync.inputs import sync_settings_get
-    from sync.models import SyncFilter
 
     user = User.objects.create_user(email=email, password="Bench-Password-1", status="active")
     EvotorConnection.objects.create(user=user, cloud_token=evotor_token)

@@ -213,3 +213,45 @@ class CatalogRefresh(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class SyncFilter(models.Model):
+    """The merchant's choice of what goes to VK, by Evotor ids (so it outlives cache rows).
+
+    Semantics (computed by `catalog.filters.selected_products`):
+    - a store is off until the merchant switches it on (no row = off);
+    - in a store that is on, every group is included unless switched off (no row = on);
+    - a group that is off excludes its whole subtree, whatever its subgroups say;
+    - products outside any group follow their store.
+    """
+
+    class EntityType(models.TextChoices):
+        STORE = "store", _("Store")
+        GROUP = "group", _("Product group")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_filters"
+    )
+    entity_type = models.CharField(_("kind"), max_length=16, choices=EntityType.choices)
+    entity_id = models.CharField(_("Evotor id"), max_length=64)
+    # The store's Evotor id for a group ("" for a store): group ids are unique per store only.
+    parent_entity_id = models.CharField(_("Evotor store id"), max_length=64, blank=True, default="")
+    enabled = models.BooleanField(_("published"), default=False)
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        # Created by the sync app and moved here with the store and group pages that write it;
+        # the table keeps its name (and its rows).
+        db_table = "sync_syncfilter"
+        verbose_name = _("sync filter")
+        verbose_name_plural = _("sync filters")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "entity_type", "parent_entity_id", "entity_id"],
+                name="sync_filter_unique",
+            ),
+        ]
+
+    def __str__(self):
+        state = _("on") if self.enabled else _("off")
+        return f"{self.get_entity_type_display()} {self.entity_id}: {state}"

@@ -11,10 +11,16 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from catalog.models import CachedGroup, CachedProduct, CachedStore, CatalogRefresh, RefreshStatus
+from catalog.filters import EntityType, enabled_store_ids, group_switches, subtree
+from catalog.models import (
+    CachedGroup,
+    CachedProduct,
+    CachedStore,
+    CatalogRefresh,
+    RefreshStatus,
+    SyncFilter,
+)
 from catalog.refresh import search_text
-from sync.filters import EntityType, enabled_store_ids, group_switches, subtree
-from sync.models import SyncFilter
 
 
 def _lock_seconds() -> int:

@@ -360,3 +360,19 @@ def catalog_refresh_request(*, user) -> tuple[CatalogRefresh, bool]:
     user_id = user.pk
     transaction.on_commit(lambda: async_task(REFRESH_TASK, user_id, group="catalog-refresh"))
     return run, True
+
+
+@transaction.atomic
+def catalog_delete_for_user(*, user) -> int:
+    """Forget the merchant's cached Evotor catalog and refresh history (Evotor was
+    disconnected: the rows were read with a token that is gone). Returns how many products
+    were deleted.
+
+    The store and group switches (`SyncFilter`) stay: they are the merchant's choice, keyed by
+    Evotor ids, and apply again when the same stores come back after a reconnect.
+    """
+    deleted, _by_model = CachedProduct.objects.filter(user=user).delete()
+    CachedGroup.objects.filter(user=user).delete()
+    CachedStore.objects.filter(user=user).delete()
+    CatalogRefresh.objects.filter(user=user).delete()
+    return deleted

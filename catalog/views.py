@@ -19,8 +19,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import selectors, services
+from catalog.filters import EntityType, sync_filter_set
 from catalog.models import RefreshStatus
-from sync.filters import EntityType, sync_filter_set
 
 PRODUCTS_PER_PAGE = 50
 

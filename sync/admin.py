@@ -22,7 +22,6 @@ from sync.models import (
     ItemLink,
     ProductPhoto,
     RunItemStatus,
-    SyncFilter,
     SyncLock,
     SyncRun,
     SyncRunItem,
@@ -290,14 +289,6 @@ class ProductPhotoAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("photo"))
     def image_details(self, obj: ProductPhoto) -> str:
         return photo_info(obj.image)
-
-
-@admin.register(SyncFilter)
-class SyncFilterAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["user", "entity_type", "entity_id", "parent_entity_id", "enabled", "updated_at"]
-    list_filter = ["entity_type", "enabled", BY_USER]
-    search_fields = ["entity_id", "parent_entity_id", "user__email"]
-    list_select_related = ["user"]
 
 
 @admin.register(SyncLock)

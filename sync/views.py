@@ -58,7 +58,7 @@ def safe_next(request: HttpRequest, default: str) -> str:
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from sync.filters import enabled_store_ids
+    from catalog.filters import enabled_store_ids
 
     user = request.user
     evotor, vk = selectors.connection_statuses(user)

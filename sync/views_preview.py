@@ -167,7 +167,7 @@ def _category_names(user, plan) -> dict[int, str]:
 @login_required
 @require_GET
 def preview(request: HttpRequest) -> HttpResponse:
-    from sync.filters import enabled_store_ids
+    from catalog.filters import enabled_store_ids
     from sync.runs import sync_run_preview
 
     user = request.user

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sync.filters import sync_filter_set
-from sync.models import RunTrigger, SyncFilter
+from catalog.filters import sync_filter_set
+from catalog.models import SyncFilter
+from sync.models import RunTrigger
 
 VK_TOKEN = "vk-demo-token"
 VK_GROUP = 200001

@@ -112,8 +112,8 @@ def test_a_deleted_item_comes_back_with_its_product(shop):
     shop.set("pie", allow_to_sell=False)
     shop.refresh()
     # Filtered out (switch the group off) → deleted; switched on again → restored.
-    from sync.filters import sync_filter_set
-    from sync.models import SyncFilter
+    from catalog.filters import sync_filter_set
+    from catalog.models import SyncFilter
 
     sync_filter_set(
         user=shop.user,
