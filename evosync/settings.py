@@ -94,6 +94,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "evosync.context_processors.site",
+                # The alert banners above every page (the base template names no app).
+                "sync.context_processors.alert_banners",
             ],
         },
     },
