@@ -17,6 +17,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from evosync.runs import LifecycleRun
+
 
 class CachedStore(models.Model):
     user = models.ForeignKey(
@@ -169,8 +171,18 @@ class RefreshTrigger(models.TextChoices):
     COMMAND = "command", _("Command")
 
 
-class CatalogRefresh(models.Model):
-    """One run of the catalog refresh for a user: what the merchant and the admin see."""
+class CatalogRefresh(LifecycleRun):
+    """One run of the catalog refresh for a user: what the merchant and the admin see.
+
+    Queued, running, finished and stale like every run (`evosync.runs.LifecycleRun`)."""
+
+    TASK = "catalog.tasks.refresh_catalog_for_user"
+    INTERRUPTED_MESSAGE = _("The refresh was interrupted before it finished.")
+    NEVER_STARTED_MESSAGE = _("The refresh was queued but never started; start it again.")
+    QUEUE_DOWN_MESSAGE = _(
+        "The task queue is not answering, so the refresh could not start. Nothing was "
+        "changed; try again in a few minutes."
+    )
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="catalog_refreshes"
@@ -185,15 +197,12 @@ class CatalogRefresh(models.Model):
         default=RefreshTrigger.AUTO,
     )
     requested_at = models.DateTimeField(_("requested at"))
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     stores = models.PositiveIntegerField(_("stores read"), default=0)
     stores_skipped = models.PositiveIntegerField(_("stores skipped"), default=0)
     groups = models.PositiveIntegerField(_("groups read"), default=0)
     products = models.PositiveIntegerField(_("products read"), default=0)
     products_written = models.PositiveIntegerField(_("products new or changed"), default=0)
     products_removed = models.PositiveIntegerField(_("products removed"), default=0)
-    error = models.TextField(_("error"), blank=True, default="")
 
     class Meta:
         verbose_name = _("catalog refresh")
@@ -203,6 +212,12 @@ class CatalogRefresh(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.get_status_display()} · {self.requested_at:%Y-%m-%d %H:%M}"
+
+    def holder_alive(self) -> bool | None:
+        from catalog.services import lock_key
+        from evosync.locks import cache_lock_held
+
+        return cache_lock_held(lock_key(self.user_id))
 
     @property
     def finished_just_now(self) -> bool:

@@ -170,8 +170,12 @@ def refresh_now(request: HttpRequest) -> HttpResponse:
     if connection is None or not connection.is_usable:
         messages.error(request, _("Connect Evotor first: there is nothing to read yet."))
     else:
-        _run, created = services.catalog_refresh_request(user=request.user)
-        if created:
+        run, created = services.catalog_refresh_request(user=request.user)
+        run.refresh_from_db(fields=["status", "error"])
+        if run.status == RefreshStatus.FAILED:
+            # The task queue did not take it: the row says so.
+            messages.error(request, run.error)
+        elif created:
             messages.success(
                 request, _("The catalog refresh has started; this page follows its progress.")
             )

@@ -163,11 +163,15 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Retry the failed items of the selected runs"))
     def retry_failed(self, request, queryset: QuerySet[SyncRun]):
-        from sync.runs import sync_run_retry_failed
+        from sync.lifecycle import StartRefused, sync_run_retry_failed
 
         started = 0
         for run in queryset.filter(failed__gt=0).select_related("user"):
-            sync_run_retry_failed(run=run)
+            try:
+                sync_run_retry_failed(run=run)
+            except StartRefused as refused:
+                self.message_user(request, f"#{run.pk}: {refused.message}", messages.WARNING)
+                continue
             started += 1
         self.message_user(
             request,

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from evosync.runs import LifecycleRun
+
 # --- Publishing (issue 5): settings, links, runs, alerts ------------------------------------------
 # Appended by the publishing ENGINE (sync/planner.py, sync/publisher.py). Every row belongs to one
 # merchant and goes with them (CASCADE).
@@ -229,10 +231,23 @@ class StopCause(models.TextChoices):
     EVOTOR_BROKEN = "evotor_broken", _("Evotor connection broken")
 
 
-class SyncRun(models.Model):
-    """One publishing run: what triggered it, how it ended, what it did (live `done`/`total`)."""
+class SyncRun(LifecycleRun):
+    """One publishing run: what triggered it, how it ended, what it did (live `done`/`total`).
+
+    Queued, running, finished and stale like every run (`evosync.runs.LifecycleRun`)."""
 
     ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.PLANNING, RunStatus.RUNNING)
+    QUEUED_AT = "created_at"
+    TASK = "sync.tasks.sync_user"
+    INTERRUPTED_MESSAGE = _(
+        "The run was interrupted (the worker stopped). The next run carried on where it "
+        "left off; nothing was published twice."
+    )
+    NEVER_STARTED_MESSAGE = _("The run was queued but never started; start a new one.")
+    QUEUE_DOWN_MESSAGE = _(
+        "The task queue is not answering, so the run could not start. Nothing was published; "
+        "try again in a few minutes."
+    )
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_runs"
@@ -259,9 +274,6 @@ class SyncRun(models.Model):
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
     albums_created = models.PositiveIntegerField(_("albums created"), default=0)
     vk_requests = models.PositiveIntegerField(_("VK requests"), default=0)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    error = models.TextField(_("error"), blank=True, default="")
     stop_cause = models.CharField(
         _("stop cause"), max_length=16, choices=StopCause.choices, blank=True, default=""
     )
@@ -286,9 +298,14 @@ class SyncRun(models.Model):
             return None
         return (self.finished_at or timezone.now()) - self.started_at
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE_STATUSES
+    def task_args(self) -> tuple:
+        return (self.user_id, self.trigger, self.pk)
+
+    def holder_alive(self) -> bool | None:
+        """A run shown planning or publishing is alive while its merchant's lock is held."""
+        from sync.locks import sync_lock_held
+
+        return sync_lock_held(self.user_id)
 
     @property
     def progress_percent(self) -> int:

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from django.core.cache import cache
-
-from evosync.locks import cache_lock
+from evosync.locks import cache_lock, cache_lock_held
 
 
 def lock_key(user_id: int) -> str:
@@ -17,5 +15,6 @@ def user_refresh_lock(user_id: int):
     return cache_lock(lock_key(user_id))
 
 
-def is_locked(user_id: int) -> bool:
-    return cache.get(lock_key(user_id)) is not None
+def refresh_lock_held(user_id: int) -> bool | None:
+    """Whether a refresh holds the merchant's lock (None: the cache does not answer)."""
+    return cache_lock_held(lock_key(user_id))

@@ -219,7 +219,7 @@ def test_the_removal_guard_holds_the_run_until_the_merchant_confirms(
     assert "2" in run.error
     assert shop.user.sync_alerts.filter(cause="removal_guard", resolved_at=None).exists()
     assert all(item["availability"] == 0 for item in shop.vk_items())
-    from sync.runs import sync_run_confirm_held
+    from sync.lifecycle import sync_run_confirm_held
 
     with django_capture_on_commit_callbacks(execute=True):
         sync_run_confirm_held(run=run)

@@ -135,8 +135,10 @@ def test_merchants_do_not_get_into_the_admin(owner_client, run):
 def test_staff_queue_a_retry_of_a_runs_failed_items_from_the_admin(
     staff_client, run, django_capture_on_commit_callbacks
 ):
+    from connections.models import VkConnection
     from sync.models import RunTrigger, SyncRun
 
+    VkConnection.objects.create(user=run.user, access_token="vk-token", group_id=1)
     with django_capture_on_commit_callbacks(execute=False):
         staff_client.post(
             reverse("admin:sync_syncrun_changelist"),
@@ -145,6 +147,18 @@ def test_staff_queue_a_retry_of_a_runs_failed_items_from_the_admin(
     retry = SyncRun.objects.exclude(pk=run.pk).get()
     assert retry.user == run.user
     assert retry.trigger == RunTrigger.RETRY
+
+
+def test_staff_retry_of_a_merchant_without_vk_says_why_and_queues_nothing(staff_client, run):
+    from sync.models import SyncRun
+
+    response = staff_client.post(
+        reverse("admin:sync_syncrun_changelist"),
+        {"action": "retry_failed", "_selected_action": [run.pk]},
+        follow=True,
+    )
+    assert f"#{run.pk}: " in response.content.decode()
+    assert not SyncRun.objects.exclude(pk=run.pk).exists()
 
 
 def test_private_photos_are_named_in_the_admin_without_a_dead_media_link(
