@@ -114,10 +114,6 @@ def run_finish(run: SyncRun, status: str, *, error: str = "", stop_cause: str = 
     return run
 
 
-def interrupted_message() -> str:
-    return str(SyncRun.INTERRUPTED_MESSAGE)
-
-
 def run_interrupt_stale(user, *, keep: SyncRun) -> None:
     """Runs left planning or running by a worker that died: we hold the lock, so they are dead."""
     run_interrupt_others(SyncRun.objects.filter(user=user), keep=keep)
