@@ -124,9 +124,9 @@ def _setup(env_overrides: dict) -> None:
 
 def _merchant(email: str, *, evotor_token: str, group_id: int, store_id: str):
     from accounts.models import User
+    from catalog.filters import sync_filter_set
+    from catalog.models import SyncFilter
     from connections.models import EvotorConnection, VkConnection
-    from sync.filters import sync_filter_set
-    from sync.models import SyncFilter
     from sync.plan.inputs import sync_settings_get
 
     user = User.objects.create_user(email=email, password="Bench-Password-1", status="active")
@@ -166,9 +166,9 @@ def minimum_requests(products: int, albums: int) -> int:
 def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
     from django.utils import timezone
 
+    from sync.lifecycle import sync_run_create
     from sync.models import AlbumLink
     from sync.publish.run import sync_run_execute
-    from sync.runs import sync_run_create
 
     before = sandbox.control("vk", "stats")
     refusals_before = _Refusals.count

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from catalog.models import CachedGroup, CachedProduct, CachedStore, CatalogRefresh
+from catalog.models import CachedGroup, CachedProduct, CachedStore, CatalogRefresh, SyncFilter
 
 BY_USER = ("user", admin.RelatedOnlyFieldListFilter)
 
@@ -77,3 +77,12 @@ class CatalogRefreshAdmin(ReadOnlyAdmin):
     ]
     list_filter = [BY_USER, "status", "trigger"]
     search_fields = ["user__email", "error"]
+
+
+@admin.register(SyncFilter)
+class SyncFilterAdmin(ReadOnlyAdmin):
+    """The store and group switches the merchant set on the catalog pages."""
+
+    list_display = ["user", "entity_type", "entity_id", "parent_entity_id", "enabled", "updated_at"]
+    list_filter = ["entity_type", "enabled", BY_USER]
+    search_fields = ["entity_id", "parent_entity_id", "user__email"]

@@ -17,6 +17,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from evosync.runs import LifecycleRun
+
 
 class CachedStore(models.Model):
     user = models.ForeignKey(
@@ -169,8 +171,18 @@ class RefreshTrigger(models.TextChoices):
     COMMAND = "command", _("Command")
 
 
-class CatalogRefresh(models.Model):
-    """One run of the catalog refresh for a user: what the merchant and the admin see."""
+class CatalogRefresh(LifecycleRun):
+    """One run of the catalog refresh for a user: what the merchant and the admin see.
+
+    Queued, running, finished and stale like every run (`evosync.runs.LifecycleRun`)."""
+
+    TASK = "catalog.tasks.refresh_catalog_for_user"
+    INTERRUPTED_MESSAGE = _("The refresh was interrupted before it finished.")
+    NEVER_STARTED_MESSAGE = _("The refresh was queued but never started; start it again.")
+    QUEUE_DOWN_MESSAGE = _(
+        "The task queue is not answering, so the refresh could not start. Nothing was "
+        "changed; try again in a few minutes."
+    )
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="catalog_refreshes"
@@ -185,15 +197,12 @@ class CatalogRefresh(models.Model):
         default=RefreshTrigger.AUTO,
     )
     requested_at = models.DateTimeField(_("requested at"))
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     stores = models.PositiveIntegerField(_("stores read"), default=0)
     stores_skipped = models.PositiveIntegerField(_("stores skipped"), default=0)
     groups = models.PositiveIntegerField(_("groups read"), default=0)
     products = models.PositiveIntegerField(_("products read"), default=0)
     products_written = models.PositiveIntegerField(_("products new or changed"), default=0)
     products_removed = models.PositiveIntegerField(_("products removed"), default=0)
-    error = models.TextField(_("error"), blank=True, default="")
 
     class Meta:
         verbose_name = _("catalog refresh")
@@ -204,6 +213,12 @@ class CatalogRefresh(models.Model):
     def __str__(self):
         return f"{self.user} · {self.get_status_display()} · {self.requested_at:%Y-%m-%d %H:%M}"
 
+    def holder_alive(self) -> bool | None:
+        from catalog.services import lock_key
+        from evosync.locks import cache_lock_held
+
+        return cache_lock_held(lock_key(self.user_id))
+
     @property
     def finished_just_now(self) -> bool:
         return bool(self.finished_at) and timezone.now() - self.finished_at < timedelta(minutes=1)
@@ -213,3 +228,45 @@ class CatalogRefresh(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class SyncFilter(models.Model):
+    """The merchant's choice of what goes to VK, by Evotor ids (so it outlives cache rows).
+
+    Semantics (computed by `catalog.filters.selected_products`):
+    - a store is off until the merchant switches it on (no row = off);
+    - in a store that is on, every group is included unless switched off (no row = on);
+    - a group that is off excludes its whole subtree, whatever its subgroups say;
+    - products outside any group follow their store.
+    """
+
+    class EntityType(models.TextChoices):
+        STORE = "store", _("Store")
+        GROUP = "group", _("Product group")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_filters"
+    )
+    entity_type = models.CharField(_("kind"), max_length=16, choices=EntityType.choices)
+    entity_id = models.CharField(_("Evotor id"), max_length=64)
+    # The store's Evotor id for a group ("" for a store): group ids are unique per store only.
+    parent_entity_id = models.CharField(_("Evotor store id"), max_length=64, blank=True, default="")
+    enabled = models.BooleanField(_("published"), default=False)
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        # Created by the sync app and moved here with the store and group pages that write it;
+        # the table keeps its name (and its rows).
+        db_table = "sync_syncfilter"
+        verbose_name = _("sync filter")
+        verbose_name_plural = _("sync filters")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "entity_type", "parent_entity_id", "entity_id"],
+                name="sync_filter_unique",
+            ),
+        ]
+
+    def __str__(self):
+        state = _("on") if self.enabled else _("off")
+        return f"{self.get_entity_type_display()} {self.entity_id}: {state}"

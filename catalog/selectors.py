@@ -4,48 +4,31 @@ merchant's store or group is a 404; each page costs a fixed number of queries.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
-from catalog.models import CachedGroup, CachedProduct, CachedStore, CatalogRefresh, RefreshStatus
+from catalog.filters import EntityType, enabled_store_ids, group_switches, subtree
+from catalog.models import (
+    CachedGroup,
+    CachedProduct,
+    CachedStore,
+    CatalogRefresh,
+    SyncFilter,
+)
 from catalog.refresh import search_text
-from sync.filters import EntityType, enabled_store_ids, group_switches, subtree
-from sync.models import SyncFilter
-
-
-def _lock_seconds() -> int:
-    from catalog.services import lock_seconds
-
-    return lock_seconds()
+from evosync.runs import run_looks_stale
 
 
 def latest_refresh(user) -> CatalogRefresh | None:
     return CatalogRefresh.objects.filter(user=user).order_by("-pk").first()
 
 
-def active_refresh(user) -> CatalogRefresh | None:
-    """The user's queued or running refresh, unless it is older than a task may live."""
-    cutoff = timezone.now() - timedelta(seconds=_lock_seconds())
-    return (
-        CatalogRefresh.objects.filter(
-            user=user,
-            status__in=[RefreshStatus.QUEUED, RefreshStatus.RUNNING],
-            requested_at__gte=cutoff,
-        )
-        .order_by("-pk")
-        .first()
-    )
-
-
 def refresh_is_stale(run: CatalogRefresh | None) -> bool:
-    """A queued or running row older than any task may live: its worker is gone."""
-    if run is None or run.status not in (RefreshStatus.QUEUED, RefreshStatus.RUNNING):
-        return False
-    return run.requested_at < timezone.now() - timedelta(seconds=_lock_seconds())
+    """A queued or running row nothing can be working on any more (a read: the row is closed
+    when the merchant asks for a refresh, `evosync.runs.run_live`)."""
+    return run is not None and run_looks_stale(run)
 
 
 def evotor_connection(user):

@@ -15,9 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django_q.tasks import async_task
 
-from catalog import refresh, selectors
+from catalog import refresh
 from catalog.models import (
     CachedGroup,
     CachedProduct,
@@ -40,11 +39,11 @@ from connections.evotor_services import (
     evotor_error_message,
 )
 from connections.models import EvotorConnection
-from evosync.locks import cache_lock, task_lock_seconds
+from evosync.locks import cache_lock
+from evosync.runs import run_enqueue, run_interrupt_others, run_live
 
 logger = logging.getLogger(__name__)
 
-REFRESH_TASK = "catalog.tasks.refresh_catalog_for_user"
 # How many past runs a merchant's history keeps.
 KEEP_REFRESHES = 50
 
@@ -96,10 +95,6 @@ def lock_key(user_id: int) -> str:
     return f"lock:catalog-refresh:{user_id}"
 
 
-def lock_seconds() -> int:
-    return task_lock_seconds()
-
-
 def refresh_lock(user_id: int):
     """The user's refresh lock (evosync.locks.cache_lock): yields whether this process holds it."""
     return cache_lock(lock_key(user_id))
@@ -130,11 +125,7 @@ def catalog_refresh_for_user(
 def _claim_run(*, user, trigger: str, now: datetime) -> CatalogRefresh:
     """Turn the user's latest queued request into the running row (or start a new one)."""
     # We hold the lock, so a row still "running" belongs to a worker that died.
-    CatalogRefresh.objects.filter(user=user, status=RefreshStatus.RUNNING).update(
-        status=RefreshStatus.FAILED,
-        finished_at=now,
-        error=_("The refresh was interrupted before it finished."),
-    )
+    run_interrupt_others(CatalogRefresh.objects.filter(user=user))
     run = CatalogRefresh.objects.filter(user=user, status=RefreshStatus.QUEUED).first()
     if run is None:
         return CatalogRefresh.objects.create(
@@ -345,10 +336,11 @@ def _write_stores(*, user, stores, now: datetime) -> list[CachedStore]:
 def catalog_refresh_request(*, user) -> tuple[CatalogRefresh, bool]:
     """Queue a refresh the merchant asked for; returns (run, created).
 
-    While one is queued or running (and not stale) no second one is queued: the merchant sees
-    the pending one. The task is enqueued after commit.
+    While one is queued or running (and alive: `evosync.runs.run_live`) no second one is
+    queued: the merchant sees the pending one. The task is sent after commit; if the queue
+    does not take it, the new row is failed at once and says so (read it again to tell).
     """
-    active = selectors.active_refresh(user)
+    active = run_live(CatalogRefresh.objects.filter(user=user))
     if active is not None:
         return active, False
     run = CatalogRefresh.objects.create(
@@ -357,6 +349,21 @@ def catalog_refresh_request(*, user) -> tuple[CatalogRefresh, bool]:
         status=RefreshStatus.QUEUED,
         requested_at=timezone.now(),
     )
-    user_id = user.pk
-    transaction.on_commit(lambda: async_task(REFRESH_TASK, user_id, group="catalog-refresh"))
+    run_enqueue(run)
     return run, True
+
+
+@transaction.atomic
+def catalog_delete_for_user(*, user) -> int:
+    """Forget the merchant's cached Evotor catalog and refresh history (Evotor was
+    disconnected: the rows were read with a token that is gone). Returns how many products
+    were deleted.
+
+    The store and group switches (`SyncFilter`) stay: they are the merchant's choice, keyed by
+    Evotor ids, and apply again when the same stores come back after a reconnect.
+    """
+    deleted, _by_model = CachedProduct.objects.filter(user=user).delete()
+    CachedGroup.objects.filter(user=user).delete()
+    CachedStore.objects.filter(user=user).delete()
+    CatalogRefresh.objects.filter(user=user).delete()
+    return deleted

@@ -4,5 +4,6 @@ from django.dispatch import Signal
 
 # Sent after a successful catalog refresh, with `user` and `result`
 # (a `catalog.services.CatalogRefreshResult`). Receivers run in the refresh's worker: enqueue
-# anything slow (`transaction.on_commit(lambda: async_task(...))`) rather than doing it inline.
+# anything slow after commit (`transaction.on_commit` with `evosync.runs.enqueue_task`) rather
+# than doing it inline.
 catalog_refreshed = Signal()

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 
-from django_q.tasks import async_task
-
 from catalog import services
+from catalog.models import CatalogRefresh, RefreshStatus
+from evosync.runs import enqueue_task
 
 logger = logging.getLogger(__name__)
 
+REFRESH_TASK = "catalog.tasks.refresh_catalog_for_user"
 
-def refresh_catalog_for_user(user_id: int) -> dict:
+
+def refresh_catalog_for_user(user_id: int, refresh_id: int | None = None) -> dict:
     """Refresh one user's cached Evotor catalog; safe to run twice (the second one waits out).
 
-    The Evotor webhook `/user/token` enqueues this exact path when a token arrives.
+    `refresh_id`: the queued row this task was sent for; if it is no longer queued (another
+    task answered it, or it was given up), this one does nothing. The Evotor webhook
+    `/user/token` enqueues this task without one when a token arrives.
     """
     from accounts.models import User
 
@@ -22,6 +26,13 @@ def refresh_catalog_for_user(user_id: int) -> dict:
     if user is None:
         logger.info("catalog refresh for a deleted user skipped", extra={"user_id": user_id})
         return {"status": "skipped"}
+    if (
+        refresh_id is not None
+        and not CatalogRefresh.objects.filter(
+            pk=refresh_id, user=user, status=RefreshStatus.QUEUED
+        ).exists()
+    ):
+        return {"status": "skipped", "refresh_id": refresh_id}
     return services.catalog_refresh_for_user(user=user).as_dict()
 
 
@@ -35,5 +46,5 @@ def refresh_catalog_all() -> int:
 
     user_ids = list(users_to_refresh())
     for user_id in user_ids:
-        async_task("catalog.tasks.refresh_catalog_for_user", user_id, group="catalog-refresh")
+        enqueue_task(REFRESH_TASK, user_id, user_id=user_id)
     return len(user_ids)

@@ -19,8 +19,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import selectors, services
+from catalog.filters import EntityType, sync_filter_set
 from catalog.models import RefreshStatus
-from sync.filters import EntityType, sync_filter_set
 
 PRODUCTS_PER_PAGE = 50
 
@@ -170,8 +170,12 @@ def refresh_now(request: HttpRequest) -> HttpResponse:
     if connection is None or not connection.is_usable:
         messages.error(request, _("Connect Evotor first: there is nothing to read yet."))
     else:
-        _run, created = services.catalog_refresh_request(user=request.user)
-        if created:
+        run, created = services.catalog_refresh_request(user=request.user)
+        run.refresh_from_db(fields=["status", "error"])
+        if run.status == RefreshStatus.FAILED:
+            # The task queue did not take it: the row says so.
+            messages.error(request, run.error)
+        elif created:
             messages.success(
                 request, _("The catalog refresh has started; this page follows its progress.")
             )

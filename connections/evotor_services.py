@@ -43,8 +43,10 @@ TOKEN_MAX_LENGTH = 512
 CATALOG_REFRESH_TASK = "catalog.tasks.refresh_catalog_for_user"
 
 
-def _announce_restored(user) -> None:
-    connection_restored.send_robust(EvotorConnection, user=user, vendor=VENDOR_EVOTOR)
+def _announce_restored(user, *, disconnected: bool = False) -> None:
+    connection_restored.send_robust(
+        EvotorConnection, user=user, vendor=VENDOR_EVOTOR, disconnected=disconnected
+    )
 
 
 @dataclass(frozen=True)
@@ -259,19 +261,12 @@ def evotor_connection_disconnect(*, connection: EvotorConnection) -> None:
     a later /user/token from Evotor still finds the merchant.
     """
     connection = EvotorConnection.objects.select_for_update().get(pk=connection.pk)
-    had_token = bool(connection.cloud_token)
     connection.cloud_token = ""
     connection.state = ConnectionState.OK
     connection.last_error = ""
     connection.last_checked_at = None
     connection.save()
-    if had_token:
-        # Nothing is left to fix: an alert about the old token would only confuse.
-        _announce_restored(connection.user)
-    try:
-        from catalog.services import catalog_delete_for_user
-    except ImportError:
-        logger.warning("catalog.services.catalog_delete_for_user is missing; catalog kept")
-    else:
-        catalog_delete_for_user(user=connection.user)
+    # Nothing is left to fix (an alert about the old token would only confuse), and the cached
+    # catalog read with the token goes (catalog's receiver).
+    _announce_restored(connection.user, disconnected=True)
     logger.info("Evotor disconnected", extra={"user_id": connection.user_id})

@@ -22,5 +22,9 @@ REASON_MARKET_OFF = "market_off"  # the community's Market section is off (VK 14
 connection_broken = Signal()
 
 # Sent when a broken connection stops being broken: a call succeeded again, the merchant saved a
-# new token or community, or disconnected it. sender = the model class, with `user` and `vendor`.
+# new token or community, or disconnected it. sender = the model class, with `user`, `vendor`
+# and `disconnected`: True when what the connection read from is gone (the merchant
+# disconnected, or switched VK communities), so the apps that cache data read through it
+# (catalog, vk_catalog) forget that data; those apps sit above this one and must never be
+# imported from here.
 connection_restored = Signal()

@@ -152,7 +152,8 @@ def vk_connection_save(*, user, group_id: int, access_token: str | None = None) 
         connection.access_token = access_token
     if group_changed:
         if connection.group_id:
-            _delete_cached_catalog(user)
+            # The cached catalog is the old community's (vk_catalog's receiver forgets it).
+            _announce_restored(user, disconnected=True)
         connection.group_id = group_id
         connection.group_name = ""
     if token_changed or group_changed:
@@ -260,24 +261,17 @@ def vk_connection_disconnect(*, user) -> bool:
     if connection.state != ConnectionState.DISABLED:
         connection.state = ConnectionState.OK
     connection.save()
-    _delete_cached_catalog(user)
-    # Nothing is left to fix, so no alert about the old token or community stays either.
-    _announce_restored(user)
+    # Nothing is left to fix, so no alert about the old token or community stays either; the
+    # cached VK catalog goes with the connection (vk_catalog's receiver).
+    _announce_restored(user, disconnected=True)
     logger.info("VK connection removed", extra={"user_id": user.pk})
     return True
 
 
-def _delete_cached_catalog(user) -> None:
-    # The cached VK catalog lives in the vk_catalog app, which depends on this one.
-    try:
-        from vk_catalog.services import vk_catalog_delete_for_user
-    except ImportError:
-        return
-    vk_catalog_delete_for_user(user=user)
-
-
-def _announce_restored(user) -> None:
-    connection_restored.send_robust(VkConnection, user=user, vendor=VENDOR_VK)
+def _announce_restored(user, *, disconnected: bool = False) -> None:
+    connection_restored.send_robust(
+        VkConnection, user=user, vendor=VENDOR_VK, disconnected=disconnected
+    )
 
 
 def broken_reason(error: vk_errors.VkApiError) -> str:

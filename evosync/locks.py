@@ -1,20 +1,30 @@
-"""A lock in the shared cache, for work one merchant must never run twice at once.
+"""A lock in the shared cache, for the catalog refreshes (one per merchant at a time).
 
-It lives in the cache (Redis, or the database cache every process sees), not in a database
-row: a refresh spends most of its time waiting on a vendor and must not hold a transaction
-open meanwhile. `cache.add` is atomic on both backends, so two workers never both get it, and
-the lock expires after the task timeout, so a worker killed mid-run never locks a merchant out
-for good.
+EvoSync has two lock mechanisms on purpose:
+
+- this one, in the cache (Redis, or the database cache every process sees), for the catalog
+  refreshes: a refresh spends most of its time waiting on a vendor and must not hold a
+  transaction open meanwhile; it runs for minutes at most, so expiring after the task timeout
+  is enough for a worker killed mid-run never to lock a merchant out for good;
+- `sync.locks` (a database row per merchant) for publishing: a first publish can run for
+  hours and writes to VK, so its lock is renewed as it goes, is taken over at once from a
+  process of the same host that died (SIGKILL, OOM), and must hold even when the cache is
+  flushed or restarted (two publishers at once would create items twice in VK).
+
+`cache.add` is atomic on both cache backends, so two workers never both get this one.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 
 def task_lock_seconds() -> int:
@@ -34,3 +44,13 @@ def cache_lock(key: str) -> Iterator[bool]:
         # taken by the next run while this one was stuck).
         if acquired and cache.get(key) == token:
             cache.delete(key)
+
+
+def cache_lock_held(key: str) -> bool | None:
+    """Whether someone holds the lock under `key`; None when the cache does not answer (pages
+    that only read must survive a cache outage)."""
+    try:
+        return cache.get(key) is not None
+    except Exception:
+        logger.warning("the cache did not answer", exc_info=True)
+        return None

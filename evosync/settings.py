@@ -94,6 +94,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "evosync.context_processors.site",
+                # The alert banners above every page (the base template names no app).
+                "sync.context_processors.alert_banners",
             ],
         },
     },
@@ -220,8 +222,6 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EvoSync <noreply@evosync.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# SMS was a stub in the original system; kept so an existing .env stays valid.
-SMS_PROVIDER = env("SMS_PROVIDER", default="none")
 
 # --- Internationalisation ----------------------------------------------------------------------
 LANGUAGE_CODE = "ru"

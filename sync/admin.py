@@ -22,7 +22,6 @@ from sync.models import (
     ItemLink,
     ProductPhoto,
     RunItemStatus,
-    SyncFilter,
     SyncLock,
     SyncRun,
     SyncRunItem,
@@ -151,11 +150,15 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Retry the failed items of the selected runs"))
     def retry_failed(self, request, queryset: QuerySet[SyncRun]):
-        from sync.runs import sync_run_retry_failed
+        from sync.lifecycle import StartRefused, sync_run_retry_failed
 
         started = 0
         for run in queryset.filter(failed__gt=0).select_related("user"):
-            sync_run_retry_failed(run=run)
+            try:
+                sync_run_retry_failed(run=run)
+            except StartRefused as refused:
+                self.message_user(request, f"#{run.pk}: {refused.message}", messages.WARNING)
+                continue
             started += 1
         self.message_user(
             request,
@@ -277,14 +280,6 @@ class ProductPhotoAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("photo"))
     def image_details(self, obj: ProductPhoto) -> str:
         return photo_info(obj.image)
-
-
-@admin.register(SyncFilter)
-class SyncFilterAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["user", "entity_type", "entity_id", "parent_entity_id", "enabled", "updated_at"]
-    list_filter = ["entity_type", "enabled", BY_USER]
-    search_fields = ["entity_id", "parent_entity_id", "user__email"]
-    list_select_related = ["user"]
 
 
 @admin.register(SyncLock)

@@ -6,6 +6,11 @@ expired, or held by a process of this host that no longer exists — so a worker
 middle of a run (SIGKILL, OOM) never locks its merchant out: a restart on the same host takes
 over at once, another host once the short expiry has passed. A running holder renews the expiry
 as it goes (`SyncLockHandle.renew`), so a long first publish keeps its lock however long it takes.
+
+Why a database row and not `evosync.locks.cache_lock` (what the catalog refreshes use): a run
+writes to VK for up to hours, so the lock must survive a cache flush or restart (two
+publishers at once would create items twice) and be taken over at once from a dead process of
+this host; see evosync/locks.py.
 """
 
 from __future__ import annotations

@@ -2,45 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class SyncFilter(models.Model):
-    """The merchant's choice of what goes to VK, by Evotor ids (so it outlives cache rows).
-
-    Semantics (computed by `sync.filters.selected_products`):
-    - a store is off until the merchant switches it on (no row = off);
-    - in a store that is on, every group is included unless switched off (no row = on);
-    - a group that is off excludes its whole subtree, whatever its subgroups say;
-    - products outside any group follow their store.
-    """
-
-    class EntityType(models.TextChoices):
-        STORE = "store", _("Store")
-        GROUP = "group", _("Product group")
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sync_filters"
-    )
-    entity_type = models.CharField(_("kind"), max_length=16, choices=EntityType.choices)
-    entity_id = models.CharField(_("Evotor id"), max_length=64)
-    # The store's Evotor id for a group ("" for a store): group ids are unique per store only.
-    parent_entity_id = models.CharField(_("Evotor store id"), max_length=64, blank=True, default="")
-    enabled = models.BooleanField(_("published"), default=False)
-    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
-
-    class Meta:
-        verbose_name = _("sync filter")
-        verbose_name_plural = _("sync filters")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "entity_type", "parent_entity_id", "entity_id"],
-                name="sync_filter_unique",
-            ),
-        ]
-
-    def __str__(self):
-        state = _("on") if self.enabled else _("off")
-        return f"{self.get_entity_type_display()} {self.entity_id}: {state}"
-
+from evosync.runs import LifecycleRun
 
 # --- Publishing (issue 5): settings, links, runs, alerts ------------------------------------------
 # Appended by the publishing ENGINE (sync/plan/, sync/publish/). Every row belongs to one
@@ -269,8 +231,10 @@ class StopCause(models.TextChoices):
     EVOTOR_BROKEN = "evotor_broken", _("Evotor connection broken")
 
 
-class SyncRun(models.Model):
-    """One publishing run: what triggered it, how it ended, what it did (live `done`/`total`)."""
+class SyncRun(LifecycleRun):
+    """One publishing run: what triggered it, how it ended, what it did (live `done`/`total`).
+
+    Queued, running, finished and stale like every run (`evosync.runs.LifecycleRun`)."""
 
     ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.PLANNING, RunStatus.RUNNING)
     # What a run counts as it goes (sync/publish/records.py keeps them up to date).
@@ -285,6 +249,17 @@ class SyncRun(models.Model):
         "failed",
         "skipped",
         "albums_created",
+    )
+    QUEUED_AT = "created_at"
+    TASK = "sync.tasks.sync_user"
+    INTERRUPTED_MESSAGE = _(
+        "The run was interrupted (the worker stopped). The next run carried on where it "
+        "left off; nothing was published twice."
+    )
+    NEVER_STARTED_MESSAGE = _("The run was queued but never started; start a new one.")
+    QUEUE_DOWN_MESSAGE = _(
+        "The task queue is not answering, so the run could not start. Nothing was published; "
+        "try again in a few minutes."
     )
 
     user = models.ForeignKey(
@@ -312,9 +287,6 @@ class SyncRun(models.Model):
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
     albums_created = models.PositiveIntegerField(_("albums created"), default=0)
     vk_requests = models.PositiveIntegerField(_("VK requests"), default=0)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    error = models.TextField(_("error"), blank=True, default="")
     # What VK said when it stopped the run (code, method, message; tokens masked), for staff:
     # `error` says it in the merchant's words.
     vk_error = models.CharField(_("VK error"), max_length=500, blank=True, default="")
@@ -342,9 +314,14 @@ class SyncRun(models.Model):
             return None
         return (self.finished_at or timezone.now()) - self.started_at
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE_STATUSES
+    def task_args(self) -> tuple:
+        return (self.user_id, self.trigger, self.pk)
+
+    def holder_alive(self) -> bool | None:
+        """A run shown planning or publishing is alive while its merchant's lock is held."""
+        from sync.locks import sync_lock_held
+
+        return sync_lock_held(self.user_id)
 
     @property
     def progress_percent(self) -> int:

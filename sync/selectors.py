@@ -60,8 +60,10 @@ def run_last_finished(user) -> SyncRun | None:
     return runs_of(user).filter(finished_at__isnull=False).first()
 
 
-def run_active(user) -> SyncRun | None:
-    """The run queued or in progress, if any (the engine never runs two at once)."""
+def run_marked_active(user) -> SyncRun | None:
+    """The run whose row says queued or in progress, if any: a read for pages. Whether it is
+    really alive (and closing it if not) is `sync.lifecycle.sync_run_live_or_close_dead`'s,
+    called where a run may start."""
     return runs_of(user).filter(status__in=SyncRun.ACTIVE_STATUSES).first()
 
 
@@ -301,19 +303,19 @@ def vk_categories(user) -> Categories:
     if connection is None or not connection.is_usable:
         return Categories(FALLBACK_CATEGORIES, from_vk=False)
     cache_key = f"sync:vk-categories:{connection.group_id}"
-    cached = cache.get(cache_key)
+    cached = _cache_get(cache_key)
     if cached:
         return Categories(cached, from_vk=True)
-    from connections.http import TransientHTTPError
     from connections.vk_client import VkClient
-    from connections.vk_errors import VkApiError
 
     try:
         response = VkClient(connection.access_token).call(
             "market.getCategories", group_id=connection.group_id
         )
         choices = parse_categories(response)
-    except (VkApiError, TransientHTTPError, ValueError, TypeError, KeyError) as exc:
+    except Exception as exc:
+        # VK's errors, its malformed answers, and the shared cache the VK rate limiter counts
+        # in being down alike: the settings page still works, with the built-in list.
         logger.warning(
             "VK categories unavailable, using the built-in list",
             extra={"user_id": user.pk, "error": type(exc).__name__},
@@ -321,8 +323,25 @@ def vk_categories(user) -> Categories:
         return Categories(FALLBACK_CATEGORIES, from_vk=False)
     if not choices:
         return Categories(FALLBACK_CATEGORIES, from_vk=False)
-    cache.set(cache_key, choices, CATEGORIES_CACHE_SECONDS)
+    _cache_set(cache_key, choices, CATEGORIES_CACHE_SECONDS)
     return Categories(choices, from_vk=True)
+
+
+def _cache_get(key: str):
+    """The cached value, or None when it is not there or the cache does not answer (a page
+    that only reads must survive a cache outage)."""
+    try:
+        return cache.get(key)
+    except Exception:
+        logger.warning("the cache did not answer", exc_info=True)
+        return None
+
+
+def _cache_set(key: str, value, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout)
+    except Exception:
+        logger.warning("the cache did not answer", exc_info=True)
 
 
 def category_name(categories: CategoryChoices, category_id: int | None) -> str:

@@ -21,7 +21,7 @@ from django.dispatch import receiver
 from catalog.signals import catalog_refreshed
 from connections import signals as connection_signals
 from connections.vk_errors import MARKET_OFF_CODES
-from sync.models import AlertCause, RunTrigger, SyncSettings
+from sync.models import AlertCause, RunTrigger
 from vk_catalog.models import RefreshStatus as VkRefreshStatus
 from vk_catalog.signals import vk_catalog_refresh_finished
 
@@ -46,28 +46,26 @@ def publish_after_evotor_refresh(sender, *, user, result=None, **kwargs) -> bool
     alert_resolve(user=user, cause=AlertCause.EVOTOR_TOKEN_REVOKED)
     if result is not None and not _changed(result):
         return False
-    wanted = SyncSettings.objects.filter(
-        user=user, auto_sync=True, first_published_at__isnull=False
-    ).exists()
-    if not wanted:
+    from sync.lifecycle import sync_run_start_check
+
+    # Whether a run may start (automatic publishing on, first publish done) is
+    # `sync_run_start_check`'s to say; it is asked again when the run starts, once the refresh
+    # has committed.
+    if sync_run_start_check(user, trigger=RunTrigger.EVOTOR_CHANGE).refusal is not None:
         return False
-    user_id = user.pk
-
-    def enqueue():
-        from django_q.tasks import async_task
-
-        # sync.tasks.sync_user re-checks the settings and skips if a run is already queued.
-        async_task(
-            "sync.tasks.sync_user",
-            user_id,
-            RunTrigger.EVOTOR_CHANGE,
-            task_name=f"sync_to_vk:{user_id}:evotor_change",
-            group="sync_to_vk",
-        )
-
-    transaction.on_commit(enqueue)
-    logger.info("sync queued after Evotor refresh", extra={"user_id": user_id})
+    transaction.on_commit(lambda: _start_after_refresh(user))
     return True
+
+
+def _start_after_refresh(user) -> None:
+    from sync.lifecycle import StartRefused, sync_run_request
+
+    try:
+        _run, started = sync_run_request(user=user, trigger=RunTrigger.EVOTOR_CHANGE)
+    except StartRefused:
+        return
+    if started:
+        logger.info("sync queued after Evotor refresh", extra={"user_id": user.pk})
 
 
 def _broken_alert_cause(vendor: str, reason: str) -> str:

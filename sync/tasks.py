@@ -1,15 +1,13 @@
 """Background tasks of publishing (django-q2). Thin: primary keys in, one service call.
 
-`sync_all` is the periodic fan-out (sync/schedules.py): one `sync_user` task per merchant, so
-one merchant's failure never stops the others; the per-merchant lock (sync/locks.py) keeps two
-runs of one merchant from overlapping however the tasks arrive.
+`sync_all` is the periodic fan-out (sync/schedules.py): one run per merchant, each its own
+task, so one merchant's failure never stops the others; the per-merchant lock (sync/locks.py)
+keeps two runs of one merchant from overlapping however the tasks arrive.
 """
 
 from __future__ import annotations
 
 import logging
-
-from django_q.tasks import async_task
 
 from sync.models import RunTrigger, SyncRun
 
@@ -19,15 +17,12 @@ logger = logging.getLogger(__name__)
 def sync_user(user_id: int, trigger: str = RunTrigger.SCHEDULE, run_id: int | None = None) -> dict:
     """Publish one merchant's catalog: the queued run `run_id`, or a new one.
 
-    Safe to run twice: a run that is no longer queued is left alone, and a new automatic run is
-    not made while another is queued or in progress, or before the merchant's first publish went
-    through the preview (until then automation only plans, on the preview page).
+    Safe to run twice: a run that is no longer queued is left alone. Without `run_id` (a task
+    queued before runs carried their id) the run starts only if `sync_run_start_check` allows.
     """
     from accounts.models import User
-    from sync.locks import sync_lock_held
-    from sync.plan.inputs import sync_settings_get
+    from sync.lifecycle import sync_run_create, sync_run_start_check
     from sync.publish.run import sync_run_execute
-    from sync.runs import active_run, sync_run_create
 
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
@@ -37,12 +32,10 @@ def sync_user(user_id: int, trigger: str = RunTrigger.SCHEDULE, run_id: int | No
         if run is None:
             return {"status": "skipped", "reason": "no such run"}
     else:
-        settings_obj = sync_settings_get(user)
-        if trigger != RunTrigger.MANUAL and (
-            settings_obj.first_published_at is None or not settings_obj.auto_sync
-        ):
-            return {"status": "skipped", "reason": "automatic publishing is off"}
-        if active_run(user) is not None or sync_lock_held(user.pk):
+        check = sync_run_start_check(user, trigger=trigger)
+        if check.refusal is not None:
+            return {"status": "skipped", "reason": check.refusal.code}
+        if check.live is not None:
             return {"status": "skipped", "reason": "a run is already queued or running"}
         run = sync_run_create(user=user, trigger=trigger)
     run = sync_run_execute(run=run)
@@ -50,16 +43,22 @@ def sync_user(user_id: int, trigger: str = RunTrigger.SCHEDULE, run_id: int | No
 
 
 def sync_all() -> int:
-    """Enqueue a sync for every merchant whose automatic publishing is on. Returns how many."""
-    from sync.runs import users_to_sync
+    """Start a run for every merchant whose automatic publishing is on (each executed by a
+    task of its own). Returns how many were started."""
+    from accounts.models import User
+    from sync.lifecycle import StartRefused, sync_run_request, users_to_sync
 
-    user_ids = list(users_to_sync())
-    for user_id in user_ids:
-        async_task(
-            "sync.tasks.sync_user",
-            user_id,
-            RunTrigger.SCHEDULE,
-            task_name=f"sync_to_vk:{user_id}",
-            group="sync_to_vk",
-        )
-    return len(user_ids)
+    started = 0
+    for user in User.objects.filter(pk__in=users_to_sync()).order_by("pk"):
+        try:
+            _run, started_now = sync_run_request(user=user, trigger=RunTrigger.SCHEDULE)
+        except StartRefused as refused:
+            logger.info(
+                "scheduled sync not started", extra={"user_id": user.pk, "reason": refused.code}
+            )
+            continue
+        except Exception:
+            logger.exception("starting a scheduled sync failed", extra={"user_id": user.pk})
+            continue
+        started += int(started_now)
+    return started

@@ -2,7 +2,7 @@
 
 The preview lives in `views_preview.py`, the run history and run pages in `views_runs.py`.
 Views stay thin: they read through `sync.selectors`, write through the forms' `save` and the
-engine's run services (`sync.runs`), and every form works without JavaScript.
+run services (`sync.lifecycle`), and every form works without JavaScript.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sync import selectors
 from sync.forms import ProductPhotoForm, SyncSettingsForm, product_photo_delete
-from sync.models import PhotoEntity, RunTrigger
+from sync.models import PhotoEntity, RunStatus, RunTrigger
 
 
 def url_or_empty(name: str, *args) -> str:
@@ -28,21 +28,6 @@ def url_or_empty(name: str, *args) -> str:
         return reverse(name, args=args or None)
     except NoReverseMatch:
         return ""
-
-
-def vk_ready_or_message(request: HttpRequest) -> bool:
-    """Whether VK can take a run now; if not, says why (a run would only fail)."""
-    _evotor, vk = selectors.connection_statuses(request.user)
-    if vk.ok:
-        return True
-    messages.error(
-        request,
-        _("Connect your VK community first: nothing can be published without it.")
-        if not vk.connected
-        else _("The VK connection does not work: %(error)s Fix it, then publish again.")
-        % {"error": vk.error or _("VK refused the token.")},
-    )
-    return False
 
 
 def safe_next(request: HttpRequest, default: str) -> str:
@@ -58,7 +43,7 @@ def safe_next(request: HttpRequest, default: str) -> str:
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from sync.filters import enabled_store_ids
+    from catalog.filters import enabled_store_ids
 
     user = request.user
     evotor, vk = selectors.connection_statuses(user)
@@ -73,7 +58,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "settings_obj": selectors.sync_settings_read(user),
         "first_published": selectors.first_publish_done(user),
         "last_run": selectors.run_last(user),
-        "active_run": selectors.run_active(user),
+        "active_run": selectors.run_marked_active(user),
         "next_run": selectors.schedule_next_run(),
         "banners": selectors.alert_banners(user),
     }
@@ -84,8 +69,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sync_now(request: HttpRequest) -> HttpResponse:
     """Starts a run by hand; a merchant's first publish always goes through the preview."""
-    from sync import runs
-
     user = request.user
     if not selectors.first_publish_done(user):
         messages.info(
@@ -93,14 +76,43 @@ def sync_now(request: HttpRequest) -> HttpResponse:
             _("Your first publish starts here: check what VK will get, then press “Publish”."),
         )
         return redirect("sync:preview")
-    active = selectors.run_active(user)
-    if active is not None:
+    return start_run_and_answer(
+        request,
+        trigger=RunTrigger.MANUAL,
+        refused_to="sync:dashboard",
+        started_message=_("Publishing has started."),
+    )
+
+
+def start_run_and_answer(
+    request: HttpRequest,
+    *,
+    trigger: str,
+    refused_to: str,
+    started_message: str,
+    confirm_removals: int = 0,
+) -> HttpResponse:
+    """Start a run for the merchant (`sync.lifecycle.sync_run_request` decides whether it may)
+    and say what happened: the new run, the one already going, why none started, or that the
+    task queue did not take it."""
+    from sync.lifecycle import StartRefused, sync_run_request
+
+    try:
+        run, started = sync_run_request(
+            user=request.user, trigger=trigger, confirm_removals=confirm_removals
+        )
+    except StartRefused as refused:
+        messages.error(request, refused.message)
+        return redirect(refused_to)
+    if not started:
         messages.info(request, _("A run is already in progress; here it is."))
-        return redirect("sync:run_detail", active.pk)
-    if not vk_ready_or_message(request):
-        return redirect("sync:dashboard")
-    run = runs.sync_run_start(user=user, trigger=RunTrigger.MANUAL)
-    messages.success(request, _("Publishing has started."))
+        return redirect("sync:run_detail", run.pk)
+    run.refresh_from_db(fields=["status", "error"])
+    if run.status == RunStatus.FAILED and not run.started_at:
+        # The task queue did not take the run: the row already says so.
+        messages.error(request, run.error)
+        return redirect(refused_to)
+    messages.success(request, started_message)
     return redirect("sync:run_detail", run.pk)
 
 

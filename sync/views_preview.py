@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -30,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from sync import selectors
 from sync.models import RunTrigger
 from sync.templatetags.sync_tags import FIELD_LABELS, FLAGS
-from sync.views import url_or_empty, vk_ready_or_message
+from sync.views import url_or_empty
 
 ITEMS_PER_ACTION = 10
 ITEMS_PER_PAGE = 50
@@ -167,7 +166,7 @@ def _category_names(user, plan) -> dict[int, str]:
 @login_required
 @require_GET
 def preview(request: HttpRequest) -> HttpResponse:
-    from sync.filters import enabled_store_ids
+    from catalog.filters import enabled_store_ids
     from sync.plan.preview import sync_run_preview
 
     user = request.user
@@ -185,7 +184,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         "stores_on": bool(enabled_store_ids(user)),
         "stores_url": url_or_empty("catalog:stores"),
         "vk_catalog_url": url_or_empty("vk_catalog:albums"),
-        "active_run": selectors.run_active(user),
+        "active_run": selectors.run_marked_active(user),
         "action": action,
         "removal_percent": round(100 * plan.removals / plan.published) if plan.published else 0,
     }
@@ -248,20 +247,15 @@ def _vk_catalog_read(user) -> bool:
 def publish(request: HttpRequest) -> HttpResponse:
     """The preview's "Publish": queue a run now (the first one, or any manual one). When the
     preview announced the removal guard, the merchant's tick confirms the removals shown."""
-    from sync.runs import sync_run_start
+    from sync.views import start_run_and_answer
 
-    user = request.user
-    active = selectors.run_active(user)
-    if active is not None:
-        messages.info(request, _("A run is already in progress; here it is."))
-        return redirect("sync:run_detail", active.pk)
-    if not vk_ready_or_message(request):
-        return redirect("sync:preview")
-    run = sync_run_start(
-        user=user, trigger=RunTrigger.MANUAL, confirm_removals=_confirmed_removals(request)
+    return start_run_and_answer(
+        request,
+        trigger=RunTrigger.MANUAL,
+        refused_to="sync:preview",
+        started_message=_("Publishing has started. You can follow it here."),
+        confirm_removals=_confirmed_removals(request),
     )
-    messages.success(request, _("Publishing has started. You can follow it here."))
-    return redirect("sync:run_detail", run.pk)
 
 
 def _confirmed_removals(request: HttpRequest) -> int:

@@ -79,15 +79,24 @@ def run_progress(request: HttpRequest, pk: int) -> JsonResponse:
 @login_required
 @require_POST
 def run_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    from sync.runs import sync_run_retry_failed
+    from sync.lifecycle import StartRefused, sync_run_request
 
     run = selectors.run_get(user=request.user, pk=pk)
     if not run.failed or run.dry_run:
         messages.info(request, _("This run has no failed items to retry."))
         return redirect("sync:run_detail", run.pk)
-    new_run = sync_run_retry_failed(run=run)
-    if new_run.trigger != RunTrigger.RETRY:
+    try:
+        new_run, started = sync_run_request(user=request.user, trigger=RunTrigger.RETRY)
+    except StartRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("sync:run_detail", run.pk)
+    new_run.refresh_from_db(fields=["status", "error"])
+    if not started:
         messages.info(request, _("A run is already in progress; it retries the failed items too."))
+    elif new_run.status == RunStatus.FAILED:
+        # The task queue did not take the run: its row says so.
+        messages.error(request, new_run.error)
+        return redirect("sync:run_detail", run.pk)
     else:
         messages.success(request, _("The failed items are being sent to VK again."))
     return redirect("sync:run_detail", new_run.pk)
@@ -97,15 +106,20 @@ def run_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     """The removal guard held this run: show what it would remove, then confirm it."""
-    from sync.runs import sync_run_confirm_held
+    from sync.lifecycle import sync_run_confirm_held
 
     run = selectors.run_get(user=request.user, pk=pk)
     if run.status != RunStatus.HELD:
         messages.info(request, _("This run is not waiting for a confirmation any more."))
         return redirect("sync:run_detail", run.pk)
     if request.method == "POST":
-        sync_run_confirm_held(run=run)
-        messages.success(request, _("Confirmed. The run goes on, removals included."))
+        run = sync_run_confirm_held(run=run)
+        run.refresh_from_db(fields=["status", "error"])
+        if run.status == RunStatus.FAILED:
+            # The task queue did not take the run: its row says so.
+            messages.error(request, run.error)
+        else:
+            messages.success(request, _("Confirmed. The run goes on, removals included."))
         return redirect("sync:run_detail", run.pk)
     summary = run.plan_summary or {}
     removals = int(summary.get("removals") or 0)
@@ -131,7 +145,7 @@ def run_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """The merchant refuses a held run: nothing is removed; the alert goes."""
-    from sync.runs import sync_run_cancel_held
+    from sync.lifecycle import sync_run_cancel_held
 
     run = selectors.run_get(user=request.user, pk=pk)
     if run.status != RunStatus.HELD:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sync.filters import sync_filter_set
-from sync.models import RunTrigger, SyncFilter
+from catalog.filters import sync_filter_set
+from catalog.models import SyncFilter
+from sync.models import RunTrigger
 
 VK_TOKEN = "vk-demo-token"
 VK_GROUP = 200001
@@ -84,8 +85,8 @@ class Shop:
 
     def sync(self, *, trigger=RunTrigger.MANUAL, **kwargs):
         """One run, executed here (the engine's own entry point)."""
+        from sync.lifecycle import sync_run_create
         from sync.publish.run import sync_run_execute
-        from sync.runs import sync_run_create
 
         return sync_run_execute(run=sync_run_create(user=self.user, trigger=trigger, **kwargs))
 

@@ -12,6 +12,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from evosync.runs import LifecycleRun
+
 
 class VkCachedAlbum(models.Model):
     """One VK Market album ("подборка") of the merchant's community."""
@@ -158,10 +160,18 @@ class RefreshTrigger(models.TextChoices):
     COMMAND = "command", _("Command")
 
 
-class VkCatalogRefresh(models.Model):
-    """One refresh of a merchant's VK catalog: what the merchant and the admin see of it."""
+class VkCatalogRefresh(LifecycleRun):
+    """One refresh of a merchant's VK catalog: what the merchant and the admin see of it.
 
-    ACTIVE_STATUSES = (RefreshStatus.QUEUED, RefreshStatus.RUNNING)
+    Queued, running, finished and stale like every run (`evosync.runs.LifecycleRun`)."""
+
+    TASK = "vk_catalog.tasks.refresh_vk_catalog_for_user"
+    INTERRUPTED_MESSAGE = _("The refresh was interrupted before it finished.")
+    NEVER_STARTED_MESSAGE = _("The refresh was queued but never started; start it again.")
+    QUEUE_DOWN_MESSAGE = _(
+        "The task queue is not answering, so the refresh could not start. Nothing was "
+        "changed; try again in a few minutes."
+    )
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -179,8 +189,6 @@ class VkCatalogRefresh(models.Model):
         default=RefreshTrigger.SCHEDULE,
     )
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     owner_id = models.BigIntegerField(_("VK owner id"), null=True, blank=True)
     albums_seen = models.PositiveIntegerField(_("albums in VK"), default=0)
     items_seen = models.PositiveIntegerField(_("items in VK"), default=0)
@@ -189,7 +197,6 @@ class VkCatalogRefresh(models.Model):
     removed_count = models.PositiveIntegerField(_("removed"), default=0)
     requests_made = models.PositiveIntegerField(_("VK requests"), default=0)
     error_code = models.IntegerField(_("VK error code"), null=True, blank=True)
-    error = models.TextField(_("error"), blank=True, default="")
 
     class Meta:
         verbose_name = _("VK catalog refresh")
@@ -203,9 +210,10 @@ class VkCatalogRefresh(models.Model):
     def __str__(self):
         return f"{self.user} · {self.get_status_display()} · {self.requested_at:%Y-%m-%d %H:%M}"
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE_STATUSES
+    def holder_alive(self) -> bool | None:
+        from vk_catalog.locking import refresh_lock_held
+
+        return refresh_lock_held(self.user_id)
 
     @property
     def duration(self):

@@ -14,9 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
@@ -30,6 +28,7 @@ from connections.vk_services import (
     vk_connection_mark_broken,
     vk_connection_mark_ok,
 )
+from evosync.runs import run_enqueue, run_interrupt_others, run_live
 from vk_catalog.locking import user_refresh_lock
 from vk_catalog.models import (
     RefreshStatus,
@@ -101,12 +100,6 @@ class _UpsertCounts:
     created: int = 0
     updated: int = 0
     removed: int = 0
-
-
-def _stale_after() -> timedelta:
-    """How long a queued or running run may look alive: past django-q2's re-delivery delay."""
-    q_cluster = getattr(settings, "Q_CLUSTER", {})
-    return timedelta(seconds=int(q_cluster.get("retry", 2400)))
 
 
 def _usable_connection(user) -> VkConnection:
@@ -301,11 +294,7 @@ def _start_run(*, user, connection: VkConnection | None, trigger: str) -> VkCata
     run still marked running belongs to a worker that died."""
     now = timezone.now()
     runs = VkCatalogRefresh.objects.filter(user=user)
-    runs.filter(status=RefreshStatus.RUNNING).update(
-        status=RefreshStatus.FAILED,
-        finished_at=now,
-        error=_("The refresh was interrupted before it finished."),
-    )
+    run_interrupt_others(runs)
     queued = list(runs.filter(status=RefreshStatus.QUEUED).order_by("-requested_at", "-pk"))
     run = queued[0] if queued else VkCatalogRefresh(user=user, trigger=trigger, requested_at=now)
     if len(queued) > 1:
@@ -437,43 +426,21 @@ def vk_catalog_enqueue_refresh(
 ) -> tuple[VkCatalogRefresh, bool]:
     """Queue a refresh of the merchant's VK catalog unless one is already queued or running.
 
-    Returns (run, queued_now). The task is enqueued after commit, so the worker always finds
-    the queued run row.
+    Returns (run, queued_now). The task is sent after commit, so the worker always finds the
+    queued row; if the queue does not take it, the row is failed at once and says so (read it
+    again to tell). A queued or running row nothing works on any more is closed on the way
+    (`evosync.runs.run_live`).
     """
     _usable_connection(user)
-    cutoff = timezone.now() - _stale_after()
-    active = (
-        VkCatalogRefresh.objects.filter(user=user, status__in=VkCatalogRefresh.ACTIVE_STATUSES)
-        .order_by("-requested_at", "-pk")
-        .first()
-    )
-    if active is not None:
-        seen_at = active.started_at or active.requested_at
-        if seen_at >= cutoff:
-            return active, False
-        # The worker that owned it is gone (killed, or the queue lost the task).
-        _finish_run(
-            active,
-            status=RefreshStatus.FAILED,
-            error=_("The refresh was interrupted before it finished."),
-        )
     with transaction.atomic():
+        active = run_live(VkCatalogRefresh.objects.filter(user=user))
+        if active is not None:
+            return active, False
         run = VkCatalogRefresh.objects.create(
             user=user, status=RefreshStatus.QUEUED, trigger=trigger
         )
-        transaction.on_commit(lambda: _enqueue_task(user.pk))
+        run_enqueue(run)
     return run, True
-
-
-def _enqueue_task(user_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task(
-        "vk_catalog.tasks.refresh_vk_catalog_for_user",
-        user_id,
-        task_name=f"refresh_vk_catalog:{user_id}",
-        group="refresh_vk_catalog",
-    )
 
 
 def vk_catalog_usable_connections() -> Iterable[VkConnection]:

@@ -6,6 +6,7 @@ import logging
 
 from django.contrib.auth import get_user_model
 
+from vk_catalog.models import RefreshStatus, VkCatalogRefresh
 from vk_catalog.services import (
     VkCatalogUnavailable,
     vk_catalog_enqueue_refresh,
@@ -16,11 +17,22 @@ from vk_catalog.services import (
 logger = logging.getLogger(__name__)
 
 
-def refresh_vk_catalog_for_user(user_id: int) -> str:
-    """Refresh one merchant's VK catalog; returns the run's status (shown in the queue admin)."""
+def refresh_vk_catalog_for_user(user_id: int, refresh_id: int | None = None) -> str:
+    """Refresh one merchant's VK catalog; returns the run's status (shown in the queue admin).
+
+    `refresh_id`: the queued row this task was sent for; if it is no longer queued (another
+    task answered it, or it was given up), this one does nothing.
+    """
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None:
         return "no-user"
+    if (
+        refresh_id is not None
+        and not VkCatalogRefresh.objects.filter(
+            pk=refresh_id, user=user, status=RefreshStatus.QUEUED
+        ).exists()
+    ):
+        return "skipped"
     try:
         run = vk_catalog_refresh_for_user(user=user)
     except VkCatalogUnavailable as exc:

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from vk_catalog import selectors
-from vk_catalog.models import RefreshTrigger
+from vk_catalog.models import RefreshStatus, RefreshTrigger
 from vk_catalog.services import VkCatalogUnavailable, vk_catalog_enqueue_refresh
 
 PRODUCTS_PER_PAGE = 50
@@ -92,13 +92,20 @@ def products_without_album(request):
 def refresh(request) -> HttpResponseBase:
     """Queue a refresh now; answers JSON to fetch() and redirects a plain form post."""
     try:
-        _run, queued_now = vk_catalog_enqueue_refresh(
+        run, queued_now = vk_catalog_enqueue_refresh(
             user=request.user, trigger=RefreshTrigger.MANUAL
         )
     except VkCatalogUnavailable as exc:
         if _wants_json(request):
             return JsonResponse({"ok": False, "error": exc.user_message}, status=409)
         messages.error(request, exc.user_message)
+        return redirect("vk_catalog:albums")
+    run.refresh_from_db(fields=["status", "error"])
+    if run.status == RefreshStatus.FAILED:
+        # The task queue did not take it: the row says so.
+        if _wants_json(request):
+            return JsonResponse({"ok": False, "error": run.error}, status=503)
+        messages.error(request, run.error)
         return redirect("vk_catalog:albums")
     message = (
         _("The refresh has started. This page will update when it is done.")

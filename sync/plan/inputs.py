@@ -171,7 +171,7 @@ def _album_group(groups: dict, store_id: str, group_id: str) -> tuple[str, str]:
 
 def load_inputs(user) -> Inputs:
     """Read everything a plan for `user` needs."""
-    from sync.filters import selected_products
+    from catalog.filters import selected_products
 
     sync_settings = sync_settings_get(user)
     rule_settings = rules.RuleSettings.from_model(sync_settings)

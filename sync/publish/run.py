@@ -24,6 +24,16 @@ from connections.evotor_client import EvotorAuthError
 from connections.models import VkConnection
 from evosync.logging import redact
 from sync.clients import evotor_client_for, usable_vk_connection, vk_client_for
+from sync.lifecycle import (
+    mark_evotor_broken,
+    mark_vk_broken,
+    merchant_language,
+    run_alert,
+    run_finish,
+    run_interrupt_stale,
+    run_resolve_alerts,
+    run_save,
+)
 from sync.locks import LockLost, SyncLockHandle, sync_lock_acquire
 from sync.models import AlertCause, ItemLink, LinkState, RunStatus, RunTrigger, StopCause, SyncRun
 from sync.plan.inputs import (
@@ -40,16 +50,6 @@ from sync.publish.records import COUNTER_OF_ACTION
 from sync.publish.recovery import read_vk, resolve_creating_links, resolve_lost_answers
 from sync.publish.transport import ExecuteTransport, NaiveTransport
 from sync.publish.work import EvotorStopped, Stop
-from sync.runs import (
-    _alert,
-    _finish,
-    _interrupt_stale_runs,
-    _mark_evotor_broken,
-    _mark_vk_broken,
-    _resolve_alerts,
-    _save,
-    merchant_language,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def sync_run_execute(
     with merchant_language():
         lock = sync_lock_acquire(user.pk)
         if lock is None:
-            return _finish(
+            return run_finish(
                 run,
                 RunStatus.FAILED,
                 error=_("Another sync of this shop was running; this one was not needed."),
@@ -92,17 +92,17 @@ def sync_run_execute(
 
 
 def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress) -> SyncRun:
-    _interrupt_stale_runs(user, keep=run)
+    run_interrupt_stale(user, keep=run)
     run.status = RunStatus.PLANNING
     run.started_at = timezone.now()
     run.finished_at = None
-    _save(run, "status", "started_at", "finished_at")
+    run_save(run, "status", "started_at", "finished_at")
     if progress:
         progress(run)
 
     vk = usable_vk_connection(user)
     if vk is None:
-        return _finish(
+        return run_finish(
             run,
             RunStatus.FAILED,
             error=_(
@@ -119,15 +119,15 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
         run.vk_requests = ctx.client.requests_made
         run.plan_summary = plan.summary()
         run.total = plan.total
-        _save(run, "plan_summary", "total", "vk_requests", "created")
+        run_save(run, "plan_summary", "total", "vk_requests", "created")
         if run.dry_run:
-            return _finish(run, RunStatus.SUCCEEDED)
+            return run_finish(run, RunStatus.SUCCEEDED)
         if plan.guard_held:
             return _hold(run, plan)
         _supersede_held_runs(user, keep=run)
         _drop_stale_links(user, plan)
         run.status = RunStatus.RUNNING
-        _save(run, "status")
+        run_save(run, "status")
         if progress:
             progress(run)
 
@@ -165,11 +165,11 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
         run.vk_requests = ctx.client.requests_made
         return _stopped(run, ctx, exc)
     except LockLost:
-        return _finish(run, RunStatus.FAILED, error=_("Another process took over this sync."))
+        return run_finish(run, RunStatus.FAILED, error=_("Another process took over this sync."))
     except Exception:
         logger.exception("sync run crashed", extra={"user_id": user.pk, "run_id": run.pk})
         run.vk_requests = ctx.client.requests_made
-        _finish(
+        run_finish(
             run,
             RunStatus.FAILED,
             error=_("Something went wrong on our side; we will look into it. Try again later."),
@@ -237,8 +237,8 @@ def _hold(run: SyncRun, plan: Plan) -> SyncRun:
         run.delete()
         waiting.refresh_from_db()
         return waiting
-    _finish(run, RunStatus.HELD, error=message, stop_cause=StopCause.REMOVAL_GUARD)
-    _alert(run.user, AlertCause.REMOVAL_GUARD, message)
+    run_finish(run, RunStatus.HELD, error=message, stop_cause=StopCause.REMOVAL_GUARD)
+    run_alert(run.user, AlertCause.REMOVAL_GUARD, message)
     return run
 
 
@@ -249,7 +249,7 @@ def _supersede_held_runs(user, *, keep: SyncRun) -> None:
         status=RunStatus.STOPPED,
         error=_("Not needed any more: a later run went through without mass removals."),
     ):
-        _resolve_alerts(user, AlertCause.REMOVAL_GUARD)
+        run_resolve_alerts(user, AlertCause.REMOVAL_GUARD)
 
 
 STOP_CAUSE_OF = (
@@ -265,7 +265,7 @@ def _record_vk_error(run: SyncRun, error: vk_errors.VkApiError, *, level: int) -
     text = redact(error.message or "")
     method = error.method or "execute"
     run.vk_error = f"VK error {error.code} in {method}: {text}"[:500]
-    _save(run, "vk_error")
+    run_save(run, "vk_error")
     logger.log(
         level,
         "sync run stopped by a VK error",
@@ -286,9 +286,9 @@ def _stopped(run: SyncRun, ctx: _Context, error: Exception) -> SyncRun:
             "Evotor no longer accepts the token, so product photos could not be read. "
             "Reconnect Evotor, then publish again."
         )
-        _mark_evotor_broken(ctx.user, message)
-        _alert(ctx.user, AlertCause.EVOTOR_TOKEN_REVOKED, message)
-        return _finish(run, RunStatus.STOPPED, error=message, stop_cause=StopCause.EVOTOR_BROKEN)
+        mark_evotor_broken(ctx.user, message)
+        run_alert(ctx.user, AlertCause.EVOTOR_TOKEN_REVOKED, message)
+        return run_finish(run, RunStatus.STOPPED, error=message, stop_cause=StopCause.EVOTOR_BROKEN)
     if isinstance(error, vk_errors.VkApiError):
         message = error.user_message
     else:  # not expected: Stop carries VK's or Evotor's errors only
@@ -298,13 +298,13 @@ def _stopped(run: SyncRun, ctx: _Context, error: Exception) -> SyncRun:
         if isinstance(error, error_class):
             _record_vk_error(run, error, level=logging.WARNING)
             if stop_cause == StopCause.TOKEN_REVOKED:
-                _mark_vk_broken(ctx.vk, message)
-            _alert(ctx.user, alert_cause, message)
-            return _finish(run, RunStatus.STOPPED, error=message, stop_cause=stop_cause)
+                mark_vk_broken(ctx.vk, message)
+            run_alert(ctx.user, alert_cause, message)
+            return run_finish(run, RunStatus.STOPPED, error=message, stop_cause=stop_cause)
     # Limits that would not clear, VK down, our own bug in a script: try again next time.
     if isinstance(error, vk_errors.VkApiError):
         _record_vk_error(run, error, level=logging.ERROR)
-    return _finish(run, RunStatus.FAILED, error=message)
+    return run_finish(run, RunStatus.FAILED, error=message)
 
 
 def _completed(run: SyncRun, ctx: _Context) -> SyncRun:
@@ -313,15 +313,17 @@ def _completed(run: SyncRun, ctx: _Context) -> SyncRun:
     if settings_obj.first_published_at is None and (wrote or run.albums_created):
         settings_obj.first_published_at = timezone.now()
         settings_obj.save(update_fields=["first_published_at"])
-    _resolve_alerts(ctx.user, AlertCause.TOKEN_REVOKED, AlertCause.MARKET_OFF, AlertCause.CAPTCHA)
+    run_resolve_alerts(
+        ctx.user, AlertCause.TOKEN_REVOKED, AlertCause.MARKET_OFF, AlertCause.CAPTCHA
+    )
     if run.failed:
         error = _(
             "%(count)s items were not accepted by VK; their reasons are listed below. They will "
             "be tried again on the next run."
         ) % {"count": run.failed}
-        _finish(run, RunStatus.PARTIAL, error=error)
+        run_finish(run, RunStatus.PARTIAL, error=error)
     else:
-        _finish(run, RunStatus.SUCCEEDED)
+        run_finish(run, RunStatus.SUCCEEDED)
     if wrote or run.albums_created:
         _refresh_vk_catalog_later(ctx.user)
     return run
@@ -329,10 +331,8 @@ def _completed(run: SyncRun, ctx: _Context) -> SyncRun:
 
 def _refresh_vk_catalog_later(user) -> None:
     """The VK catalog pages show what VK now has: queue a re-read (a few requests)."""
-    try:
-        from vk_catalog.services import VkCatalogUnavailable, vk_catalog_enqueue_refresh
-    except ImportError:
-        return
+    from vk_catalog.services import VkCatalogUnavailable, vk_catalog_enqueue_refresh
+
     try:
         vk_catalog_enqueue_refresh(user=user)
     except VkCatalogUnavailable:

@@ -1,9 +1,5 @@
-"""Template helpers of the publishing pages, and the alert banners every page shows.
-
-    {% load sync_tags %}{% sync_alert_banners %}
-
-in base.html's `banners` block puts the merchant's active alerts above every page.
-"""
+"""Template helpers of the publishing pages (the alert banners every page shows come from
+`sync.context_processors.alert_banners`)."""
 
 from __future__ import annotations
 
@@ -42,22 +38,6 @@ STATUS_BADGES = {
     RunStatus.STOPPED: "badge-err",
     RunStatus.FAILED: "badge-err",
 }
-
-
-@register.inclusion_tag("sync/includes/alert_banners.html", takes_context=True)
-def sync_alert_banners(context):
-    """The active alerts of the signed-in merchant, one banner each (nothing for visitors)."""
-    from sync.selectors import alert_banners
-
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"banners": []}
-    return {
-        "banners": alert_banners(user),
-        "request": request,
-        "csrf_token": context.get("csrf_token"),
-    }
 
 
 @register.filter

@@ -175,14 +175,13 @@ class PublishedShop:
 def published_shop(owner, sandboxes) -> PublishedShop:
     """The owner, connected to both sandboxes, with the coffee shop's breakfasts published once
     (set up through the services, not the browser: the pages are what the tests look at)."""
-    from catalog.models import CachedStore
+    from catalog.filters import sync_filter_set
+    from catalog.models import CachedStore, SyncFilter
     from catalog.services import catalog_refresh_for_user
     from connections.models import EvotorConnection, VkConnection
-    from sync.filters import sync_filter_set
-    from sync.models import SyncFilter
+    from sync.lifecycle import sync_run_create
     from sync.plan.inputs import sync_settings_get
     from sync.publish.run import sync_run_execute
-    from sync.runs import sync_run_create
     from vk_catalog.services import vk_catalog_refresh_for_user
 
     EvotorConnection.objects.create(user=owner, cloud_token=EVOTOR_TOKEN)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from sync.filters import EntityType, selected_products, sync_filter_set
-from sync.models import SyncFilter
+from catalog.filters import EntityType, selected_products, sync_filter_set
+from catalog.models import SyncFilter
 from tests.catalog.conftest import make_catalog
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.models import CatalogRefresh, RefreshStatus
-from sync.models import SyncFilter
+from catalog.models import CatalogRefresh, RefreshStatus, SyncFilter
 from tests.catalog.conftest import connect_evotor, make_catalog
 
 pytestmark = pytest.mark.django_db

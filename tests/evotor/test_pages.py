@@ -222,17 +222,13 @@ def test_disconnect_asks_for_confirmation_first(owner_client, owner_connection):
     assert owner_connection.cloud_token == DEMO_TOKEN
 
 
-def test_disconnect_forgets_the_token_and_the_cached_catalog(
-    owner_client, owner, owner_connection, monkeypatch
-):
-    import catalog.services
+def test_disconnect_forgets_the_token_and_the_cached_catalog(owner_client, owner, owner_connection):
+    from catalog.models import CachedGroup, CachedProduct, CachedStore, SyncFilter
+    from tests.catalog.conftest import make_catalog
 
-    deleted = []
-    monkeypatch.setattr(
-        catalog.services,
-        "catalog_delete_for_user",
-        lambda *, user: deleted.append(user),
-        raising=False,
+    catalog = make_catalog(owner, products=3)
+    SyncFilter.objects.create(
+        user=owner, entity_type="store", entity_id=catalog.store.evotor_id, enabled=True
     )
     response = owner_client.post(DISCONNECT, follow=True)
     assert "Эвотор отключён" in response.content.decode()
@@ -240,7 +236,10 @@ def test_disconnect_forgets_the_token_and_the_cached_catalog(
     assert owner_connection.cloud_token == ""
     # The link to the Evotor account stays, so Evotor can deliver a new token later.
     assert owner_connection.evotor_user_id == DEMO_USER_ID
-    assert deleted == [owner]
+    for model in (CachedStore, CachedGroup, CachedProduct):
+        assert not model.objects.filter(user=owner).exists(), model.__name__
+    # The merchant's store switches outlive the cache: a reconnect finds them again.
+    assert SyncFilter.objects.filter(user=owner).count() == 1
 
 
 def test_disconnecting_when_not_connected_just_says_so(owner_client):

@@ -102,7 +102,6 @@ def test_env_example_keeps_the_names_of_the_original_system():
         "CATALOG_REFRESH_INTERVAL_SECONDS",
         "INVITE_EXPIRE_HOURS",
         "EMAIL_PROVIDER",
-        "SMS_PROVIDER",
     } <= _documented_variables()
 
 

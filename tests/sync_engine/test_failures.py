@@ -6,9 +6,9 @@ import re
 import pytest
 
 from connections.models import ConnectionState, VkConnection
+from sync.lifecycle import sync_run_create
 from sync.models import ItemLink, LinkState, RunStatus, StopCause
 from sync.publish.run import sync_run_execute
-from sync.runs import sync_run_create
 
 from .conftest import VK_GROUP
 

@@ -26,7 +26,7 @@ SEED = """
 from accounts.models import User
 from catalog.services import catalog_refresh_for_user
 from connections.models import EvotorConnection, VkConnection
-from sync.filters import sync_filter_set
+from catalog.filters import sync_filter_set
 from sync.plan.inputs import sync_settings_get
 user = User.objects.create_user(email="{email}", password="Kill-Test-Password-1", status="active")
 EvotorConnection.objects.create(user=user, cloud_token="{token}")

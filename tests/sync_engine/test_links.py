@@ -84,8 +84,8 @@ def test_stale_links_of_products_no_longer_selected_are_removed(shop):
 
 @pytest.mark.django_db
 def test_a_dry_run_drops_no_link(shop):
+    from sync.lifecycle import sync_run_create
     from sync.publish.run import sync_run_execute
-    from sync.runs import sync_run_create
 
     stale = ItemLink.objects.create(
         user=shop.user, store_id=shop.store_id, product_id="gone", sku="ART-gone"

@@ -112,8 +112,8 @@ def test_a_deleted_item_comes_back_with_its_product(shop):
     shop.set("pie", allow_to_sell=False)
     shop.refresh()
     # Filtered out (switch the group off) → deleted; switched on again → restored.
-    from sync.filters import sync_filter_set
-    from sync.models import SyncFilter
+    from catalog.filters import sync_filter_set
+    from catalog.models import SyncFilter
 
     sync_filter_set(
         user=shop.user,
@@ -219,7 +219,7 @@ def test_the_removal_guard_holds_the_run_until_the_merchant_confirms(
     assert "2" in run.error
     assert shop.user.sync_alerts.filter(cause="removal_guard", resolved_at=None).exists()
     assert all(item["availability"] == 0 for item in shop.vk_items())
-    from sync.runs import sync_run_confirm_held
+    from sync.lifecycle import sync_run_confirm_held
 
     with django_capture_on_commit_callbacks(execute=True):
         sync_run_confirm_held(run=run)
@@ -239,8 +239,8 @@ def test_albums_are_made_once_and_reused(shop):
 
 @pytest.mark.parametrize("naive", [False, True])
 def test_the_naive_transport_publishes_the_same(shop, naive):
+    from sync.lifecycle import sync_run_create
     from sync.publish.run import sync_run_execute
-    from sync.runs import sync_run_create
 
     run = sync_run_execute(run=sync_run_create(user=shop.user), naive=naive)
     assert run.created == 5

@@ -2,15 +2,15 @@
 
 import pytest
 
-from sync.models import RunStatus, RunTrigger, SyncRun
-from sync.plan.inputs import sync_settings_get
-from sync.plan.preview import sync_run_preview
-from sync.runs import (
+from sync.lifecycle import (
     sync_run_cancel_held,
     sync_run_confirm_held,
     sync_run_retry_failed,
     sync_run_start,
 )
+from sync.models import RunStatus, RunTrigger, SyncRun
+from sync.plan.inputs import sync_settings_get
+from sync.plan.preview import sync_run_preview
 
 
 def test_settings_are_created_on_first_use_with_the_defaults(owner):
@@ -74,9 +74,9 @@ def test_a_queued_run_whose_task_was_lost_is_given_up(shop, settings):
 
     lost = SyncRun.objects.create(user=shop.user, status=RunStatus.QUEUED)
     SyncRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(hours=2))
-    from sync.runs import active_run
+    from sync.lifecycle import sync_run_live_or_close_dead
 
-    assert active_run(shop.user) is None
+    assert sync_run_live_or_close_dead(shop.user) is None
     lost.refresh_from_db()
     assert lost.status == RunStatus.FAILED
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.models import SyncFilter
 from sync.models import (
     AlbumLink,
     Alert,
@@ -15,7 +16,6 @@ from sync.models import (
     ProductPhoto,
     RunItemStatus,
     RunStatus,
-    SyncFilter,
     SyncRunItem,
 )
 from sync.plan.inputs import sync_settings_get
@@ -97,7 +97,6 @@ def test_every_publishing_admin_page_opens_for_staff(staff_client, owner, run, m
         "syncsettings",
         "alert",
         "productphoto",
-        "syncfilter",
         "synclock",
     ):
         response = staff_client.get(reverse(f"admin:sync_{model}_changelist"))
@@ -105,6 +104,8 @@ def test_every_publishing_admin_page_opens_for_staff(staff_client, owner, run, m
     assert (
         staff_client.get(reverse("admin:sync_itemlink_change", args=[link.pk])).status_code == 200
     )
+    # The store and group switches moved with the catalog pages that write them.
+    assert staff_client.get(reverse("admin:catalog_syncfilter_changelist")).status_code == 200
 
 
 def test_staff_resolve_alerts_with_an_action(staff_client, owner):
@@ -134,8 +135,10 @@ def test_merchants_do_not_get_into_the_admin(owner_client, run):
 def test_staff_queue_a_retry_of_a_runs_failed_items_from_the_admin(
     staff_client, run, django_capture_on_commit_callbacks
 ):
+    from connections.models import VkConnection
     from sync.models import RunTrigger, SyncRun
 
+    VkConnection.objects.create(user=run.user, access_token="vk-token", group_id=1)
     with django_capture_on_commit_callbacks(execute=False):
         staff_client.post(
             reverse("admin:sync_syncrun_changelist"),
@@ -144,6 +147,18 @@ def test_staff_queue_a_retry_of_a_runs_failed_items_from_the_admin(
     retry = SyncRun.objects.exclude(pk=run.pk).get()
     assert retry.user == run.user
     assert retry.trigger == RunTrigger.RETRY
+
+
+def test_staff_retry_of_a_merchant_without_vk_says_why_and_queues_nothing(staff_client, run):
+    from sync.models import SyncRun
+
+    response = staff_client.post(
+        reverse("admin:sync_syncrun_changelist"),
+        {"action": "retry_failed", "_selected_action": [run.pk]},
+        follow=True,
+    )
+    assert f"#{run.pk}: " in response.content.decode()
+    assert not SyncRun.objects.exclude(pk=run.pk).exists()
 
 
 def test_private_photos_are_named_in_the_admin_without_a_dead_media_link(

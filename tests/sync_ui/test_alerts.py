@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -142,18 +142,29 @@ def test_active_alerts_are_banners_on_the_dashboard_with_the_fix_link(owner_clie
     assert 'data-alert-cause="captcha"' not in page
 
 
-def test_the_banner_tag_shows_the_signed_in_merchants_alerts_on_any_page(owner, other_merchant):
+def test_the_base_template_shows_the_signed_in_merchants_alerts_on_any_page(owner, other_merchant):
+    from django.contrib.auth.models import AnonymousUser
+    from django.template.loader import render_to_string
+
     Alert.objects.create(user=owner, cause=AlertCause.TOKEN_REVOKED, message="Токен отозван")
-    template = Template("{% load sync_tags %}{% sync_alert_banners %}")
     request = RequestFactory().get("/")
     request.user = owner
-    assert "Токен отозван" in template.render(Context({"request": request}))
+    assert "Токен отозван" in render_to_string("base.html", request=request)
     request.user = other_merchant
-    assert "Токен отозван" not in template.render(Context({"request": request}))
-    from django.contrib.auth.models import AnonymousUser
-
+    assert "Токен отозван" not in render_to_string("base.html", request=request)
     request.user = AnonymousUser()
-    assert template.render(Context({"request": request})).strip() == ""
+    assert "data-alert-cause" not in render_to_string("base.html", request=request)
+
+
+def test_the_base_template_loads_no_app_tags():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    base = Path(settings.BASE_DIR, "templates", "base.html").read_text(encoding="utf-8")
+    loads = re.findall(r"{%\s*load\s+([^%]*)%}", base)
+    assert [names.split() for names in loads] == [["i18n", "static"]]
+    assert "sync_" not in base and "'sync:" not in base
 
 
 def test_a_removal_guard_banner_links_to_the_held_runs_confirmation(owner_client, owner):

@@ -89,8 +89,11 @@ def test_the_sync_is_queued_only_after_the_refresh_commits(
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             assert publish_after_evotor_refresh(CatalogRefresh, user=owner, result=CHANGED)
         assert calls == []
-        callbacks[0]()
-    assert calls == [("sync.tasks.sync_user", owner.pk, RunTrigger.EVOTOR_CHANGE)]
+        # The run starts at commit, and its task is sent once that start commits.
+        with django_capture_on_commit_callbacks(execute=True):
+            callbacks[0]()
+    run = SyncRun.objects.get(user=owner)
+    assert calls == [("sync.tasks.sync_user", owner.pk, RunTrigger.EVOTOR_CHANGE, run.pk)]
 
 
 def test_a_successful_refresh_resolves_an_evotor_token_alert(owner):

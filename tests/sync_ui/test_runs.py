@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from sync.locks import sync_lock_acquire
 from sync.models import (
     Alert,
     AlertCause,
@@ -150,7 +151,10 @@ def test_sync_now_while_a_run_is_active_shows_that_run(owner_client, owner):
     settings_obj.first_published_at = timezone.now()
     settings_obj.save()
     active = make_run(owner, status=RunStatus.RUNNING, started_at=timezone.now())
+    # A running run is alive while its worker holds the merchant's lock.
+    lock = sync_lock_acquire(owner.pk)
     response = owner_client.post(reverse("sync:sync_now"))
+    lock.release()
     assert response["Location"] == reverse("sync:run_detail", args=[active.pk])
     assert SyncRun.objects.count() == 1
 

@@ -10,9 +10,9 @@ from django.urls import reverse
 from PIL import Image
 
 from accounts.models import Status, User
+from catalog.filters import sync_filter_set
 from catalog.models import CachedProduct, CachedStore
 from connections.models import ConnectionState, EvotorConnection, VkConnection
-from sync.filters import sync_filter_set
 from sync.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD, VK_DEMO_GROUP_ID
 from sync.models import SyncSettings
 from sync.plan.preview import sync_run_preview

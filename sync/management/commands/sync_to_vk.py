@@ -131,9 +131,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, user=None, dry_run=False, limit=50, naive=False, **options):
         from accounts.models import User
+        from sync.lifecycle import sync_run_create, users_to_sync
         from sync.plan.preview import sync_run_preview
         from sync.publish.run import sync_run_execute
-        from sync.runs import sync_run_create, users_to_sync
 
         if user:
             merchant = User.objects.filter(email__iexact=user.strip()).first()

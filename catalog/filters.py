@@ -1,6 +1,6 @@
 """What the merchant chose to publish: the store and group switches (`SyncFilter` rows).
 
-Semantics (also in `sync.models.SyncFilter`):
+Semantics (also in `catalog.models.SyncFilter`):
 - a store is off until switched on; a store with no row is off;
 - in a store that is on, a group is included unless it, or one of its ancestors, is switched
   off; a group with no row follows its parent; products outside any group follow the store.
@@ -17,8 +17,7 @@ from collections.abc import Iterable
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from catalog.models import CachedGroup, CachedProduct
-from sync.models import SyncFilter
+from catalog.models import CachedGroup, CachedProduct, SyncFilter
 
 EntityType = SyncFilter.EntityType
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sync', '0003_run_confirmed_removals'),
+        ('sync', '0005_run_lifecycle'),
     ]
 
     operations = [
