@@ -99,10 +99,11 @@ def test_market_turned_off_stops_the_run_and_alerts(bigger_shop):
     finish_cleanly(shop)
 
 
-def test_a_few_too_many_requests_errors_are_waited_out(bigger_shop):
+def test_a_few_too_many_requests_errors_are_waited_out(bigger_shop, retry_waits):
     shop = bigger_shop
     run = sync_failing_after_first_batch(shop, lambda vk: vk.fail(6, count=2))
     assert run.status == RunStatus.SUCCEEDED, run.error
+    assert retry_waits == [1.0, 2.0]  # HTTP_BACKOFF_SECONDS, then twice that
     assert len(shop.vk_items()) == len(shop.products)
     assert_no_duplicates_and_links_intact(shop)
 
