@@ -40,6 +40,18 @@ def retry_waits(monkeypatch) -> list[float]:
 
 
 @pytest.fixture
+def lost_answers(monkeypatch):
+    """Answers to drop after the sandbox carried the request out (tests.network.LostAnswers)."""
+    from requests.adapters import HTTPAdapter
+
+    from tests.network import LostAnswers
+
+    lost = LostAnswers()
+    monkeypatch.setattr(HTTPAdapter, "send", lost.wrap(HTTPAdapter.send))
+    return lost
+
+
+@pytest.fixture
 def password() -> str:
     return PASSWORD
 

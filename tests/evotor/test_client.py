@@ -290,12 +290,20 @@ def test_json_of_an_unexpected_shape_is_a_bad_response(settings, client_, evotor
         client_.list_stores()
 
 
-def test_an_answer_slower_than_the_read_timeout_is_unavailable(settings, client_, evotor_sandbox):
-    settings.HTTP_READ_TIMEOUT = 0.2
+def test_answers_lost_on_the_way_are_retried_then_unavailable(
+    settings, client_, evotor_sandbox, lost_answers, sleeps
+):
     settings.HTTP_MAX_RETRIES = 1
-    evotor_sandbox.fail("slow", delay=0.8)
-    with pytest.raises(EvotorUnavailable):
+    lost_answers.drop("/evotor/stores")
+    with pytest.raises(EvotorUnavailable, match="no answer in time"):
         client_.list_stores()
+    assert evotor_sandbox.requests_by_kind["stores"] == 2
+    assert len(sleeps) == 1
+
+
+def test_an_answer_lost_once_is_read_on_the_retry(client_, evotor_sandbox, lost_answers):
+    lost_answers.drop("/evotor/stores", count=1)
+    assert len(client_.list_stores()) == 3
     assert evotor_sandbox.requests_by_kind["stores"] == 2
 
 

@@ -128,24 +128,26 @@ def test_vk_internal_errors_that_persist_fail_the_run(bigger_shop):
     finish_cleanly(shop)
 
 
-def test_a_lost_answer_is_resolved_by_sku_in_the_same_run(bigger_shop, settings):
+def test_a_lost_answer_is_resolved_by_sku_in_the_same_run(bigger_shop, lost_answers):
     shop = bigger_shop
-    settings.HTTP_READ_TIMEOUT = 0.4
-    run = sync_failing_after_first_batch(shop, lambda vk: vk.slow(1.0, method="execute", count=1))
+    run = sync_failing_after_first_batch(
+        shop, lambda vk: lost_answers.drop("/method/execute", count=1)
+    )
+    assert lost_answers.dropped == ["/vk/method/execute"]
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert len(shop.vk_items()) == len(shop.products)
     assert_no_duplicates_and_links_intact(shop)
 
 
-def test_answers_lost_until_the_run_gives_up_are_adopted_by_sku_next_run(bigger_shop, settings):
+def test_answers_lost_until_the_run_gives_up_are_adopted_by_sku_next_run(bigger_shop, lost_answers):
     shop = bigger_shop
-    settings.HTTP_READ_TIMEOUT = 0.3
-    run = sync_failing_after_first_batch(shop, lambda vk: vk.slow(0.8, method="execute"))
+    run = sync_failing_after_first_batch(shop, lambda vk: lost_answers.drop("/method/execute"))
     assert run.status == RunStatus.FAILED, run.error
     assert_russian(run.error)  # "VK is not answering properly right now…"
     # VK made the items whose answers were lost; the links wait, `creating`, with their sku.
     made = len(shop.vk_items())
     assert made > run.created
     assert ItemLink.objects.filter(user=shop.user, state=LinkState.CREATING).exists()
+    lost_answers.clear()
     run = finish_cleanly(shop)
     assert len(shop.vk_items()) == len(shop.products)
