@@ -27,8 +27,9 @@ def sync_failing_after_first_batch(shop, inject):
 
 @pytest.fixture
 def bigger_shop(shop, default_photo_path):
-    """Enough products for several requests (12 new items fit in one request)."""
-    for n in range(40):
+    """Enough products for several requests: 12 new items fit in one, so the 25 here take three
+    (the failures are injected once the first has been applied)."""
+    for n in range(20):
         shop.add(f"x{n}", f"Товар для проверки {n}", image=False, price=10 + n)
     shop.refresh()
     return shop
