@@ -247,6 +247,17 @@ def test_server_errors_are_retried_then_succeed(client_, evotor_sandbox):
     assert evotor_sandbox.requests_by_kind["stores"] == 3
 
 
+def test_a_client_built_without_sleep_waits_the_backoff_through_http_pause(
+    settings, evotor_sandbox, retry_waits
+):
+    evotor_sandbox.fail("500", count=2)
+    assert len(EvotorClient(DEMO_TOKEN).list_stores()) == 3
+    assert len(retry_waits) == 2
+    # Full jitter under HTTP_BACKOFF_SECONDS * 2**attempt.
+    assert 0 <= retry_waits[0] <= settings.HTTP_BACKOFF_SECONDS
+    assert 0 <= retry_waits[1] <= 2 * settings.HTTP_BACKOFF_SECONDS
+
+
 def test_server_errors_that_persist_fail_cleanly_after_the_retries(
     settings, client_, evotor_sandbox
 ):
