@@ -1,10 +1,12 @@
 """gunicorn settings for the `web` process (`gunicorn evosync.wsgi:application`).
 
 Read from the environment like the rest of EvoSync; see .env.example. Logs go to stdout as JSON
-lines, through the same secret-masking formatter as the application's.
+lines, configured by the application's own `evosync.logging.logging_config`.
 """
 
 import os
+
+from evosync.logging import logging_config
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # gunicorn's own convention; (2 x cores) + 1 is its documented starting point.
@@ -25,29 +27,6 @@ if os.path.isdir("/dev/shm"):  # noqa: S108
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "evosync.logging.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "datefmt": "%Y-%m-%dT%H:%M:%SZ",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "filters": {"redact": {"()": "evosync.logging.RedactSecretsFilter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": "json",
-            "filters": ["redact"],
-        },
-    },
-    "root": {"handlers": ["stdout"], "level": "INFO"},
-    "loggers": {
-        "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
-    },
-}
+# The application's own configuration (evosync/logging.py), so gunicorn's lines and the site's
+# are the same JSON with the same masking, and there is one place to change it.
+logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO"))

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -306,7 +305,7 @@ class EvotorClient:
         base_url: str | None = None,
         auth_header: str | None = None,
         page_size: int | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         max_rate_limit_wait: float = MAX_RATE_LIMIT_WAIT,
     ):
         if not token:
@@ -321,6 +320,7 @@ class EvotorClient:
             )
         # `limit` is documented for lists in general (§4); None leaves Evotor's 1000.
         self.page_size = page_size
+        # Waits between attempts; None waits through connections.http.pause.
         self._sleep = sleep
         self.max_rate_limit_wait = max_rate_limit_wait
 
@@ -429,6 +429,9 @@ class EvotorClient:
             raise EvotorBadResponse("Evotor sent an empty image")
         return b"".join(chunks)
 
+    def _wait(self, seconds: float) -> None:
+        (http.pause if self._sleep is None else self._sleep)(seconds)
+
     def _wait_out_rate_limit(self, response: requests.Response, attempt: int) -> None:
         """Sleep until Evotor's window resets (§6.2), or raise if that is not reasonable."""
         header = response.headers.get("X-RateLimit-Reset")
@@ -447,7 +450,7 @@ class EvotorClient:
             "Evotor rate limit reached, waiting",
             extra={"vendor": VENDOR, "wait": wait, "attempt": attempt},
         )
-        self._sleep(wait)
+        self._wait(wait)
 
     def _get_json(self, path: str, params: dict, *, store_id: str | None, expect) -> dict:
         url = self.base_url + path
@@ -489,7 +492,7 @@ class EvotorClient:
                 what,
                 extra={"vendor": VENDOR, "path": path, "attempt": malformed, "delay": delay},
             )
-            self._sleep(delay)
+            self._wait(delay)
 
     @staticmethod
     def _raise_for_status(status: int, store_id: str | None) -> None:

@@ -51,8 +51,15 @@ def session() -> requests.Session:
 
 def backoff_delay(attempt: int) -> float:
     """Exponential backoff with full jitter: base * 2**attempt, at most 30 s."""
-    base = float(getattr(settings, "HTTP_BACKOFF_SECONDS", 1.0))
-    return random.uniform(0, min(30.0, base * (2**attempt)))
+    return random.uniform(0, min(30.0, settings.HTTP_BACKOFF_SECONDS * (2**attempt)))
+
+
+def pause(seconds: float) -> None:
+    """Wait before the next attempt: every retry, back-off and rate-limit wait of the vendor
+    clients comes here unless the caller passed its own `sleep`. One function, so the test
+    suite swaps it for a recorder (tests/conftest.py, `retry_waits`) and its failure paths run
+    without sleeping, checking instead how long the code asked to wait."""
+    time.sleep(seconds)
 
 
 def request(
@@ -63,10 +70,12 @@ def request(
     idempotent: bool = True,
     retries: int | None = None,
     retry_statuses: frozenset[int] = frozenset({500, 502, 503, 504}),
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     **kwargs,
 ) -> requests.Response:
-    """Send one request, retrying transient failures; returns any non-5xx response."""
+    """Send one request, retrying transient failures; returns any non-5xx response.
+
+    `sleep` waits between attempts (`pause` when None)."""
     retries = settings.HTTP_MAX_RETRIES if retries is None else retries
     kwargs.setdefault("timeout", (settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT))
     attempt = 0
@@ -99,5 +108,5 @@ def request(
                 "delay": round(delay, 2),
             },
         )
-        sleep(delay)
+        (pause if sleep is None else sleep)(delay)
         attempt += 1

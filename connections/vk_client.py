@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -148,13 +147,14 @@ class VkClient:
         base_url: str | None = None,
         version: str | None = None,
         rate_limiter: RateLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ):
         self._token = access_token.strip()
         self._key = token_key(self._token)
         self.base_url = (base_url or settings.VK_API_URL).rstrip("/")
         self.version = version or settings.VK_API_VERSION
         self._limiter = rate_limiter or default_rate_limiter()
+        # Back-off waits; None waits through connections.http.pause.
         self._sleep = sleep
         self._lock = threading.Lock()
         self.requests_made = 0
@@ -309,14 +309,14 @@ class VkClient:
         return body
 
     def _base_delay(self) -> float:
-        return float(getattr(settings, "HTTP_BACKOFF_SECONDS", 1.0))
+        return settings.HTTP_BACKOFF_SECONDS
 
     def _backoff(self, method: str, exc: VkApiError, delay: float) -> None:
         logger.warning(
             "VK request refused, retrying",
             extra={"method": method, "code": exc.code, "delay": round(delay, 2)},
         )
-        self._sleep(delay)
+        (http.pause if self._sleep is None else self._sleep)(delay)
 
     # --- catalog reads ----------------------------------------------------------------------
 

@@ -5,6 +5,10 @@ Two layers, because a careless log call is exactly what they protect against:
   for handlers that do not write JSON, such as gunicorn's);
 - `JsonFormatter` cleans every string field of the JSON line (message, traceback, stack and
   `extra=` values), so a token inside an exception text is masked too.
+
+`logging_config` is the one configuration both the Django processes (settings.LOGGING) and
+gunicorn (gunicorn.conf.py) install, so the site, the worker and gunicorn write the same lines.
+This module imports nothing from Django: gunicorn reads it before any Django setup.
 """
 
 from __future__ import annotations
@@ -85,3 +89,40 @@ class JsonFormatter(_BaseJsonFormatter):
         return {
             key: _redact_value(value) for key, value in super().process_log_record(log_data).items()
         }
+
+
+def logging_config(level: str = "INFO") -> dict[str, Any]:
+    """The `logging.config.dictConfig` dictionary: JSON lines on stdout, secrets masked.
+
+    `level` is LOG_LEVEL, for the root logger and Django's. gunicorn's access and error logs
+    stay at INFO whatever it says: one line per request is what the operator reads them for.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "evosync.logging.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "datefmt": "%Y-%m-%dT%H:%M:%SZ",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+        },
+        "filters": {"redact": {"()": "evosync.logging.RedactSecretsFilter"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json",
+                "filters": ["redact"],
+            },
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {
+            "django": {"handlers": ["stdout"], "level": level, "propagate": False},
+            # urllib3 logs full request URLs at DEBUG, and VK puts tokens in them.
+            "urllib3": {"level": "WARNING"},
+            "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        },
+    }

@@ -12,6 +12,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from evosync.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # A placeholder that is only acceptable while DEBUG is on: production refuses to start with it.
@@ -306,33 +308,7 @@ SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
 
 # --- Logging: JSON lines on stdout --------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "evosync.logging.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "datefmt": "%Y-%m-%dT%H:%M:%SZ",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "filters": {"redact": {"()": "evosync.logging.RedactSecretsFilter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": "json",
-            "filters": ["redact"],
-        },
-    },
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {
-        "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
-        # urllib3 logs full request URLs at DEBUG, and VK puts tokens in them.
-        "urllib3": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(LOG_LEVEL)
 # Base of the exponential backoff between retries of a transient vendor failure.
 HTTP_BACKOFF_SECONDS = env.float("HTTP_BACKOFF_SECONDS", default=1.0)
 

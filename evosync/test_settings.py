@@ -25,8 +25,8 @@ CACHES = {
     alias: {**conf, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"} for alias, conf in CACHES.items()
 }
 WHITENOISE_AUTOREFRESH = True
-# Retries still happen in tests, just without the real waiting.
-HTTP_BACKOFF_SECONDS = 0.01
+# Retries wait the production back-off (HTTP_BACKOFF_SECONDS), recorded instead of slept: see
+# the `retry_waits` fixture. Lost answers are injected (tests/network.py), never waited for.
 HTTP_READ_TIMEOUT = 5.0
 
 # Tests send several "forgot password" / "send the link again" e-mails to one address in a row;

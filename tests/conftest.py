@@ -27,6 +27,30 @@ def site_language():
         yield
 
 
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch) -> list[float]:
+    """Every wait the vendor clients' retry, back-off and rate-limit paths asked for, in
+    seconds: recorded instead of slept (connections.http.pause), so failure paths take no
+    wall-clock time and tests can check the waits themselves."""
+    from connections import http
+
+    waits: list[float] = []
+    monkeypatch.setattr(http, "pause", waits.append)
+    return waits
+
+
+@pytest.fixture
+def lost_answers(monkeypatch):
+    """Answers to drop after the sandbox carried the request out (tests.network.LostAnswers)."""
+    from requests.adapters import HTTPAdapter
+
+    from tests.network import LostAnswers
+
+    lost = LostAnswers()
+    monkeypatch.setattr(HTTPAdapter, "send", lost.wrap(HTTPAdapter.send))
+    return lost
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

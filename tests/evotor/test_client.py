@@ -247,6 +247,17 @@ def test_server_errors_are_retried_then_succeed(client_, evotor_sandbox):
     assert evotor_sandbox.requests_by_kind["stores"] == 3
 
 
+def test_a_client_built_without_sleep_waits_the_backoff_through_http_pause(
+    settings, evotor_sandbox, retry_waits
+):
+    evotor_sandbox.fail("500", count=2)
+    assert len(EvotorClient(DEMO_TOKEN).list_stores()) == 3
+    assert len(retry_waits) == 2
+    # Full jitter under HTTP_BACKOFF_SECONDS * 2**attempt.
+    assert 0 <= retry_waits[0] <= settings.HTTP_BACKOFF_SECONDS
+    assert 0 <= retry_waits[1] <= 2 * settings.HTTP_BACKOFF_SECONDS
+
+
 def test_server_errors_that_persist_fail_cleanly_after_the_retries(
     settings, client_, evotor_sandbox
 ):
@@ -290,12 +301,20 @@ def test_json_of_an_unexpected_shape_is_a_bad_response(settings, client_, evotor
         client_.list_stores()
 
 
-def test_an_answer_slower_than_the_read_timeout_is_unavailable(settings, client_, evotor_sandbox):
-    settings.HTTP_READ_TIMEOUT = 0.2
+def test_answers_lost_on_the_way_are_retried_then_unavailable(
+    settings, client_, evotor_sandbox, lost_answers, sleeps
+):
     settings.HTTP_MAX_RETRIES = 1
-    evotor_sandbox.fail("slow", delay=0.8)
-    with pytest.raises(EvotorUnavailable):
+    lost_answers.drop("/evotor/stores")
+    with pytest.raises(EvotorUnavailable, match="no answer in time"):
         client_.list_stores()
+    assert evotor_sandbox.requests_by_kind["stores"] == 2
+    assert len(sleeps) == 1
+
+
+def test_an_answer_lost_once_is_read_on_the_retry(client_, evotor_sandbox, lost_answers):
+    lost_answers.drop("/evotor/stores", count=1)
+    assert len(client_.list_stores()) == 3
     assert evotor_sandbox.requests_by_kind["stores"] == 2
 
 

@@ -3,12 +3,13 @@
 import io
 import json
 import logging
+import runpy
 
 import pytest
 from django.conf import settings
 
-from evosync.logging import JsonFormatter, RedactSecretsFilter, redact
-from tests.foundation.helpers import clean_env, run_manage
+from evosync.logging import JsonFormatter, RedactSecretsFilter, logging_config, redact
+from tests.foundation.helpers import BASE_DIR, clean_env, run_manage
 
 VK_TOKEN = "vk1.a.Zk9xQ2ab_CdEf-123"
 
@@ -37,6 +38,21 @@ def test_settings_write_json_lines_to_stdout():
         == "evosync.logging.JsonFormatter"
     )
     assert "redact" in handler["filters"]
+
+
+@pytest.mark.parametrize("level", ["INFO", "WARNING"])
+def test_gunicorn_installs_the_applications_own_logging_configuration(monkeypatch, level):
+    monkeypatch.setenv("LOG_LEVEL", level)
+    gunicorn = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))["logconfig_dict"]
+    assert gunicorn == logging_config(level)
+    assert logging_config(settings.LOG_LEVEL) == settings.LOGGING
+    # gunicorn's own lines go through the same JSON handler, at INFO whatever LOG_LEVEL says.
+    for name in ("gunicorn.error", "gunicorn.access"):
+        assert gunicorn["loggers"][name] == {
+            "handlers": ["stdout"],
+            "level": "INFO",
+            "propagate": False,
+        }
 
 
 def test_a_log_line_is_json_with_time_level_logger_and_message():

@@ -28,8 +28,9 @@ def sync_failing_after_first_batch(shop, inject):
 
 @pytest.fixture
 def bigger_shop(shop, default_photo_path):
-    """Enough products for several requests (12 new items fit in one request)."""
-    for n in range(40):
+    """Enough products for several requests: 12 new items fit in one, so the 25 here take three
+    (the failures are injected once the first has been applied)."""
+    for n in range(20):
         shop.add(f"x{n}", f"Товар для проверки {n}", image=False, price=10 + n)
     shop.refresh()
     return shop
@@ -100,10 +101,11 @@ def test_market_turned_off_stops_the_run_and_alerts(bigger_shop):
     finish_cleanly(shop)
 
 
-def test_a_few_too_many_requests_errors_are_waited_out(bigger_shop):
+def test_a_few_too_many_requests_errors_are_waited_out(bigger_shop, retry_waits):
     shop = bigger_shop
     run = sync_failing_after_first_batch(shop, lambda vk: vk.fail(6, count=2))
     assert run.status == RunStatus.SUCCEEDED, run.error
+    assert retry_waits == [1.0, 2.0]  # HTTP_BACKOFF_SECONDS, then twice that
     assert len(shop.vk_items()) == len(shop.products)
     assert_no_duplicates_and_links_intact(shop)
 
@@ -128,25 +130,27 @@ def test_vk_internal_errors_that_persist_fail_the_run(bigger_shop):
     finish_cleanly(shop)
 
 
-def test_a_lost_answer_is_resolved_by_sku_in_the_same_run(bigger_shop, settings):
+def test_a_lost_answer_is_resolved_by_sku_in_the_same_run(bigger_shop, lost_answers):
     shop = bigger_shop
-    settings.HTTP_READ_TIMEOUT = 0.4
-    run = sync_failing_after_first_batch(shop, lambda vk: vk.slow(1.0, method="execute", count=1))
+    run = sync_failing_after_first_batch(
+        shop, lambda vk: lost_answers.drop("/method/execute", count=1)
+    )
+    assert lost_answers.dropped == ["/vk/method/execute"]
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert len(shop.vk_items()) == len(shop.products)
     assert_no_duplicates_and_links_intact(shop)
 
 
-def test_answers_lost_until_the_run_gives_up_are_adopted_by_sku_next_run(bigger_shop, settings):
+def test_answers_lost_until_the_run_gives_up_are_adopted_by_sku_next_run(bigger_shop, lost_answers):
     shop = bigger_shop
-    settings.HTTP_READ_TIMEOUT = 0.3
-    run = sync_failing_after_first_batch(shop, lambda vk: vk.slow(0.8, method="execute"))
+    run = sync_failing_after_first_batch(shop, lambda vk: lost_answers.drop("/method/execute"))
     assert run.status == RunStatus.FAILED, run.error
     assert_russian(run.error)  # "VK is not answering properly right now…"
     # VK made the items whose answers were lost; the links wait, `creating`, with their sku.
     made = len(shop.vk_items())
     assert made > run.created
     assert ItemLink.objects.filter(user=shop.user, state=LinkState.CREATING).exists()
+    lost_answers.clear()
     run = finish_cleanly(shop)
     assert len(shop.vk_items()) == len(shop.products)
 

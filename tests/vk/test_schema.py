@@ -1,7 +1,5 @@
-"""The sandbox's answers and the client's requests, checked against VK's own JSON schema.
-
-Skipped when the schema files are not there (VK_API_SCHEMA_DIR, see tests/vk/vk_schema.py).
-"""
+"""The sandbox's answers and the client's requests, checked against VK's own JSON schema
+(vendored in tests/vk/vk_api_schema/, see tests/vk/vk_schema.py)."""
 
 import json
 from decimal import Decimal
@@ -14,10 +12,6 @@ from jsonschema import ValidationError
 from connections.vk_client import VkCall, VkRef
 from connections.vk_photos import normalize_product_image
 from tests.vk import vk_schema
-
-pytestmark = pytest.mark.skipif(
-    vk_schema.schema_dir() is None, reason="VK's schema files are not there (VK_API_SCHEMA_DIR)"
-)
 
 OWNER = -200001
 
@@ -173,3 +167,20 @@ def test_parameter_checker_catches_what_vk_would_refuse():
         "market.edit.deleted: 'true' is not 0/1"
     ]
     assert json.dumps(vk_schema.methods()["execute"]["responses"])
+
+
+def test_the_vendored_schema_holds_every_file_the_checks_load_and_its_licence(monkeypatch):
+    monkeypatch.delenv("VK_API_SCHEMA_DIR", raising=False)
+    assert vk_schema.schema_dir() == vk_schema.DEFAULT_DIR
+    assert "MIT License" in (vk_schema.DEFAULT_DIR / "LICENSE").read_text()
+    vendored = {
+        path.relative_to(vk_schema.DEFAULT_DIR).as_posix()
+        for path in vk_schema.DEFAULT_DIR.rglob("*.json")
+    }
+    assert vendored == set(vk_schema.FILES)
+
+
+def test_a_schema_folder_without_the_files_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("VK_API_SCHEMA_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=r"VK_API_SCHEMA_DIR.*market/methods\.json"):
+        vk_schema.schema_dir()

@@ -1,7 +1,8 @@
 """VK's own JSON schema (VKCOM/vk-api-schema, 5.199) as a validator for the sandbox and client.
 
-The schema files are not part of this project: tests find them through VK_API_SCHEMA_DIR
-(default `../shared/vk-api-schema` next to the repository) and skip when they are absent.
+The subset the tests need is vendored next to this module (`vk_api_schema/`, MIT, with its
+LICENSE and provenance); VK_API_SCHEMA_DIR points at another copy instead, for example a newer
+revision. A folder without the files is an error, not a reason to skip.
 
 The files are draft-07 with draft-03 habits: `"required": true` on a property instead of a
 `required` list on its object, and `$schema` pointing at a custom meta-schema. Both are
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-DEFAULT_DIR = Path(settings.BASE_DIR).parent / "shared" / "vk-api-schema"
+DEFAULT_DIR = Path(__file__).resolve().parent / "vk_api_schema"
 FILES = [
     "base/objects.json",
     "base/responses.json",
@@ -60,12 +61,18 @@ PRODUCTION_CATEGORY = {
 }
 
 
-def schema_dir() -> Path | None:
+def schema_dir() -> Path:
+    """The vendored schema, or the folder VK_API_SCHEMA_DIR names (relative to the project)."""
     configured = os.environ.get("VK_API_SCHEMA_DIR")
     path = Path(configured) if configured else DEFAULT_DIR
     if not path.is_absolute():
         path = Path(settings.BASE_DIR) / path
-    return path if (path / "market" / "methods.json").is_file() else None
+    missing = [name for name in FILES if not (path / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"VK's schema files are not in {path} (VK_API_SCHEMA_DIR): missing {', '.join(missing)}"
+        )
+    return path
 
 
 def _lift_required(node):
