@@ -191,6 +191,14 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# Attempts count against the e-mail as stored (trimmed, lower case), not as typed.
+AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
+# How many proxies in front of the site append to X-Forwarded-For (0: use the socket's
+# address). Lockouts count per e-mail and client address; see docs/security.md.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_ip"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 
 EMAIL_CONFIRM_MAX_AGE_HOURS = env.int("EMAIL_CONFIRM_MAX_AGE_HOURS", default=48)
