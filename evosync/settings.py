@@ -298,6 +298,10 @@ EVOTOR_WEBHOOK_SECRET = env("EVOTOR_WEBHOOK_SECRET", default="")
 # "bearer" sends `Authorization: Bearer <token>`, "x-authorization" the raw token in
 # `X-Authorization`: the docs disagree on which one production wants (evotor-api.md §10.1).
 EVOTOR_AUTH_HEADER = env("EVOTOR_AUTH_HEADER", default="bearer")
+# Image URLs come from Evotor's data: only these hosts are fetched (".evotor.ru" = the domain and
+# its subdomains; Evotor's API host is always allowed), and a download may take this long in all.
+EVOTOR_IMAGE_HOSTS = env.list("EVOTOR_IMAGE_HOSTS", default=[".evotor.ru"])
+EVOTOR_IMAGE_DOWNLOAD_SECONDS = env.float("EVOTOR_IMAGE_DOWNLOAD_SECONDS", default=20.0)
 VK_API_URL = env("VK_API_URL", default="https://api.vk.com/method").rstrip("/")
 VK_API_VERSION = env("VK_API_VERSION", default="5.199")
 VK_REQUESTS_PER_SECOND = env.float("VK_REQUESTS_PER_SECOND", default=3.0)
