@@ -295,6 +295,16 @@ if not FIELD_ENCRYPTION_KEYS:
 EVOTOR_API_URL = env("EVOTOR_API_URL", default="https://api.evotor.ru").rstrip("/")
 EVOTOR_APP_ID = env("EVOTOR_APP_ID", default="")
 EVOTOR_WEBHOOK_SECRET = env("EVOTOR_WEBHOOK_SECRET", default="")
+# Empty keeps the webhooks closed; a short secret would be guessable.
+EVOTOR_WEBHOOK_SECRET_MIN_LENGTH = 32
+_short = len(EVOTOR_WEBHOOK_SECRET) < EVOTOR_WEBHOOK_SECRET_MIN_LENGTH
+if not DEBUG and EVOTOR_WEBHOOK_SECRET and _short:
+    raise ImproperlyConfigured(
+        f"DEBUG is off, so EVOTOR_WEBHOOK_SECRET must be at least "
+        f"{EVOTOR_WEBHOOK_SECRET_MIN_LENGTH} characters long "
+        "(the token the Evotor developer portal generates is; or leave it empty to keep the "
+        "webhooks closed)."
+    )
 # "bearer" sends `Authorization: Bearer <token>`, "x-authorization" the raw token in
 # `X-Authorization`: the docs disagree on which one production wants (evotor-api.md §10.1).
 EVOTOR_AUTH_HEADER = env("EVOTOR_AUTH_HEADER", default="bearer")

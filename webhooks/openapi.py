@@ -14,7 +14,7 @@ from django.conf import settings
 
 from webhooks.payloads import USER_ID_RE
 
-ERROR_CODES = [1001, 1002, 1003, 1006, 2001, 2002, 2003, 2004, 2005]
+ERROR_CODES = [1001, 1002, 1003, 1006, 2001, 2002, 2003, 2004, 2005, 5003]
 REF = "#/components/schemas/"
 
 
@@ -40,7 +40,8 @@ SCHEMAS: dict[str, dict] = {
                 "enum": ERROR_CODES,
                 "description": "1001 bad app secret; 1006 wrong user credentials; 2001 not a "
                 "JSON object; 2002 a field is missing; 2003 a field's value is wrong; 2004 "
-                "linked to another account; 2005 already registered.",
+                "linked to another account; 2005 already registered; 5003 EvoSync cannot "
+                "answer now (not an Evotor code: its database is down; repeat the call).",
             },
             "reason": {"type": "string", "examples": ["missing", "incorrect", "unauthorized"]},
             "subject": {"type": "string", "examples": ["userId", "email", "token"]},
@@ -166,6 +167,11 @@ _APP_SECRET = [{"appSecret": []}, {"appBasic": []}]
 _EVENT_AUTH = [*_APP_SECRET, {"userToken": []}]
 _UNAUTHORIZED = _errors("1001: the app secret is missing or wrong (or none is configured).")
 _BAD_INPUT = _errors("2001 / 2002 / 2003: the body is not a JSON object, or a field is wrong.")
+# Every webhook may also answer these two (webhooks.views).
+_COMMON = {
+    "429": _errors("1001: too many refused secrets from this address; retry after a minute."),
+    "503": _errors("5003: EvoSync cannot answer now (its database is down); retry later."),
+}
 
 
 def _post(
@@ -184,7 +190,7 @@ def _post(
             "description": description,
             "security": security,
             "requestBody": {"required": True, **_json(request, "JSON body")},
-            "responses": responses,
+            "responses": {**responses, **_COMMON},
         }
     }
 

@@ -15,13 +15,15 @@ call twice gives the same result.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Status, User
@@ -50,6 +52,21 @@ logger = logging.getLogger(__name__)
 
 INSTALLED = "ApplicationInstalled"
 UNINSTALLED = "ApplicationUninstalled"
+# How far ahead of our clock an event's time may be. Later times are taken as "now": an event
+# dated next year would otherwise make every genuine event until then look older ("stale").
+EVENT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _bounded_time(event):
+    """The event, its time replaced by now when it is more than EVENT_CLOCK_SKEW ahead."""
+    now = timezone.now()
+    if event.occurred_at is not None and event.occurred_at > now + EVENT_CLOCK_SKEW:
+        logger.warning(
+            "Evotor event dated in the future; using the current time",
+            extra={"event_id": event.event_id, "occurred_at": event.occurred_at.isoformat()},
+        )
+        return dataclasses.replace(event, occurred_at=now)
+    return event
 
 
 def _linked_connection(evotor_user_id: str, *, lock: bool = False) -> EvotorConnection | None:
@@ -195,6 +212,7 @@ def evotor_installation_event_apply(*, event: InstallationEvent) -> str:
     Uninstalling switches the connection off (state disabled) and keeps every piece of data;
     installing switches it back on. Other types are recorded and ignored.
     """
+    event = _bounded_time(event)
     if event.event_id and EvotorEvent.objects.filter(event_id=event.event_id).exists():
         return "duplicate"
     app_id = settings.EVOTOR_APP_ID
@@ -244,6 +262,7 @@ def evotor_installation_event_apply(*, event: InstallationEvent) -> str:
 
 def evotor_subscription_event_record(*, event: SubscriptionEvent) -> str:
     """Subscription events (§7.4) only matter when Evotor bills; we record and ignore them."""
+    event = _bounded_time(event)
     if not _record(kind=EventKind.SUBSCRIPTION, event=event, outcome=EventOutcome.IGNORED):
         return "duplicate"
     return str(EventOutcome.IGNORED)
