@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -377,3 +378,34 @@ VK_RATE_LIMIT_MARGIN = env.float("VK_RATE_LIMIT_MARGIN", default=0.07)
 ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS = env.int(
     "ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS", default=60
 )
+
+# --- Content-Security-Policy and upload size ----------------------------------------------------
+# Content-Security-Policy (django-csp 4): our pages load scripts, styles, images and fonts from
+# this site only and run no inline code, so the policy is "self". The optional JivoSite chat
+# widget (JIVOSITE_WIDGET_ID) needs its own hosts and inline styles: allowed only when it is on.
+_CSP_SELF = ["'self'"]
+_JIVO = ["https://*.jivosite.com", "wss://*.jivosite.com"] if JIVOSITE_WIDGET_ID else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": _CSP_SELF,
+        "script-src": [*_CSP_SELF, *_JIVO[:1]],
+        "style-src": [*_CSP_SELF, *(["'unsafe-inline'", *_JIVO[:1]] if _JIVO else [])],
+        "img-src": [*_CSP_SELF, "data:", *_JIVO[:1]],
+        "font-src": [*_CSP_SELF, *_JIVO[:1]],
+        "connect-src": [*_CSP_SELF, *_JIVO],
+        "frame-src": [*_JIVO[:1]] or ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": _CSP_SELF,
+        "form-action": _CSP_SELF,
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Uploads: one request carries at most one 10 MB photo plus the form (evosync/uploads.py).
+# Put the same limit (or a little more) in the proxy: nginx `client_max_body_size 12m;`.
+UPLOAD_MAX_REQUEST_BYTES = 12 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "evosync.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
