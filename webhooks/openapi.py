@@ -286,7 +286,8 @@ PATHS: dict[str, dict] = {
     "/user/create": _post(
         "userCreate",
         "Create an EvoSync account for an Evotor user",
-        "Creates an active account and links it to the Evotor userId (evotor-api.md §7.1). "
+        "Creates an account linked to the Evotor userId (evotor-api.md §7.1); it can sign in "
+        "to EvoSync once the address owner follows the link e-mailed to them. "
         "A replay for a linked userId with the same e-mail (or none) answers the same token.",
         "UserCreateRequest",
         {

@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Status, User
+from accounts.services import user_send_confirmation, user_send_invite
 from connections.evotor_selectors import evotor_connection_by_evotor_user_id
 from connections.evotor_services import evotor_connection_receive_token
 from connections.models import ConnectionState, EvotorConnection
@@ -112,8 +113,11 @@ def _replay_of_create(connection: EvotorConnection, payload: UserCreate) -> Evot
 def evotor_user_create(*, payload: UserCreate) -> EvotorConnection:
     """Create an EvoSync account for an Evotor user and link it (evotor-api.md §7.1).
 
-    The account is active at once (Evotor vouches for the merchant); without a password it
-    has an unusable one, and the merchant sets it through "forgot password".
+    Evotor vouches for its user, not for the e-mail address they type: anybody could name
+    someone else's. So the account is pending until the address owner answers the e-mail sent
+    after commit: a confirmation link when a password came with the call, an invitation to
+    choose one when none did. Evotor's side works at once (the token is answered, /user/token
+    is stored); only signing in to EvoSync waits for the confirmation (docs/security.md).
     """
     linked = _linked_connection(payload.evotor_user_id)
     if linked is not None:
@@ -132,7 +136,7 @@ def evotor_user_create(*, payload: UserCreate) -> EvotorConnection:
             user = User.objects.create_user(
                 email=payload.email,
                 password=payload.password,
-                status=Status.ACTIVE,
+                status=Status.PENDING,
                 full_name=payload.full_name,
                 evotor_user_id=payload.evotor_user_id,
             )
@@ -147,8 +151,21 @@ def evotor_user_create(*, payload: UserCreate) -> EvotorConnection:
                 ALREADY_REGISTERED, reason="already registered", subject="email"
             ) from None
         return _replay_of_create(linked, payload)
+    transaction.on_commit(lambda: _ask_address_owner(user.pk))
     logger.info("Account created from Evotor", extra={"user_id": user.pk})
     return connection
+
+
+def _ask_address_owner(user_id: int) -> None:
+    """The confirmation link (a password was given) or an invitation to choose one."""
+    user = User.objects.filter(pk=user_id, status=Status.PENDING).first()
+    if user is None:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        if user.has_usable_password():
+            user_send_confirmation(user=user)
+        else:
+            user_send_invite(user=user)
 
 
 @transaction.atomic
