@@ -42,6 +42,14 @@ def test_pages_carry_a_self_only_policy(client, request, persona):
     assert rules["style-src"] == ["'self'"]
     assert rules["frame-ancestors"] == ["'none'"]
     assert rules["object-src"] == ["'none'"]
+    # VK's thumbnails on the VK catalog pages, and nothing inline.
+    assert {"'self'", "https://*.userapi.com"} <= set(rules["img-src"])
+
+
+def test_the_sandboxs_pictures_are_allowed_when_vk_api_url_points_at_it(client, owner, settings):
+    settings.VK_API_URL = "http://127.0.0.1:8001/vk/method"
+    client.force_login(owner)
+    assert "http://127.0.0.1:8001" in policy(client.get(reverse("sync:dashboard")))["img-src"]
 
 
 @pytest.mark.parametrize("path", PAGES, ids=[str(p.relative_to(BASE_DIR)) for p in PAGES])
