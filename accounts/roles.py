@@ -34,8 +34,16 @@ STAFF_APPS = (
     "vk_catalog",
     "sync",
     "webhooks",
-    "django_q",
     "axes",
+)
+
+# The task queue: the admin role looks at it, pauses schedules ("change" on a schedule) and
+# resubmits failed EvoSync tasks ("change" on a failure); evosync/admin.py keeps editing and
+# every other function for the system role, because the worker runs whatever a schedule names.
+QUEUE_GRANTS = (
+    Grant("django_q", ("view",)),
+    Grant("django_q", ("change",), model="schedule"),
+    Grant("django_q", ("change",), model="failure"),
 )
 
 ROLE_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
@@ -44,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     Role.ADMIN: (
         Grant("accounts", ("view", "change", "add", "delete"), model="user"),
         *(Grant(app, ("view", "change")) for app in STAFF_APPS),
+        *QUEUE_GRANTS,
         # Staff may look at the roles; changing what a role may do is for the system role.
         Grant("auth", ("view",), model="group"),
     ),

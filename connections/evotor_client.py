@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -307,6 +309,7 @@ class EvotorClient:
         page_size: int | None = None,
         sleep: Callable[[float], None] | None = None,
         max_rate_limit_wait: float = MAX_RATE_LIMIT_WAIT,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         if not token:
             raise EvotorAuthError("No Evotor cloud token is stored for this connection")
@@ -323,6 +326,7 @@ class EvotorClient:
         # Waits between attempts; None waits through connections.http.pause.
         self._sleep = sleep
         self.max_rate_limit_wait = max_rate_limit_wait
+        self._monotonic = monotonic
 
     def __repr__(self) -> str:
         return f"<EvotorClient {self.base_url}>"
@@ -363,12 +367,23 @@ class EvotorClient:
             raise
 
     def download_image(self, url: str) -> bytes:
-        """The picture's bytes. The token is sent only to Evotor's own host, never elsewhere."""
+        """The picture's bytes, within EVOTOR_IMAGE_DOWNLOAD_SECONDS in total.
+
+        Image URLs come from Evotor's data, so only hosts of EVOTOR_IMAGE_HOSTS (and Evotor's
+        API host) are fetched, redirects included; the token goes only to Evotor's API origin.
+        Error texts are generic (they reach the merchant); the details go to the log.
+        """
         absolute = urljoin(self.base_url + "/", url)
-        same_origin = urlsplit(absolute)[:2] == urlsplit(self.base_url)[:2]
+        if not self.image_host_allowed(absolute):
+            logger.info("Evotor image on a host not allowed", extra={"vendor": VENDOR})
+            raise EvotorBadResponse("The Evotor picture is not on one of Evotor's servers")
+        same_origin = http.same_origin(absolute, self.base_url)
         headers = {"Accept": "image/png, image/*"}
         if same_origin:
             headers.update(self._auth_headers())
+        deadline = self._monotonic() + settings.EVOTOR_IMAGE_DOWNLOAD_SECONDS
+        # One read never waits longer than the whole download may take.
+        read_timeout = min(settings.HTTP_READ_TIMEOUT, settings.EVOTOR_IMAGE_DOWNLOAD_SECONDS)
         rate_limited = 0
         while True:
             try:
@@ -379,9 +394,18 @@ class EvotorClient:
                     headers=headers,
                     stream=True,
                     sleep=self._sleep,
+                    timeout=(settings.HTTP_CONNECT_TIMEOUT, read_timeout),
+                    follow_to=self.image_host_allowed,
                 )
             except http.TransientHTTPError as exc:
-                raise EvotorUnavailable(str(exc), status=exc.status) from None
+                logger.info(
+                    "Evotor image not downloaded",
+                    extra={"vendor": VENDOR, "status": exc.status, "error": str(exc)},
+                )
+                raise EvotorUnavailable(
+                    "Evotor's picture server did not answer; the next sync tries again",
+                    status=exc.status,
+                ) from None
             except requests.RequestException as exc:
                 raise EvotorUnavailable(
                     f"evotor: image request failed ({type(exc).__name__})"
@@ -394,14 +418,35 @@ class EvotorClient:
                     continue
                 if status == 401 and same_origin:
                     raise EvotorAuthError("Evotor rejected the cloud token (HTTP 401)", status=401)
-                if status != 200:
-                    raise EvotorError(
-                        f"Evotor image is not available (HTTP {status})", status=status
-                    )
                 content_type = response.headers.get("Content-Type", "").lower()
-                if content_type.startswith(("text/", "application/json")):
-                    raise EvotorBadResponse(f"Evotor sent {content_type!r} instead of an image")
-                return self._read_capped(response)
+                if status != 200 or content_type.startswith(("text/", "application/json")):
+                    logger.info(
+                        "Evotor image not downloaded",
+                        extra={"vendor": VENDOR, "status": status, "content_type": content_type},
+                    )
+                    raise EvotorError("Evotor did not send the picture", status=status)
+                return self._read_capped(response, deadline)
+
+    def image_host_allowed(self, url: str) -> bool:
+        """True for an https (or the API's own scheme) URL on a host of EVOTOR_IMAGE_HOSTS.
+
+        An entry starting with a dot matches the domain and its subdomains (".evotor.ru");
+        Evotor's API host is always allowed, so the sandbox works without configuration.
+        """
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().rstrip(".")
+        if not host or parts.scheme not in ("https", urlsplit(self.base_url).scheme):
+            return False
+        if http.same_origin(url, self.base_url):
+            return True
+        for allowed in settings.EVOTOR_IMAGE_HOSTS:
+            allowed = allowed.strip().lower()
+            if allowed.startswith("."):
+                if host == allowed[1:] or host.endswith(allowed):
+                    return True
+            elif host == allowed:
+                return True
+        return False
 
     # --- plumbing --------------------------------------------------------------------------
     def _auth_headers(self) -> dict[str, str]:
@@ -412,16 +457,19 @@ class EvotorClient:
     def _headers(self) -> dict[str, str]:
         return {"Accept": ACCEPT, **self._auth_headers()}
 
-    @staticmethod
-    def _read_capped(response: requests.Response) -> bytes:
+    def _read_capped(self, response: requests.Response, deadline: float) -> bytes:
+        # read1 returns what one socket read brings, so a server dripping a byte at a time
+        # cannot hold us past the deadline (iter_content waits for a whole chunk).
         chunks, size = [], 0
         try:
-            for chunk in response.iter_content(chunk_size=64 * 1024):
+            while chunk := response.raw.read1(64 * 1024, decode_content=True):
                 size += len(chunk)
                 if size > MAX_IMAGE_BYTES:
                     raise EvotorBadResponse("Evotor image is larger than 10 MB")
+                if self._monotonic() > deadline:
+                    raise EvotorUnavailable("evotor: the picture took too long to download")
                 chunks.append(chunk)
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise EvotorUnavailable(
                 f"evotor: image download broke off ({type(exc).__name__})"
             ) from None

@@ -4,6 +4,12 @@ Explicit connect/read timeouts, a User-Agent, and retries with exponential backo
 transient failures only (connection errors, timeouts, 5xx). Vendor clients turn what is left
 into their own typed exceptions. Requests that are not safe to repeat (a VK write whose answer
 was lost) pass `idempotent=False`, so a read timeout is reported instead of retried.
+
+Redirects are followed here, not by requests: requests keeps custom headers (Evotor's
+`X-Authorization`) on a redirect to another host and strips only `Authorization`. A redirect
+within the same origin (scheme, host, port) is followed as is; one to another origin is followed
+only when the caller's `follow_to(url)` allows that address, and then without any credential
+header; otherwise the 3xx answer is returned to the caller, which treats it as an error.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -49,6 +56,49 @@ def session() -> requests.Session:
     return current
 
 
+MAX_REDIRECTS = 5
+# Headers that carry a credential and must never follow a request to another origin.
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "x-authorization", "proxy-authorization", "cookie"}
+)
+
+
+def same_origin(first: str, second: str) -> bool:
+    a, b = urlsplit(first), urlsplit(second)
+    return (a.scheme.lower(), a.hostname, a.port) == (b.scheme.lower(), b.hostname, b.port)
+
+
+def _send(
+    method: str, url: str, *, follow_to: Callable[[str], bool] | None, **kwargs
+) -> requests.Response:
+    """One request, following redirects ourselves (see the module docstring)."""
+    kwargs["allow_redirects"] = False
+    for _hop in range(MAX_REDIRECTS + 1):
+        response = session().request(method, url, **kwargs)
+        location = response.headers.get("Location") if response.is_redirect else None
+        if not location:
+            return response
+        target = urljoin(url, location)
+        if not same_origin(url, target):
+            if follow_to is None or not follow_to(target):
+                return response
+            kwargs["headers"] = {
+                name: value
+                for name, value in (kwargs.get("headers") or {}).items()
+                if name.lower() not in CREDENTIAL_HEADERS
+            }
+        response.close()
+        if response.status_code == 303 or (
+            response.status_code in (301, 302) and method.upper() == "POST"
+        ):
+            # Browsers' (and requests') behaviour: the body is not sent again.
+            method = "GET"
+            for body in ("data", "json", "files"):
+                kwargs.pop(body, None)
+        url = target
+    raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
+
+
 def backoff_delay(attempt: int) -> float:
     """Exponential backoff with full jitter: base * 2**attempt, at most 30 s."""
     return random.uniform(0, min(30.0, settings.HTTP_BACKOFF_SECONDS * (2**attempt)))
@@ -71,17 +121,21 @@ def request(
     retries: int | None = None,
     retry_statuses: frozenset[int] = frozenset({500, 502, 503, 504}),
     sleep: Callable[[float], None] | None = None,
+    follow_to: Callable[[str], bool] | None = None,
     **kwargs,
 ) -> requests.Response:
     """Send one request, retrying transient failures; returns any non-5xx response.
 
-    `sleep` waits between attempts (`pause` when None)."""
+    `sleep` waits between attempts (`pause` when None). `follow_to(url)` decides whether a
+    redirect to another origin may be followed (without credentials); by default it is not, and
+    the 3xx answer is returned.
+    """
     retries = settings.HTTP_MAX_RETRIES if retries is None else retries
     kwargs.setdefault("timeout", (settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT))
     attempt = 0
     while True:
         try:
-            response = session().request(method, url, **kwargs)
+            response = _send(method, url, follow_to=follow_to, **kwargs)
         except requests.ConnectionError as exc:
             # Includes connect timeouts: nothing reached the vendor, always safe to repeat.
             error = TransientHTTPError(f"{vendor}: cannot connect ({type(exc).__name__})")

@@ -55,9 +55,10 @@ class EvotorConnection(VendorConnection):
     )
     token_field = "cloud_token"
     cloud_token = EncryptedTextField(_("cloud token"), blank=True, default="")
-    api_token = models.CharField(
-        _("EvoSync token for Evotor"), max_length=128, unique=True, default=new_api_token
-    )
+    # Encrypted at rest like the vendor tokens: it authorises calls to /installation/event, and
+    # a replayed /user/create must answer the same token again, so a one-way hash cannot do.
+    # Rows are found by evotor_user_id, never by this value.
+    api_token = EncryptedTextField(_("EvoSync token for Evotor"), default=new_api_token)
     evotor_user_id = models.CharField(_("Evotor user id"), max_length=32, blank=True, default="")
 
     class Meta:

@@ -3,8 +3,12 @@
 VK wants at least 400×400 px, width + height ≤ 14 000 px, at most 50 MB, a side ratio of at
 most 20:1. Evotor's product images are 300×300 PNGs or JPEGs, so every image is normalized
 before it is uploaded: decoded whatever its format, turned upright (EXIF), flattened onto
-white, padded onto a white square (VK shows items as squares, so nothing gets cropped away),
-enlarged or reduced to a comfortable size and saved as an RGB JPEG.
+white, reduced (or enlarged) to a comfortable size, padded onto a white square (VK shows items
+as squares, so nothing gets cropped away) and saved as an RGB JPEG.
+
+Memory: the size and the side ratio are read from the header and checked before a single pixel
+is decoded; JPEGs are decoded at a reduced scale (`draft`); the image is shrunk before it is
+padded, so a 13600×400 strip never becomes a 13600×13600 square (883 MB, issue 13 item 3).
 """
 
 from __future__ import annotations
@@ -23,27 +27,68 @@ VK_MAX_BYTES = 50 * 1024 * 1024
 TARGET_MIN_SIDE = 800
 TARGET_MAX_SIDE = 2560
 JPEG_QUALITY = 90
-# Refuse absurd inputs before decoding them (a "decompression bomb").
-MAX_INPUT_PIXELS = 100_000_000
+# Refuse absurd inputs before decoding them (a "decompression bomb"): 25 Mpx is 100 MB as RGBA,
+# and the publisher normalizes several photos at once. Product photos are far smaller.
+MAX_INPUT_PIXELS = 25_000_000
+# VK's own limit on the side ratio of a photo (vk-market-api.md §4.2); beyond it a product
+# photo is a strip nobody could see on a square card.
+MAX_ASPECT_RATIO = 20
 
 
 class InvalidImageError(ValueError):
     """The bytes are not an image we can read (corrupt, truncated, or another kind of file)."""
 
 
+class UnusableImage(InvalidImageError):
+    """A readable image we refuse to process; `reason` is "too_many_pixels" or "aspect_ratio".
+
+    Raised from the header alone, before the pixels are decoded. The publishing engine skips
+    the item's photo with this reason; the message is safe to show the merchant.
+    """
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def check_image_dimensions(width: int, height: int) -> None:
+    """Raise `UnusableImage` for a size we will not decode (shared with the upload form)."""
+    if width * height > MAX_INPUT_PIXELS:
+        raise UnusableImage(
+            "too_many_pixels",
+            f"The image is too large to process ({width}×{height} px).",
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * max(1, min(width, height)):
+        raise UnusableImage(
+            "aspect_ratio",
+            f"The image is {width}×{height} px; its sides may differ at most "
+            f"{MAX_ASPECT_RATIO} times.",
+        )
+
+
 def normalize_product_image(data: bytes) -> bytes:
-    """Any image → an RGB JPEG square VK accepts (≥ 400×400, sides ≤ 2560, well under 50 MB)."""
+    """Any image → an RGB JPEG square VK accepts (≥ 400×400, sides ≤ 2560, well under 50 MB).
+
+    Raises `UnusableImage` (checked from the header) for too many pixels or too thin a shape,
+    `InvalidImageError` for anything unreadable.
+    """
     image = _decode(data)
     image = _flatten(image)
-    image = _pad_to_square(image)
-    side = image.width
-    if side < TARGET_MIN_SIDE:
-        side = TARGET_MIN_SIDE
-    elif side > TARGET_MAX_SIDE:
-        side = TARGET_MAX_SIDE
-    if side != image.width:
-        image = image.resize((side, side), Image.Resampling.LANCZOS)
-    return _encode(image)
+    size = _kept_size(image.width, image.height)
+    if size != image.size:
+        # reducing_gap shrinks by whole factors first (cheap), then resamples the rest.
+        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return _encode(_pad_to_square(image))
+
+
+def _kept_size(width: int, height: int) -> tuple[int, int]:
+    """The size the image is scaled to before padding: its longest side within the targets."""
+    longest = max(width, height)
+    side = min(max(longest, TARGET_MIN_SIDE), TARGET_MAX_SIDE)
+    if side == longest:
+        return width, height
+    scale = side / longest
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _decode(data: bytes) -> Image.Image:
@@ -52,12 +97,12 @@ def _decode(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # `open` reads only the header: the size is known before any pixel is decoded.
             image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_INPUT_PIXELS:
-                raise InvalidImageError(
-                    f"The image is too large to process ({image.width}×{image.height} px)."
-                )
+            check_image_dimensions(image.width, image.height)
             image.seek(0)  # the first frame of an animated GIF/WebP
+            # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale: no more pixels than we keep.
+            image.draft(image.mode, _kept_size(image.width, image.height))
             image.load()
     except InvalidImageError:
         raise

@@ -5,3 +5,11 @@ class EvosyncConfig(AppConfig):
     """The project package is an app too, for its management commands and templates tags."""
 
     name = "evosync"
+
+    def ready(self):
+        # django.contrib.admin (first in INSTALLED_APPS) has loaded every admin module by now.
+        from django.contrib import admin
+
+        from evosync.admin_changelists import harden_changelists
+
+        harden_changelists(admin.site)

@@ -41,6 +41,10 @@ _SECRET_PATTERNS = [
     ),
     # VK user tokens carry a recognisable prefix wherever they end up.
     re.compile(r"()\bvk1\.a\.[A-Za-z0-9_\-.]+"),
+    # Tokens in the path of a link we e-mail (accounts/urls.py): access logs and "Not Found: …"
+    # lines record the path, and the link works for whoever reads it.
+    re.compile(r"(/accounts/(?:confirm|invite)/)[^/\s?#\"']+"),
+    re.compile(r"(/accounts/password/reset/[^/\s?#\"']+/)(?!set-password/)[^/\s?#\"']+"),
 ]
 
 

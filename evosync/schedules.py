@@ -20,10 +20,12 @@ would race to create the same rows).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
@@ -111,3 +113,28 @@ def collect_schedules() -> list[ScheduleSpec]:
     if duplicates:
         raise ValueError(f"Schedule names must be unique; declared twice: {', '.join(duplicates)}.")
     return specs
+
+
+def allowed_task_functions() -> frozenset[str]:
+    """Dotted paths of the functions staff may put back on the queue (evosync/admin.py).
+
+    Every function a schedule declares, and every public function defined in the `tasks` module
+    of one of EvoSync's own apps (the packages next to manage.py: django-q2's own `tasks`
+    module holds `async_task`, which runs anything). Anything else in a failed task's `func` (a hand-made schedule, a
+    row written straight into the database) may only be resubmitted by the system role: the
+    worker imports and runs whatever dotted path it is given.
+    """
+    allowed = {spec.func for spec in collect_schedules()}
+    for app_config in apps.get_app_configs():
+        own_app = Path(app_config.path).parent == Path(settings.BASE_DIR)
+        if not own_app or not module_has_submodule(app_config.module, "tasks"):
+            continue
+        module = import_module(f"{app_config.name}.tasks")
+        for name, value in vars(module).items():
+            if (
+                not name.startswith("_")
+                and inspect.isfunction(value)
+                and value.__module__ == module.__name__
+            ):
+                allowed.add(f"{module.__name__}.{name}")
+    return frozenset(allowed)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "evosync.csp.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -195,6 +196,14 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# Attempts count against the e-mail as stored (trimmed, lower case), not as typed.
+AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
+# How many proxies in front of the site append to X-Forwarded-For (0: use the socket's
+# address). Lockouts count per e-mail and client address; see docs/security.md.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_ip"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 
 EMAIL_CONFIRM_MAX_AGE_HOURS = env.int("EMAIL_CONFIRM_MAX_AGE_HOURS", default=48)
@@ -289,9 +298,23 @@ if not FIELD_ENCRYPTION_KEYS:
 EVOTOR_API_URL = env("EVOTOR_API_URL", default="https://api.evotor.ru").rstrip("/")
 EVOTOR_APP_ID = env("EVOTOR_APP_ID", default="")
 EVOTOR_WEBHOOK_SECRET = env("EVOTOR_WEBHOOK_SECRET", default="")
+# Empty keeps the webhooks closed; a short secret would be guessable.
+EVOTOR_WEBHOOK_SECRET_MIN_LENGTH = 32
+_short = len(EVOTOR_WEBHOOK_SECRET) < EVOTOR_WEBHOOK_SECRET_MIN_LENGTH
+if not DEBUG and EVOTOR_WEBHOOK_SECRET and _short:
+    raise ImproperlyConfigured(
+        f"DEBUG is off, so EVOTOR_WEBHOOK_SECRET must be at least "
+        f"{EVOTOR_WEBHOOK_SECRET_MIN_LENGTH} characters long "
+        "(the token the Evotor developer portal generates is; or leave it empty to keep the "
+        "webhooks closed)."
+    )
 # "bearer" sends `Authorization: Bearer <token>`, "x-authorization" the raw token in
 # `X-Authorization`: the docs disagree on which one production wants (evotor-api.md §10.1).
 EVOTOR_AUTH_HEADER = env("EVOTOR_AUTH_HEADER", default="bearer")
+# Image URLs come from Evotor's data: only these hosts are fetched (".evotor.ru" = the domain and
+# its subdomains; Evotor's API host is always allowed), and a download may take this long in all.
+EVOTOR_IMAGE_HOSTS = env.list("EVOTOR_IMAGE_HOSTS", default=[".evotor.ru"])
+EVOTOR_IMAGE_DOWNLOAD_SECONDS = env.float("EVOTOR_IMAGE_DOWNLOAD_SECONDS", default=20.0)
 VK_API_URL = env("VK_API_URL", default="https://api.vk.com/method").rstrip("/")
 VK_API_VERSION = env("VK_API_VERSION", default="5.199")
 VK_REQUESTS_PER_SECOND = env.float("VK_REQUESTS_PER_SECOND", default=3.0)
@@ -331,3 +354,34 @@ VK_RATE_LIMIT_MARGIN = env.float("VK_RATE_LIMIT_MARGIN", default=0.07)
 ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS = env.int(
     "ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS", default=60
 )
+
+# --- Content-Security-Policy and upload size ----------------------------------------------------
+# Content-Security-Policy (django-csp 4): our pages load scripts, styles, images and fonts from
+# this site only and run no inline code, so the policy is "self". The optional JivoSite chat
+# widget (JIVOSITE_WIDGET_ID) needs its own hosts and inline styles: allowed only when it is on.
+_CSP_SELF = ["'self'"]
+_JIVO = ["https://*.jivosite.com", "wss://*.jivosite.com"] if JIVOSITE_WIDGET_ID else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": _CSP_SELF,
+        "script-src": [*_CSP_SELF, *_JIVO[:1]],
+        "style-src": [*_CSP_SELF, *(["'unsafe-inline'", *_JIVO[:1]] if _JIVO else [])],
+        "img-src": [*_CSP_SELF, "data:", *_JIVO[:1]],
+        "font-src": [*_CSP_SELF, *_JIVO[:1]],
+        "connect-src": [*_CSP_SELF, *_JIVO],
+        "frame-src": [*_JIVO[:1]] or ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": _CSP_SELF,
+        "form-action": _CSP_SELF,
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Uploads: one request carries at most one 10 MB photo plus the form (evosync/uploads.py).
+# Put the same limit (or a little more) in the proxy: nginx `client_max_body_size 12m;`.
+UPLOAD_MAX_REQUEST_BYTES = 12 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "evosync.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]

@@ -18,6 +18,12 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from connections.vk_photos import (
+    MAX_ASPECT_RATIO,
+    MAX_INPUT_PIXELS,
+    UnusableImage,
+    check_image_dimensions,
+)
 from sync.models import ProductPhoto, SyncSettings
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
@@ -72,6 +78,27 @@ def validate_vk_photo(upload) -> None:
             code="photo_too_large",
             params={"width": width, "height": height},
         )
+    # The publisher refuses these from the header (connections.vk_photos): say so at upload.
+    try:
+        check_image_dimensions(width, height)
+    except UnusableImage as exc:
+        if exc.reason == "aspect_ratio":
+            raise ValidationError(
+                _(
+                    "The photo is %(width)d×%(height)d px; its sides may differ at most "
+                    "%(ratio)d times. Crop it closer to a square."
+                ),
+                code="photo_aspect_ratio",
+                params={"width": width, "height": height, "ratio": MAX_ASPECT_RATIO},
+            ) from None
+        raise ValidationError(
+            _(
+                "The photo is %(width)d×%(height)d px, more than %(limit)d megapixels. "
+                "Take a smaller one."
+            ),
+            code="photo_too_many_pixels",
+            params={"width": width, "height": height, "limit": MAX_INPUT_PIXELS // 1_000_000},
+        ) from None
 
 
 class PhotoField(forms.ImageField):

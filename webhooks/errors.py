@@ -13,6 +13,9 @@ FIELD = 2002  # a field is missing or not expected: reason "missing" / "unexpect
 VALUE = 2003  # a field's value is wrong: reason "incorrect"
 LINKED_ELSEWHERE = 2004
 ALREADY_REGISTERED = 2005
+# Not one of Evotor's codes: ours for "EvoSync cannot answer now" (the database is down).
+# Evotor repeats the call until it gets 200 (evotor-api.md §7.4), so nothing is lost.
+UNAVAILABLE = 5003
 
 STATUS = {
     BAD_SECRET: 401,
@@ -23,6 +26,7 @@ STATUS = {
     VALUE: 400,
     LINKED_ELSEWHERE: 409,
     ALREADY_REGISTERED: 409,
+    UNAVAILABLE: 503,
 }
 
 

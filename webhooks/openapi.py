@@ -12,9 +12,10 @@ from functools import lru_cache
 
 from django.conf import settings
 
+from connections.evotor_services import TOKEN_MAX_LENGTH, TOKEN_MIN_LENGTH, TOKEN_RE
 from webhooks.payloads import USER_ID_RE
 
-ERROR_CODES = [1001, 1002, 1003, 1006, 2001, 2002, 2003, 2004, 2005]
+ERROR_CODES = [1001, 1002, 1003, 1006, 2001, 2002, 2003, 2004, 2005, 5003]
 REF = "#/components/schemas/"
 
 
@@ -30,6 +31,21 @@ def _errors(description: str) -> dict:
     return _json("Errors", description)
 
 
+# Text fields are trimmed and refused when they hold NUL (webhooks.payloads.text).
+NO_NUL = "^[^\u0000]*$"
+NOT_BLANK = "^[^\u0000]*[^\u0000\\s][^\u0000]*$"
+
+
+def _text(max_length: int, *, blank: bool = False) -> dict:
+    """A text field as payloads.text reads it; `blank` when "" / "  " count as absent."""
+    return {"type": "string", "maxLength": max_length, "pattern": NO_NUL if blank else NOT_BLANK}
+
+
+def _nullable(schema: dict) -> dict:
+    """Optional fields may be null (Evotor's Java SDK writes nulls): read as absent."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
 SCHEMAS: dict[str, dict] = {
     "Error": {
         "type": "object",
@@ -40,7 +56,8 @@ SCHEMAS: dict[str, dict] = {
                 "enum": ERROR_CODES,
                 "description": "1001 bad app secret; 1006 wrong user credentials; 2001 not a "
                 "JSON object; 2002 a field is missing; 2003 a field's value is wrong; 2004 "
-                "linked to another account; 2005 already registered.",
+                "linked to another account; 2005 already registered; 5003 EvoSync cannot "
+                "answer now (not an Evotor code: its database is down; repeat the call).",
             },
             "reason": {"type": "string", "examples": ["missing", "incorrect", "unauthorized"]},
             "subject": {"type": "string", "examples": ["userId", "email", "token"]},
@@ -65,18 +82,40 @@ SCHEMAS: dict[str, dict] = {
     "UserCreateRequest": {
         "type": "object",
         "description": "`userId` plus the custom fields configured in the Evotor developer "
-        "portal. `userUuid` is accepted for `userId`, `username`/`login` for `email`.",
+        "portal. `userUuid` is accepted for `userId`, `username`/`login` for `email`. "
+        "Optional fields may be null. Every text field is trimmed and must not contain NUL.",
         "required": ["userId", "email"],
         "properties": {
             "userId": _ref("UserId"),
-            "email": {"type": "string", "format": "email", "maxLength": 254},
+            "userUuid": _nullable(_ref("UserId")),
+            "email": _ref("Email"),
+            "username": _nullable(_ref("Email")),
+            "login": _nullable(_ref("Email")),
             "password": {
-                "type": "string",
+                **_nullable(_ref("NewPassword")),
                 "description": "Optional; without it the merchant sets one through "
                 "'forgot password'.",
             },
-            "name": {"type": "string", "maxLength": 150},
+            "name": _nullable(_text(150, blank=True)),
+            "fullName": _nullable(_text(150, blank=True)),
+            "full_name": _nullable(_text(150, blank=True)),
         },
+    },
+    "Email": {
+        # Django's validate_email, in the form most addresses take (no quoted local parts).
+        "type": "string",
+        "maxLength": 254,
+        "pattern": r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*"
+        r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$",
+        "examples": ["shop@example.ru"],
+    },
+    "NewPassword": {
+        "type": "string",
+        "minLength": 8,
+        "maxLength": 4096,
+        "allOf": [{"pattern": NO_NUL}, {"not": {"pattern": "^[0-9]*$"}}],
+        "description": "At least 8 characters, not only digits; also refused (2003) when it is "
+        "a common password or too close to the e-mail (Django's password validators).",
     },
     "UserCreateResponse": {
         "type": "object",
@@ -93,12 +132,15 @@ SCHEMAS: dict[str, dict] = {
     },
     "UserVerifyRequest": {
         "type": "object",
-        "description": "`login` is accepted for `username`, `userUuid` for `userId`.",
+        "description": "`login` (or `email`) is accepted for `username`, `userUuid` for `userId`.",
         "required": ["userId", "username", "password"],
         "properties": {
             "userId": _ref("UserId"),
-            "username": {"type": "string", "description": "The EvoSync account's e-mail."},
-            "password": {"type": "string"},
+            "userUuid": _nullable(_ref("UserId")),
+            "username": {**_text(254), "description": "The EvoSync account's e-mail."},
+            "login": _nullable(_text(254)),
+            "email": _nullable(_text(254)),
+            "password": {"type": "string", "minLength": 1, "maxLength": 4096, "pattern": NO_NUL},
         },
     },
     "UserVerifyResponse": {
@@ -116,38 +158,84 @@ SCHEMAS: dict[str, dict] = {
         "required": ["userId", "token"],
         "properties": {
             "userId": _ref("UserId"),
-            "token": {"type": "string", "description": "The merchant's Evotor cloud token."},
+            "userUuid": _nullable(_ref("UserId")),
+            "token": {
+                "type": "string",
+                "minLength": TOKEN_MIN_LENGTH,
+                "maxLength": TOKEN_MAX_LENGTH,
+                "pattern": TOKEN_RE.pattern,
+                "description": "The merchant's Evotor cloud token.",
+            },
         },
     },
     "InstallationEvent": {
         "type": "object",
         "required": ["type"],
+        "description": "ApplicationInstalled and ApplicationUninstalled need the user: "
+        "`data.userId` (or `data.userUuid`, or either at the top level).",
         "properties": {
-            "id": {"type": "string", "description": "Replays of one id are applied once."},
+            "id": {
+                **_nullable(_text(64, blank=True)),
+                "description": "Replays of one id are applied once.",
+            },
             "timestamp": {
-                "type": ["integer", "string"],
-                "description": "Milliseconds since the epoch.",
+                "type": ["integer", "string", "null"],
+                "description": "Milliseconds since the epoch (a number or digits) or an ISO "
+                "time; a time more than 5 minutes ahead counts as now.",
             },
             "version": {"type": "integer"},
             "type": {
-                "type": "string",
+                **_text(64),
                 "examples": ["ApplicationInstalled", "ApplicationUninstalled"],
             },
+            "userId": _nullable(_ref("UserId")),
+            "userUuid": _nullable(_ref("UserId")),
             "data": {
-                "type": "object",
-                "properties": {"productId": {"type": "string"}, "userId": _ref("UserId")},
+                "type": ["object", "null"],
+                "properties": {
+                    "productId": _nullable(_text(64, blank=True)),
+                    "userId": _nullable(_ref("UserId")),
+                    "userUuid": _nullable(_ref("UserId")),
+                },
             },
+        },
+        "if": {
+            "required": ["type"],
+            "properties": {"type": {"enum": ["ApplicationInstalled", "ApplicationUninstalled"]}},
+        },
+        "then": {
+            "anyOf": [
+                {"required": ["userId"], "properties": {"userId": _ref("UserId")}},
+                {"required": ["userUuid"], "properties": {"userUuid": _ref("UserId")}},
+                {
+                    "required": ["data"],
+                    "properties": {
+                        "data": {
+                            "type": "object",
+                            "anyOf": [
+                                {"required": ["userId"], "properties": {"userId": _ref("UserId")}},
+                                {
+                                    "required": ["userUuid"],
+                                    "properties": {"userUuid": _ref("UserId")},
+                                },
+                            ],
+                        }
+                    },
+                },
+            ]
         },
     },
     "SubscriptionEvent": {
         "type": "object",
         "properties": {
-            "subscriptionId": {"type": "string"},
-            "productId": {"type": "string"},
-            "userId": _ref("UserId"),
-            "timestamp": {"type": "string"},
-            "sequenceNumber": {"type": "integer"},
-            "type": {"type": "string", "examples": ["SubscriptionCreated"]},
+            "id": _nullable(_text(64, blank=True)),
+            "subscriptionId": _nullable(_text(40, blank=True)),
+            "productId": {"type": ["string", "null"]},
+            "userId": _nullable(_ref("UserId")),
+            "userUuid": _nullable(_ref("UserId")),
+            "timestamp": {"type": ["integer", "string", "null"]},
+            "sequenceNumber": {"type": ["integer", "string", "null"]},
+            "type": {**_nullable(_text(64, blank=True)), "examples": ["SubscriptionCreated"]},
         },
     },
     "Health": {
@@ -166,6 +254,11 @@ _APP_SECRET = [{"appSecret": []}, {"appBasic": []}]
 _EVENT_AUTH = [*_APP_SECRET, {"userToken": []}]
 _UNAUTHORIZED = _errors("1001: the app secret is missing or wrong (or none is configured).")
 _BAD_INPUT = _errors("2001 / 2002 / 2003: the body is not a JSON object, or a field is wrong.")
+# Every webhook may also answer these two (webhooks.views).
+_COMMON = {
+    "429": _errors("1001: too many refused secrets from this address; retry after a minute."),
+    "503": _errors("5003: EvoSync cannot answer now (its database is down); retry later."),
+}
 
 
 def _post(
@@ -184,7 +277,7 @@ def _post(
             "description": description,
             "security": security,
             "requestBody": {"required": True, **_json(request, "JSON body")},
-            "responses": responses,
+            "responses": {**responses, **_COMMON},
         }
     }
 
@@ -193,7 +286,8 @@ PATHS: dict[str, dict] = {
     "/user/create": _post(
         "userCreate",
         "Create an EvoSync account for an Evotor user",
-        "Creates an active account and links it to the Evotor userId (evotor-api.md §7.1). "
+        "Creates an account linked to the Evotor userId (evotor-api.md §7.1); it can sign in "
+        "to EvoSync once the address owner follows the link e-mailed to them. "
         "A replay for a linked userId with the same e-mail (or none) answers the same token.",
         "UserCreateRequest",
         {
@@ -322,6 +416,19 @@ def schema_validator(name: str):
     return Draft202012Validator({"$ref": REF + name, "components": {"schemas": SCHEMAS}})
 
 
+def _unwrapped(definition: dict) -> tuple[dict, bool]:
+    """A property's schema for the /docs table: (the schema behind refs, whether null is ok)."""
+    nullable = False
+    if "anyOf" in definition and {"type": "null"} in definition["anyOf"]:
+        nullable = True
+        outer = {key: value for key, value in definition.items() if key != "anyOf"}
+        inner = next(part for part in definition["anyOf"] if part != {"type": "null"})
+        definition = {**inner, **outer}
+    if "$ref" in definition:
+        definition = {**SCHEMAS[definition["$ref"].removeprefix(REF)], **definition}
+    return definition, nullable
+
+
 def operations() -> list[dict]:
     """The operations flattened for the /docs page."""
     result = []
@@ -333,13 +440,15 @@ def operations() -> list[dict]:
                 name = body["content"]["application/json"]["schema"]["$ref"].removeprefix(REF)
                 schema = SCHEMAS[name]
                 for field, definition in schema.get("properties", {}).items():
-                    if "$ref" in definition:
-                        definition = SCHEMAS[definition["$ref"].removeprefix(REF)]
+                    definition, nullable = _unwrapped(definition)
                     kind = definition.get("type", "")
+                    kind = " | ".join(kind) if isinstance(kind, list) else kind
+                    if nullable:
+                        kind += " | null"
                     fields.append(
                         {
                             "name": field,
-                            "type": " | ".join(kind) if isinstance(kind, list) else kind,
+                            "type": kind,
                             "required": field in schema.get("required", []),
                             "description": definition.get("description", ""),
                         }

@@ -58,8 +58,8 @@ def text(
         if required:
             raise missing(name)
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool) and not secret:
-        value = str(value)
+    # Numbers are refused like any other non-string: the published schema says "string", and
+    # an id turned from 123 into "123" would be a different id than Evotor meant.
     if not isinstance(value, str):
         raise incorrect(name, None if secret else json.dumps(value)[:100])
     if strip:

@@ -15,16 +15,19 @@ call twice gives the same result.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Status, User
+from accounts.services import user_send_confirmation, user_send_invite
 from connections.evotor_selectors import evotor_connection_by_evotor_user_id
 from connections.evotor_services import evotor_connection_receive_token
 from connections.models import ConnectionState, EvotorConnection
@@ -50,6 +53,21 @@ logger = logging.getLogger(__name__)
 
 INSTALLED = "ApplicationInstalled"
 UNINSTALLED = "ApplicationUninstalled"
+# How far ahead of our clock an event's time may be. Later times are taken as "now": an event
+# dated next year would otherwise make every genuine event until then look older ("stale").
+EVENT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _bounded_time(event):
+    """The event, its time replaced by now when it is more than EVENT_CLOCK_SKEW ahead."""
+    now = timezone.now()
+    if event.occurred_at is not None and event.occurred_at > now + EVENT_CLOCK_SKEW:
+        logger.warning(
+            "Evotor event dated in the future; using the current time",
+            extra={"event_id": event.event_id, "occurred_at": event.occurred_at.isoformat()},
+        )
+        return dataclasses.replace(event, occurred_at=now)
+    return event
 
 
 def _linked_connection(evotor_user_id: str, *, lock: bool = False) -> EvotorConnection | None:
@@ -95,8 +113,11 @@ def _replay_of_create(connection: EvotorConnection, payload: UserCreate) -> Evot
 def evotor_user_create(*, payload: UserCreate) -> EvotorConnection:
     """Create an EvoSync account for an Evotor user and link it (evotor-api.md §7.1).
 
-    The account is active at once (Evotor vouches for the merchant); without a password it
-    has an unusable one, and the merchant sets it through "forgot password".
+    Evotor vouches for its user, not for the e-mail address they type: anybody could name
+    someone else's. So the account is pending until the address owner answers the e-mail sent
+    after commit: a confirmation link when a password came with the call, an invitation to
+    choose one when none did. Evotor's side works at once (the token is answered, /user/token
+    is stored); only signing in to EvoSync waits for the confirmation (docs/security.md).
     """
     linked = _linked_connection(payload.evotor_user_id)
     if linked is not None:
@@ -115,7 +136,7 @@ def evotor_user_create(*, payload: UserCreate) -> EvotorConnection:
             user = User.objects.create_user(
                 email=payload.email,
                 password=payload.password,
-                status=Status.ACTIVE,
+                status=Status.PENDING,
                 full_name=payload.full_name,
                 evotor_user_id=payload.evotor_user_id,
             )
@@ -130,8 +151,21 @@ def evotor_user_create(*, payload: UserCreate) -> EvotorConnection:
                 ALREADY_REGISTERED, reason="already registered", subject="email"
             ) from None
         return _replay_of_create(linked, payload)
+    transaction.on_commit(lambda: _ask_address_owner(user.pk))
     logger.info("Account created from Evotor", extra={"user_id": user.pk})
     return connection
+
+
+def _ask_address_owner(user_id: int) -> None:
+    """The confirmation link (a password was given) or an invitation to choose one."""
+    user = User.objects.filter(pk=user_id, status=Status.PENDING).first()
+    if user is None:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        if user.has_usable_password():
+            user_send_confirmation(user=user)
+        else:
+            user_send_invite(user=user)
 
 
 @transaction.atomic
@@ -195,6 +229,7 @@ def evotor_installation_event_apply(*, event: InstallationEvent) -> str:
     Uninstalling switches the connection off (state disabled) and keeps every piece of data;
     installing switches it back on. Other types are recorded and ignored.
     """
+    event = _bounded_time(event)
     if event.event_id and EvotorEvent.objects.filter(event_id=event.event_id).exists():
         return "duplicate"
     app_id = settings.EVOTOR_APP_ID
@@ -244,6 +279,7 @@ def evotor_installation_event_apply(*, event: InstallationEvent) -> str:
 
 def evotor_subscription_event_record(*, event: SubscriptionEvent) -> str:
     """Subscription events (§7.4) only matter when Evotor bills; we record and ignore them."""
+    event = _bounded_time(event)
     if not _record(kind=EventKind.SUBSCRIPTION, event=event, outcome=EventOutcome.IGNORED):
         return "duplicate"
     return str(EventOutcome.IGNORED)

@@ -11,16 +11,19 @@ import json
 import logging
 from collections.abc import Callable
 
+from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from accounts.backends import client_ip
 from connections.evotor_selectors import evotor_connection_by_evotor_user_id
 from webhooks import auth, payloads, services
-from webhooks.errors import BAD_SECRET, SYNTAX, WebhookError, WebhookNotFound
+from webhooks.errors import BAD_SECRET, SYNTAX, UNAVAILABLE, WebhookError, WebhookNotFound
 from webhooks.openapi import operations, spec
 
 logger = logging.getLogger(__name__)
@@ -68,6 +71,32 @@ def _read_body(request) -> dict:
     return payloads.load_json_object(raw)
 
 
+# Refused secrets per client address and minute before the address gets 429 without a check:
+# Evotor always sends the right one, so only a guesser (or a misconfiguration) gets there.
+AUTH_FAILURES_PER_MINUTE = 10
+
+
+def _auth_failures_key(request) -> str:
+    return f"webhooks:401:{client_ip(request) or 'unknown'}"
+
+
+def _too_many_auth_failures(request) -> bool:
+    try:
+        return (cache.get(_auth_failures_key(request)) or 0) >= AUTH_FAILURES_PER_MINUTE
+    except Exception:  # a cache outage must not close the webhooks
+        logger.warning("webhook throttle unavailable", exc_info=True)
+        return False
+
+
+def _count_auth_failure(request) -> None:
+    key = _auth_failures_key(request)
+    try:
+        cache.add(key, 0, timeout=60)
+        cache.incr(key)
+    except Exception:
+        logger.warning("webhook throttle unavailable", exc_info=True)
+
+
 def _method_not_allowed() -> JsonResponse:
     response = WebhookError(SYNTAX, reason="unexpected", subject="method", status=405).response()
     response["Allow"] = "POST"
@@ -83,6 +112,11 @@ def _webhook(endpoint: str, handle: Callable[[dict], JsonResponse], *, event: bo
         if request.method != "POST":
             return _method_not_allowed()
         data = None
+        if _too_many_auth_failures(request):
+            response = WebhookError(BAD_SECRET, reason="too many attempts", status=429).response()
+            response["Retry-After"] = "60"
+            _log_call(endpoint, None, 429)
+            return response
         try:
             authorized = auth.has_app_secret(request)
             if not authorized and not event:
@@ -95,6 +129,13 @@ def _webhook(endpoint: str, handle: Callable[[dict], JsonResponse], *, event: bo
             response = error.response()
         except WebhookNotFound:
             response = JsonResponse({}, status=404)
+        except DatabaseError:
+            # Evotor reads JSON: Django's HTML 500 page would be noise to it (issue 13 item 12).
+            logger.exception("Evotor webhook %s: the database did not answer", endpoint)
+            response = WebhookError(UNAVAILABLE, reason="unavailable", status=503).response()
+            response["Retry-After"] = "60"
+        if response.status_code == 401:
+            _count_auth_failure(request)
         _log_call(endpoint, data if response.status_code != 401 else None, response.status_code)
         return response
 

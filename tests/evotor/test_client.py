@@ -169,8 +169,9 @@ def test_a_product_without_a_picture_has_no_images(client_, evotor_sandbox, demo
 
 
 def test_the_token_is_not_sent_to_image_hosts_other_than_evotor(
-    client_, evotor_sandbox, demo_stores, sandbox_server
+    client_, evotor_sandbox, demo_stores, sandbox_server, settings
 ):
+    settings.EVOTOR_IMAGE_HOSTS = ["localhost"]
     cafe = demo_stores["cafe"]
     product = evotor_sandbox.add_product(cafe, name="Маффин", price=150, image=True)
     (image,) = client_.list_product_images(cafe, product["id"])

@@ -81,9 +81,10 @@ def test_no_merchant_view_is_csrf_exempt(route, view):
     assert not getattr(view, "csrf_exempt", False), route
 
 
-def test_only_the_webhooks_are_csrf_exempt():
+def test_only_the_webhooks_and_the_get_only_health_check_are_csrf_exempt():
+    # /health takes GET only; exempt so another method gets 405, not a CSRF 403 (issue 13, 16).
     exempt = {route for route, view in ROUTES if getattr(view, "csrf_exempt", False)}
-    assert exempt == WEBHOOKS
+    assert exempt == {*WEBHOOKS, "health"}
 
 
 @pytest.mark.parametrize(("route", "view"), MERCHANT, ids=[r for r, _v in MERCHANT])

@@ -19,6 +19,16 @@ def webhook_secret(settings):
     return SECRET
 
 
+@pytest.fixture(autouse=True)
+def fresh_auth_throttle():
+    """Refused secrets are counted per address in the cache, which Redis keeps between tests."""
+    from django.core.cache import cache
+
+    cache.delete("webhooks:401:127.0.0.1")
+    yield
+    cache.delete("webhooks:401:127.0.0.1")
+
+
 @pytest.fixture
 def post(client):
     """POST a JSON body (or raw bytes) the way Evotor does, with the app secret by default."""
