@@ -47,7 +47,7 @@ def decrypt_tokens(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("connections", "0002_vk_rate_limit_slot"),
+        ("connections", "0003_vk_rate_limit_send_log"),
     ]
 
     operations = [
