@@ -51,7 +51,7 @@ def test_the_migration_encrypts_plain_tokens_and_leaves_encrypted_ones(owner, ot
             ["plain-token-from-before", plain.pk],
         )
     already = stored(done.pk)
-    migration = importlib.import_module("connections.migrations.0003_evotor_api_token_encrypted")
+    migration = importlib.import_module("connections.migrations.0004_evotor_api_token_encrypted")
 
     class Editor:
         pass
