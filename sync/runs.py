@@ -90,9 +90,11 @@ def _evotor_client(user):
 
 
 def _vk_client(connection: VkConnection):
-    from connections.vk_client import VkClient
+    # Through the connection's service: a VK ID token is renewed before expiry and on VK's
+    # "expired" answer.
+    from connections.vk_services import vk_client_for
 
-    return VkClient(connection.access_token)
+    return vk_client_for(connection)
 
 
 # --- run rows ---------------------------------------------------------------------------------

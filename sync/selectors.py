@@ -305,11 +305,11 @@ def vk_categories(user) -> Categories:
     if cached:
         return Categories(cached, from_vk=True)
     from connections.http import TransientHTTPError
-    from connections.vk_client import VkClient
     from connections.vk_errors import VkApiError
+    from connections.vk_services import vk_client_for
 
     try:
-        response = VkClient(connection.access_token).call(
+        response = vk_client_for(connection).call(
             "market.getCategories", group_id=connection.group_id
         )
         choices = parse_categories(response)

@@ -53,8 +53,10 @@ def sync_alert_banners(context):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"banners": []}
+    # The page an alert sends the merchant to shows the problem itself (a connection's state
+    # block): a banner there would say it twice.
     return {
-        "banners": alert_banners(user),
+        "banners": [b for b in alert_banners(user) if b.fix_url != request.path],
         "request": request,
         "csrf_token": context.get("csrf_token"),
     }

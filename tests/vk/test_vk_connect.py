@@ -184,7 +184,7 @@ def test_pressing_cancel_at_vk_changes_nothing_and_says_so(vk, owner, owner_clie
 
 def test_an_app_without_vks_approval_for_market_is_explained(vk, owner, owner_client):
     vk.register_app(DEMO_CLIENT_ID, "EvoSync", approved=("photos", "groups"))
-    response = connect(owner_client)
+    response = connect(owner_client, HTTP_ACCEPT_LANGUAGE="en")
     page = owner_client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
     (message,) = [str(m) for m in page.context["messages"]]
     assert "“market”" in message and "support" in message
@@ -206,9 +206,7 @@ def test_starting_needs_a_post_with_the_csrf_token(vk, owner):
     assert STATE_KEY not in client.session
 
 
-def test_without_a_vk_id_app_the_button_is_hidden_and_pasting_remains(
-    vk, owner_client, settings
-):
+def test_without_a_vk_id_app_the_button_is_hidden_and_pasting_remains(vk, owner_client, settings):
     settings.VK_ID_CLIENT_ID = ""
     page = owner_client.get(PAGE).content.decode()
     assert reverse("connections:vk_connect") not in page

@@ -61,9 +61,7 @@ def consent(url: str, *, decision: str = "allow", user_id: int | None = None) ->
     data[form.buttons[decision]] = decision
     if user_id is not None:
         data["user_id"] = str(user_id)
-    answer = requests.post(
-        urljoin(url, form.action), data=data, allow_redirects=False, timeout=10
-    )
+    answer = requests.post(urljoin(url, form.action), data=data, allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text
     return answer.headers["Location"]
 
@@ -85,9 +83,9 @@ def start(client) -> str:
     return response["Location"]
 
 
-def connect(client, *, user_id: int | None = None):
+def connect(client, *, user_id: int | None = None, **headers):
     """The whole way to the community list: start, allow at VK, come back. Returns the
     response of the callback (a redirect to the community list when all went well)."""
     back = consent(start(client), user_id=user_id)
     assert urlsplit(back).path == CALLBACK, back
-    return client.get(local(back))
+    return client.get(local(back), **headers)
