@@ -430,6 +430,7 @@ def _error_page(title: str, text: str) -> bytes:
 
 _PAGE = """<!doctype html>
 <html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<link rel="icon" href="data:,">
 <title>{title} · песочница VK ID</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:480px;margin:40px auto;padding:0 16px;
 color:#1b1f24}} h1{{font-size:1.3rem}} button{{font:inherit;padding:8px 16px;border-radius:8px;
