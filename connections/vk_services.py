@@ -400,6 +400,14 @@ def vk_connection_refresh(connection: VkConnection, *, refused_token: str | None
         if refused_token is not None and current.access_token != refused_token:
             _copy_tokens(current, connection)
             return current.access_token
+        if (
+            refused_token is None
+            and current.token_expires_at
+            and current.token_expires_at > timezone.now() + REFRESH_MARGIN
+        ):
+            # Renewed by another worker while this one waited for the lock.
+            _copy_tokens(current, connection)
+            return current.access_token
         if not current.refresh_token:
             raise vk_errors.VkTokenWithdrawnError(vk_errors.AUTH_FAILED, "no refresh token")
         try:

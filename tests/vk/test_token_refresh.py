@@ -169,3 +169,15 @@ def test_the_check_button_renews_an_expired_token(vk, connection, owner_client):
     body = owner_client.post(reverse("connections:vk_test"), HTTP_ACCEPT="application/json").json()
     assert body["ok"] is True
     assert vk.vkid_stats()["refresh"] == 1
+
+
+def test_two_workers_renewing_ahead_of_expiry_renew_once(vk, connection):
+    VkConnection.objects.filter(pk=connection.pk).update(
+        token_expires_at=timezone.now() + timedelta(minutes=1)
+    )
+    first = VkConnection.objects.get(pk=connection.pk)
+    second = VkConnection.objects.get(pk=connection.pk)
+    vk_client_for(first)
+    albums(vk_client_for(second))
+    assert vk.vkid_stats()["refresh"] == 1
+    assert second.access_token == first.access_token

@@ -328,3 +328,16 @@ def test_a_pasted_community_token_cannot_list_communities_and_says_why(vk, owner
     assert "community token" in page
     response = choose(owner_client, DEMO_GROUP_ID, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400 and "community token" in response.content.decode()
+
+
+def test_staff_see_how_the_token_came_but_never_the_tokens(vk, owner, allowed, staff):
+    choose(allowed, DEMO_GROUP_ID)
+    connection = VkConnection.objects.get(user=owner)
+    staff_client = Client()
+    staff_client.force_login(staff)
+    url = reverse("admin:connections_vkconnection_change", args=[connection.pk])
+    page = staff_client.get(url).content.decode()
+    assert "VK ID" in page
+    assert connection.access_token not in page and connection.refresh_token not in page
+    listing = staff_client.get(reverse("admin:connections_vkconnection_changelist"))
+    assert listing.status_code == 200 and connection.refresh_token not in listing.content.decode()
