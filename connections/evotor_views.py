@@ -49,6 +49,8 @@ def _context(request, connection, form=None) -> dict:
         "connection": connection,
         "form": form or EvotorTokenForm(),
         "api_token_masked": mask(connection.api_token) if connection else "",
+        # The state block shows what the alerts about this connection say (no banner too).
+        "shows_its_own_alerts": True,
     }
 
 

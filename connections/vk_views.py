@@ -65,6 +65,8 @@ def _page(request: HttpRequest, form: VkConnectionForm, *, status: int = 200) ->
             and connection.token_kind == VkTokenKind.VK_ID,
             # The advanced form opens by itself when it has something to say.
             "advanced_open": bool(form.errors) or not vk_oauth.is_configured(),
+            # The state block shows what the alerts about this connection say (no banner too).
+            "shows_its_own_alerts": True,
         },
         status=status,
     )

@@ -53,10 +53,13 @@ def sync_alert_banners(context):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"banners": []}
-    # The page an alert sends the merchant to shows the problem itself (a connection's state
-    # block): a banner there would say it twice.
+    banners = alert_banners(user)
+    if context.get("shows_its_own_alerts"):
+        # A page that states the problem itself (a connection's state block) and is where the
+        # alert sends the merchant: its banner would say the same thing twice.
+        banners = [b for b in banners if b.fix_url != request.path]
     return {
-        "banners": [b for b in alert_banners(user) if b.fix_url != request.path],
+        "banners": banners,
         "request": request,
         "csrf_token": context.get("csrf_token"),
     }

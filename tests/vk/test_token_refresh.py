@@ -141,7 +141,7 @@ def test_renewing_without_a_refresh_token_is_a_withdrawal(vk, connection):
     VkConnection.objects.filter(pk=connection.pk).update(refresh_token="")
     connection.refresh_from_db()
     with pytest.raises(vk_errors.VkTokenWithdrawnError):
-        vk_connection_refresh(connection)
+        vk_connection_refresh(connection, refused_token=connection.access_token)
 
 
 def test_the_vk_catalog_refresh_rides_over_an_expired_token(vk, connection):
