@@ -25,6 +25,16 @@ class EvotorConnectionAdmin(ConnectionAdmin):
 
 @admin.register(VkConnection)
 class VkConnectionAdmin(ConnectionAdmin):
-    list_display = ["user", "group_id", "group_name", "state", "masked_token", "last_checked_at"]
-    fields = ["user", "group_id", "group_name", "state", *ConnectionAdmin.readonly_fields]
-    readonly_fields = ["user", *ConnectionAdmin.readonly_fields]
+    list_display = ["user", "group_id", "group_name", "state", "token_kind", "last_checked_at"]
+    list_filter = ["state", "token_kind"]
+    # How the token came and when it lapses, never the access or refresh token itself.
+    token_facts = ["token_kind", "token_expires_at", "token_verified_at", "vk_user_id"]
+    fields = [
+        "user",
+        "group_id",
+        "group_name",
+        "state",
+        *token_facts,
+        *ConnectionAdmin.readonly_fields,
+    ]
+    readonly_fields = ["user", *token_facts, *ConnectionAdmin.readonly_fields]

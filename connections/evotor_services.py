@@ -51,9 +51,19 @@ def _announce_restored(user, *, disconnected: bool = False) -> None:
 
 @dataclass(frozen=True)
 class EvotorTestResult:
+    """The outcome of checking a token. `recorded`: the connection's state now shows the
+    message (a page shows it there, once). `saved`: False when a pasted token was refused and
+    nothing changed."""
+
     ok: bool
     message: str
     stores: int | None = None
+    recorded: bool = False
+    saved: bool = True
+
+    @property
+    def transient(self) -> bool:
+        return not self.ok and not self.recorded and self.saved
 
 
 def evotor_token_clean(token: str) -> str:
@@ -81,8 +91,11 @@ def evotor_token_clean(token: str) -> str:
     return token
 
 
-def evotor_error_message(error: EvotorError) -> str:
-    """What to tell the merchant about an Evotor failure, in their language."""
+def evotor_error_message(error: EvotorError, *, worked_before: bool = True) -> str:
+    """What to tell the merchant about an Evotor failure, in their language.
+
+    `worked_before` tells a refused token that worked once (revoked, app removed) from one that
+    never did (mistyped)."""
     if isinstance(error, EvotorStoreUnavailable):
         return _(
             "Evotor refused access to the store: the app is not paid for or not installed "
@@ -94,8 +107,13 @@ def evotor_error_message(error: EvotorError) -> str:
                 "Evotor denied access: the app is not installed or has no permission to read "
                 "stores and products. Check the app in your Evotor account."
             )
+        if not worked_before:
+            return _(
+                "Evotor does not accept this token: it is mistyped or incomplete. Copy it "
+                "again whole from your Evotor account (Apps → EvoSync → Settings)."
+            )
         return _(
-            "Evotor does not accept the token: it was revoked or the app was removed. "
+            "Evotor no longer accepts the token: it was revoked or the app was removed. "
             "Reinstall the app in your Evotor account or paste a new token."
         )
     if isinstance(error, EvotorRateLimited):
@@ -140,6 +158,10 @@ def _connection_set_token(connection: EvotorConnection, token: str) -> None:
     """Put a new token in place and mark the connection working again (announced if it was
     broken). The caller holds the row lock."""
     was_broken = connection.state == ConnectionState.BROKEN
+    if connection.cloud_token != token:
+        # A new token has not been checked yet, and has not worked yet.
+        connection.last_checked_at = None
+        connection.token_verified_at = None
     connection.cloud_token = token
     connection.state = ConnectionState.OK
     connection.last_error = ""
@@ -209,7 +231,7 @@ def evotor_connection_mark_ok(connection: EvotorConnection, *, announce: bool = 
     `announce` (a check the merchant asked for) it is sent whatever the state was.
     """
     now = timezone.now()
-    fields = {"last_error": "", "last_checked_at": now, "updated_at": now}
+    fields = {"last_error": "", "last_checked_at": now, "token_verified_at": now, "updated_at": now}
     current = EvotorConnection.objects.select_for_update().filter(pk=connection.pk).first()
     if current is None:
         return
@@ -235,9 +257,9 @@ def evotor_connection_test(*, connection: EvotorConnection | None) -> EvotorTest
     try:
         stores = EvotorClient(connection.cloud_token).list_stores()
     except EvotorAuthError as exc:
-        message = evotor_error_message(exc)
+        message = evotor_error_message(exc, worked_before=connection.token_verified_at is not None)
         evotor_connection_mark_broken(connection, message)
-        return EvotorTestResult(ok=False, message=message)
+        return EvotorTestResult(ok=False, message=message, recorded=True)
     except EvotorError as exc:
         logger.warning(
             "Evotor connection test failed",
@@ -250,6 +272,43 @@ def evotor_connection_test(*, connection: EvotorConnection | None) -> EvotorTest
         ok=True,
         message=_("The connection works: stores — %(count)d") % {"count": len(stores)},
         stores=len(stores),
+        recorded=True,
+    )
+
+
+def evotor_connection_connect(*, user, token: str) -> EvotorTestResult:
+    """Checks a token the merchant pasted at Evotor (GET /stores, evotor-api.md §3.1), then
+    saves it: a token Evotor refuses is not saved (the old one stays) and the message says it
+    is mistyped; when Evotor is only unreachable the token is saved unchecked and the message
+    says so; a working token is saved and recorded as working. Raises ValidationError for a
+    token that cannot be one. No transaction is held open during the HTTP call.
+    """
+    token = evotor_token_clean(token)
+    try:
+        stores = EvotorClient(token).list_stores()
+    except EvotorAuthError as exc:
+        logger.info("Evotor refused a pasted token", extra={"user_id": user.pk})
+        return EvotorTestResult(
+            ok=False, message=evotor_error_message(exc, worked_before=False), saved=False
+        )
+    except EvotorError as exc:
+        evotor_connection_save_token(user=user, token=token)
+        return EvotorTestResult(
+            ok=False,
+            message=_(
+                "The token is saved, but not checked yet: %(reason)s Press “Test the "
+                "connection” in a few minutes."
+            )
+            % {"reason": evotor_error_message(exc)},
+        )
+    connection = evotor_connection_save_token(user=user, token=token)
+    evotor_connection_mark_ok(connection, announce=True)
+    return EvotorTestResult(
+        ok=True,
+        message=_("The Evotor token is saved and works: stores — %(count)d.")
+        % {"count": len(stores)},
+        stores=len(stores),
+        recorded=True,
     )
 
 

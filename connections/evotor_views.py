@@ -49,6 +49,8 @@ def _context(request, connection, form=None) -> dict:
         "connection": connection,
         "form": form or EvotorTokenForm(),
         "api_token_masked": mask(connection.api_token) if connection else "",
+        # The state block shows what the alerts about this connection say (no banner too).
+        "shows_its_own_alerts": True,
     }
 
 
@@ -65,16 +67,18 @@ def evotor_save(request):
     form = EvotorTokenForm(request.POST)
     if form.is_valid():
         try:
-            services.evotor_connection_save_token(
+            result = services.evotor_connection_connect(
                 user=request.user, token=form.cleaned_data["token"]
             )
         except ValidationError as exc:
             form.add_error("token", exc)
         else:
-            messages.success(
-                request, _("The Evotor token is saved. Check it with “Test the connection”.")
-            )
-            return redirect("connections:evotor")
+            if not result.saved:
+                # Nothing changed: the form says why, next to the token.
+                form.add_error("token", result.message)
+            else:
+                (messages.success if result.ok else messages.warning)(request, result.message)
+                return redirect("connections:evotor")
     connection = evotor_connection_get(user=request.user)
     return render(
         request, "connections/evotor.html", _context(request, connection, form), status=400
@@ -98,11 +102,12 @@ def evotor_test(request):
         if result.ok:
             body.update(message=result.message, stores=result.stores)
         else:
-            body["error"] = result.message
+            # A reason the state block now shows is not repeated next to the button.
+            body["error"] = "" if result.recorded else result.message
         return JsonResponse(body)
     if result.ok:
         messages.success(request, result.message)
-    else:
+    elif not result.recorded:
         messages.error(request, result.message)
     return redirect("connections:evotor")
 

@@ -28,6 +28,9 @@ class VendorConnection(models.Model):
     )
     last_error = models.TextField(_("last error"), blank=True, default="")
     last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    # When the vendor last accepted the current token; None for a token that never worked yet.
+    # It tells a mistyped token ("wrong") from one that worked and was withdrawn ("revoked").
+    token_verified_at = models.DateTimeField(_("token last accepted"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -69,14 +72,31 @@ class EvotorConnection(VendorConnection):
         return f"Evotor · {self.user}"
 
 
+class VkTokenKind(models.TextChoices):
+    PASTED = "pasted", _("Pasted by hand")
+    VK_ID = "vk_id", _("VK ID (one-click connect)")
+
+
 class VkConnection(VendorConnection):
-    """A merchant's link to their VK community: a user access token and the community id."""
+    """A merchant's link to their VK community: a user access token and the community id.
+
+    A token from VK ID's one-click connect (connections/vk_oauth.py) lives an hour and comes
+    with a refresh token, both encrypted; `token_expires_at` says when to refresh, and
+    `device_id` is part of every refresh request. A pasted token has neither.
+    """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vk_connection"
     )
     token_field = "access_token"
     access_token = EncryptedTextField(_("access token"), blank=True, default="")
+    refresh_token = EncryptedTextField(_("refresh token"), blank=True, default="")
+    token_expires_at = models.DateTimeField(_("access token expires"), null=True, blank=True)
+    token_kind = models.CharField(
+        _("token kind"), max_length=16, choices=VkTokenKind.choices, default=VkTokenKind.PASTED
+    )
+    device_id = models.CharField(_("VK ID device id"), max_length=255, blank=True, default="")
+    vk_user_id = models.PositiveBigIntegerField(_("VK user id"), null=True, blank=True)
     group_id = models.PositiveBigIntegerField(_("community id"), null=True, blank=True)
     group_name = models.CharField(_("community name"), max_length=200, blank=True, default="")
 

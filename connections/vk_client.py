@@ -12,6 +12,10 @@ worker processes (§6), reporting back the moment the request was written to the
 - 10, HTTP 5xx, network failures, timeouts: retried with backoff, then `VkUnavailableError`.
   A write is never repeated once it may have reached VK: a lost answer raises
   `VkUnavailableError(may_have_applied=True)` so the caller checks before trying again.
+- 5 (authorization failed, e.g. "access_token has expired"): when the client was given
+  `on_auth_error` (a VK ID connection, connections.vk_services.vk_client_for), it is called once
+  per request for a refreshed token and the request is sent again with it; otherwise, or when
+  no new token comes, `VkAuthError` is raised.
 - everything else is raised at once (auth, captcha, permissions, Market off, per-item errors).
 
 `execute` runs up to 25 calls in one request; `VkRef` lets a call use an earlier call's result
@@ -38,6 +42,7 @@ from connections.vk_errors import (
     NO_ANSWER,
     TOO_MANY_REQUESTS,
     VkApiError,
+    VkAuthError,
     VkDependencyError,
     VkRateLimitError,
     VkScriptError,
@@ -62,6 +67,7 @@ __all__ = [
     "VkCall",
     "VkCallResult",
     "VkClient",
+    "VkCommunity",
     "VkItem",
     "VkRef",
 ]
@@ -76,6 +82,7 @@ RETRIES_FLOOD = 2
 FLOOD_DELAYS = (10.0, 30.0)
 ITEMS_PAGE = 200  # market.get count maximum
 ALBUMS_PAGE = 100  # market.getAlbums count maximum
+GROUPS_PAGE = 1000  # groups.get count maximum
 
 # Methods that change nothing at VK: safe to repeat after a lost answer.
 _READ_PREFIXES = ("get", "search", "is")
@@ -118,6 +125,25 @@ class VkItem:
     raw: dict = field(repr=False, compare=False)
 
 
+@dataclass(frozen=True)
+class VkCommunity:
+    """A community from `groups.get` extended=1 (VK schema `groups_group_full`)."""
+
+    id: int
+    name: str
+    screen_name: str
+    type: str  # "group", "page" or "event"
+    is_admin: bool
+    admin_level: int | None  # 1 moderator, 2 editor, 3 administrator
+    market_enabled: bool | None  # None when VK did not say (no `market` object)
+    photo_url: str
+    deactivated: str
+
+    @property
+    def address(self) -> str:
+        return f"vk.com/{self.screen_name or f'club{self.id}'}"
+
+
 @dataclass
 class VkCallResult:
     """What one call of an `execute` batch gave: a value or a typed error."""
@@ -148,8 +174,11 @@ class VkClient:
         version: str | None = None,
         rate_limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] | None = None,
+        on_auth_error: Callable[[], str | None] | None = None,
     ):
         self._token = access_token.strip()
+        # Asked for a fresh token when VK answers error 5; returns None when there is none.
+        self._on_auth_error = on_auth_error
         self._key = token_key(self._token)
         self.base_url = (base_url or settings.VK_API_URL).rstrip("/")
         self.version = version or settings.VK_API_VERSION
@@ -164,6 +193,11 @@ class VkClient:
         self.rate_refusals = 0
         # Seconds spent waiting for the rate limiter.
         self.rate_wait_seconds = 0.0
+
+    def _use_token(self, token: str) -> None:
+        with self._lock:
+            self._token = token.strip()
+            self._key = token_key(self._token)
 
     def __repr__(self) -> str:
         return f"<VkClient {self.base_url} token={self._key[:8]}…>"
@@ -220,6 +254,7 @@ class VkClient:
         data["access_token"] = self._token
         url = f"{self.base_url}/{method}"
         too_many = flood = transient = 0
+        refreshed = False
         while True:
             permit = self._limiter.acquire(self._key)
             with self._lock:
@@ -251,6 +286,16 @@ class VkClient:
             elif exc.code == INTERNAL_SERVER_ERROR and transient < settings.HTTP_MAX_RETRIES:
                 self._backoff(method, exc, http.backoff_delay(transient))
                 transient += 1
+            elif isinstance(exc, VkAuthError) and self._on_auth_error and not refreshed:
+                # VK refuses a token before its stated expiry too (clock skew, a token VK
+                # rotated): refresh once, then send the same request again with the new token.
+                refreshed = True
+                new_token = self._on_auth_error()
+                if not new_token:
+                    raise exc
+                self._use_token(new_token)
+                data["access_token"] = self._token
+                logger.info("VK token refreshed after error 5", extra={"method": method})
             else:
                 if isinstance(exc, VkRateLimitError):
                     logger.warning(
@@ -352,6 +397,22 @@ class VkClient:
             ]
             for result in self.execute(batch):
                 yield from _new_items(result.unwrap().get("items") or [], seen)
+
+    # --- communities -------------------------------------------------------------------------
+
+    def admin_communities(self) -> list[VkCommunity]:
+        """The communities the token's person administers, with whether their Market is on:
+        `groups.get` filter=admin extended=1 fields=market (VK schema groups/methods.json;
+        at most 1000, more than any shop owner runs)."""
+        answer = self.call(
+            "groups.get",
+            filter="admin",
+            extended=1,
+            fields="market,screen_name,type,is_admin,admin_level,photo_100,deactivated",
+            count=GROUPS_PAGE,
+        )
+        items = answer.get("items") if isinstance(answer, dict) else None
+        return [parse_community(raw) for raw in items or [] if isinstance(raw, dict)]
 
     # --- product photos (§4.1) ----------------------------------------------------------------
 
@@ -470,6 +531,26 @@ def _largest_size_url(photo: Any) -> str | None:
     if not sizes:
         return None
     return max(sizes, key=lambda s: int(s.get("width") or 0))["url"]
+
+
+def parse_community(raw: dict) -> VkCommunity:
+    market = raw.get("market") if isinstance(raw.get("market"), dict) else None
+    enabled = market.get("enabled") if market is not None else None
+    try:
+        admin_level = int(raw["admin_level"]) if raw.get("admin_level") else None
+    except (TypeError, ValueError):
+        admin_level = None
+    return VkCommunity(
+        id=int(raw["id"]),
+        name=str(raw.get("name") or ""),
+        screen_name=str(raw.get("screen_name") or ""),
+        type=str(raw.get("type") or "group"),
+        is_admin=bool(raw.get("is_admin")),
+        admin_level=admin_level,
+        market_enabled=None if enabled is None else bool(enabled),
+        photo_url=str(raw.get("photo_100") or raw.get("photo_50") or ""),
+        deactivated=str(raw.get("deactivated") or ""),
+    )
 
 
 def parse_album(raw: dict) -> VkAlbum:

@@ -64,15 +64,36 @@ class VkApiError(Exception):
 
 
 class VkAuthError(VkApiError):
-    """Error 5: the token expired or was revoked; the connection is broken until a new one."""
+    """Error 5 for a token that worked before: it lapsed or was withdrawn in VK; the connection
+    is broken until the person connects again. (A token that never worked is explained by
+    `wrong_token_message` where it is first checked.)"""
 
     @property
     def user_message(self) -> str:
         return _(
-            "VK no longer accepts the access token (it has expired or was revoked). "
-            "Get a new token with the “market” and “photos” rights and save it on the VK "
-            "connection page."
+            "VK no longer accepts EvoSync's access: it lapsed or was withdrawn in VK's settings. "
+            "Press “Connect VK” on the VK connection page to give access again."
         )
+
+
+class VkTokenWithdrawnError(VkAuthError):
+    """VK ID refused to refresh the token (`invalid_grant`): the consent was withdrawn in VK or
+    the refresh token lapsed. Only a new consent helps."""
+
+    @property
+    def user_message(self) -> str:
+        return _(
+            "VK did not renew EvoSync's access: it was withdrawn in VK or unused for too long. "
+            "Press “Connect VK” on the VK connection page to give access again."
+        )
+
+
+def wrong_token_message() -> str:
+    """Error 5 for a token that never worked: most likely mistyped, or not a user token."""
+    return _(
+        "VK does not accept this key: it is mistyped or incomplete. Copy the whole key again, "
+        "or use “Connect VK” instead of pasting a key."
+    )
 
 
 class VkRateLimitError(VkApiError):

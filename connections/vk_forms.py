@@ -1,4 +1,5 @@
-"""The VK connection form: a user access token and the community (number or address)."""
+"""The VK connection forms: the community chosen from the person's list (one-click connect), and
+the advanced way, a pasted user access token and the community (number or address)."""
 
 from __future__ import annotations
 
@@ -76,3 +77,17 @@ class VkConnectionForm(forms.Form):
         except CommunityIdError as exc:
             self.add_error("community", str(exc))
         return cleaned
+
+
+class CommunityChoiceForm(forms.Form):
+    """The community picked on the choice page; whether it will do is VK's to say
+    (connections.vk_connect.vk_connect_choose)."""
+
+    group_id = forms.IntegerField(
+        min_value=1,
+        error_messages={
+            "required": _("Choose a community."),
+            "invalid": _("Choose a community from the list."),
+            "min_value": _("Choose a community from the list."),
+        },
+    )

@@ -319,6 +319,16 @@ VK_API_URL = env("VK_API_URL", default="https://api.vk.com/method").rstrip("/")
 VK_API_VERSION = env("VK_API_VERSION", default="5.199")
 VK_REQUESTS_PER_SECOND = env.float("VK_REQUESTS_PER_SECOND", default=3.0)
 VK_DEFAULT_PHOTO_PATH = env("VK_DEFAULT_PHOTO_PATH", default="")
+# VK ID (one-click VK connect, vk-market-api.md §13 addendum): the authorization server, the
+# app registered at id.vk.com, and the address VK sends the person back to. Without a client id
+# the button is hidden and only pasting a token is offered. An empty redirect URI means "this
+# site's /connections/vk/callback/ as the request reached it"; production sets it to the exact
+# address registered at VK.
+VK_ID_URL = env("VK_ID_URL", default="https://id.vk.com").rstrip("/")
+VK_ID_CLIENT_ID = env("VK_ID_CLIENT_ID", default="")
+VK_ID_CLIENT_SECRET = env("VK_ID_CLIENT_SECRET", default="")
+VK_ID_REDIRECT_URI = env("VK_ID_REDIRECT_URI", default="")
+VK_ID_SCOPE = env("VK_ID_SCOPE", default="market photos groups")
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 HTTP_MAX_RETRIES = env.int("HTTP_MAX_RETRIES", default=4)

@@ -2,6 +2,7 @@
 
     /evotor/...        the Evotor cloud API (sandbox.evotor)
     /vk/method/...     the VK API, /vk/upload/... its photo upload server (sandbox.vk)
+    /vk/id/...         VK ID: the consent page, the token and refresh endpoint (sandbox.vk.vkid)
 
 The same object serves the test suite (in a thread) and `manage.py run_sandbox` (in the
 foreground), so tests and the demo talk to one implementation.
@@ -100,6 +101,10 @@ class SandboxServer:
     @property
     def vk_url(self) -> str:
         return f"{self.base_url}/vk/method"
+
+    @property
+    def vk_id_url(self) -> str:
+        return f"{self.base_url}/vk/id"
 
     def _dispatch(self, environ, start_response):
         path = environ.get("PATH_INFO", "")

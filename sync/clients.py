@@ -5,6 +5,7 @@ from __future__ import annotations
 from connections.evotor_client import EvotorClient
 from connections.models import EvotorConnection, VkConnection
 from connections.vk_client import VkClient
+from connections.vk_services import vk_client_for as connection_vk_client
 
 
 def usable_vk_connection(user) -> VkConnection | None:
@@ -13,7 +14,9 @@ def usable_vk_connection(user) -> VkConnection | None:
 
 
 def vk_client_for(connection: VkConnection) -> VkClient:
-    return VkClient(connection.access_token)
+    # Through the connection's service: a VK ID token is renewed before expiry and on VK's
+    # "expired" answer.
+    return connection_vk_client(connection)
 
 
 def evotor_client_for(user) -> EvotorClient | None:

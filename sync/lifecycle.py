@@ -1,7 +1,7 @@
 """A publishing run's life around its execution: may it start, the queued row, its task, the
 held run the merchant confirms or refuses, and the end written to the row.
 
-Execution itself (lock, plan, publish) is `sync.runs.sync_run_execute`. What every run model
+Execution itself (lock, plan, publish) is `sync.publish.run.sync_run_execute`. What every run model
 shares (stale rows, sending the task, failing a row whose task could not be sent) is
 `evosync.runs`; this module adds what is particular to publishing.
 

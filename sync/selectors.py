@@ -306,10 +306,10 @@ def vk_categories(user) -> Categories:
     cached = _cache_get(cache_key)
     if cached:
         return Categories(cached, from_vk=True)
-    from connections.vk_client import VkClient
+    from connections.vk_services import vk_client_for
 
     try:
-        response = VkClient(connection.access_token).call(
+        response = vk_client_for(connection).call(
             "market.getCategories", group_id=connection.group_id
         )
         choices = parse_categories(response)

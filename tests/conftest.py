@@ -112,6 +112,12 @@ def evotor_sandbox(sandbox_server, settings):
 @pytest.fixture
 def vk_sandbox(sandbox_server, settings):
     """The VK emulator, reset to its seeded state, with the client pointed at it."""
+    from sandbox.vk.vkid import DEMO_CLIENT_ID
+
     sandbox_server.vk.reset()
     settings.VK_API_URL = sandbox_server.vk_url
+    settings.VK_ID_URL = sandbox_server.vk_id_url
+    settings.VK_ID_CLIENT_ID = DEMO_CLIENT_ID
+    settings.VK_ID_CLIENT_SECRET = ""
+    settings.VK_ID_REDIRECT_URI = ""
     return sandbox_server.vk

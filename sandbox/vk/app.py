@@ -4,6 +4,8 @@
                                   always HTTP 200 with {"response": …} or {"error": …}
     POST     /upload/<key>        the photo upload server (sandbox.vk.upload), one-time URLs
     GET      /photo/<id>.jpg      photo and thumbnail URLs the API hands out
+    GET|POST /id/authorize        VK ID's consent page, POST /id/oauth2/auth its token and
+                                  refresh endpoint (sandbox.vk.vkid)
     POST     /_control/<action>   JSON controls for an out-of-process sandbox (tests, demo,
                                   benchmarks): the same operations as the Python methods below
 
@@ -40,12 +42,19 @@ from sandbox.server import RECEIVED_AT
 from sandbox.vk import vkscript
 from sandbox.vk.state import ApiError, Group, MarketApi, Token
 from sandbox.vk.upload import handle_upload, parse_multipart
+from sandbox.vk.vkid import DEMO_CLIENT_ID, VkIdServer
+
+__all__ = ["DEMO_CLIENT_ID", "VkSandbox"]
 
 DEMO_USER_TOKEN = "vk-demo-token"
 DEMO_GROUP_TOKEN = "vk-demo-group-token"
 DEMO_USER_ID = 1001
+DEMO_USER_NAME = "Анна Демо"
 DEMO_GROUP_ID = 200001
 DEMO_MARKET_OFF_GROUP_ID = 200002
+# A community the demo user only edits (not an administrator): listed by groups.get
+# filter=editor, left out by filter=admin, refused by the Market.
+DEMO_EDITOR_GROUP_ID = 200003
 DEFAULT_RATE_LIMIT = 3  # user token, requests per second (vk-market-api.md §6)
 DEFAULT_GROUP_RATE_LIMIT = 20  # community token
 MAX_BODY_BYTES = 60 * 1024 * 1024
@@ -100,6 +109,10 @@ class VkSandbox:
             self.calls_by_method: Counter[str] = Counter()
             self.requests_by_token: dict[str, list[float]] = defaultdict(list)
             self.request_log: deque[tuple[float, str, str]] = deque(maxlen=LOG_LIMIT)
+            # VK's people (for the consent page), who is "signed in" there, and VK ID itself.
+            self.users: dict[int, str] = {}
+            self.signed_in_user = DEMO_USER_ID
+            self.vkid = VkIdServer(self)
             # Every method call with its parameters (calls inside execute too, token left out),
             # so tests can check what the client sent against VK's schema.
             self.call_log: deque[tuple[str, dict[str, str]]] = deque(maxlen=LOG_LIMIT)
@@ -107,6 +120,7 @@ class VkSandbox:
                 self._seed_demo()
 
     def _seed_demo(self) -> None:
+        self.add_user(DEMO_USER_ID, DEMO_USER_NAME)
         self.add_group(
             DEMO_GROUP_ID, "Демо-магазин", screen_name="demo_shop", admins=(DEMO_USER_ID,)
         )
@@ -117,7 +131,15 @@ class VkSandbox:
             market_enabled=False,
             admins=(DEMO_USER_ID,),
         )
-        self.add_token(DEMO_USER_TOKEN, user_id=DEMO_USER_ID)
+        self.add_group(
+            DEMO_EDITOR_GROUP_ID,
+            "Соседская пекарня",
+            screen_name="demo_bakery",
+            admins=(),
+            editors=(DEMO_USER_ID,),
+            group_type="group",
+        )
+        self.add_token(DEMO_USER_TOKEN, user_id=DEMO_USER_ID, scopes=("market", "photos", "groups"))
         self.add_token(
             DEMO_GROUP_TOKEN,
             user_id=0,
@@ -136,7 +158,9 @@ class VkSandbox:
         kind: str = "user",
         scopes: tuple[str, ...] | list[str] = ("market", "photos"),
         group_ids: tuple[int, ...] | list[int] = (),
+        expires_in: float | None = None,
     ) -> None:
+        """A token VK knows; `expires_in` seconds from now it answers error 5 "expired"."""
         if kind not in ("user", "group"):
             raise ValueError("kind must be 'user' or 'group'")
         with self._lock:
@@ -146,7 +170,56 @@ class VkSandbox:
                 kind=kind,
                 scopes=frozenset(scopes),
                 group_ids=frozenset(int(g) for g in group_ids),
+                expires_at=time.time() + expires_in if expires_in is not None else None,
             )
+
+    def expire_token(self, token: str) -> None:
+        """The token's hour is over: VK answers error 5 "access_token has expired"."""
+        with self._lock:
+            self.api.tokens[token].expires_at = time.time() - 1
+
+    def add_user(self, user_id: int, name: str) -> None:
+        """A VK person who may appear on the consent page."""
+        with self._lock:
+            self.users[int(user_id)] = name
+
+    def sign_in(self, user_id: int) -> None:
+        """Who the consent page shows as signed in to VK (preselected)."""
+        with self._lock:
+            if int(user_id) not in self.users:
+                raise ValueError(f"no sandbox user {user_id}")
+            self.signed_in_user = int(user_id)
+
+    def register_app(
+        self,
+        client_id: str,
+        name: str,
+        *,
+        redirect_uris: tuple[str, ...] | list[str] = (),
+        secret: str = "",
+        approved: tuple[str, ...] | list[str] | None = None,
+    ) -> None:
+        """An app at VK ID: its exact redirect addresses (none: any loopback one), its secret,
+        and the rights VK approved for it (`market` needs VK's approval, vk-market-api.md §2)."""
+        with self._lock:
+            self.vkid.register_app(
+                client_id, name, redirect_uris=redirect_uris, secret=secret, approved=approved
+            )
+
+    def expire_access_tokens(self, user_id: int | None = None) -> int:
+        """Every access token VK ID issued (to `user_id`) lapses now; refresh tokens stay."""
+        with self._lock:
+            return self.vkid.expire_access_tokens(user_id)
+
+    def withdraw_access(self, user_id: int) -> None:
+        """The person removes the app in VK: its access and refresh tokens stop working."""
+        with self._lock:
+            self.vkid.withdraw(user_id)
+
+    def vkid_stats(self) -> dict:
+        """How many consent-page, code and refresh requests VK ID served."""
+        with self._lock:
+            return dict(self.vkid.requests)
 
     def revoke_token(self, token: str) -> None:
         with self._lock:
@@ -159,8 +232,12 @@ class VkSandbox:
         *,
         market_enabled: bool = True,
         admins: tuple[int, ...] | list[int] = (DEMO_USER_ID,),
+        editors: tuple[int, ...] | list[int] = (),
         screen_name: str | None = None,
+        group_type: str = "page",
     ) -> None:
+        if group_type not in ("group", "page", "event"):
+            raise ValueError("group_type must be 'group', 'page' or 'event'")
         with self._lock:
             self.api.groups[int(group_id)] = Group(
                 id=int(group_id),
@@ -168,6 +245,8 @@ class VkSandbox:
                 screen_name=screen_name or f"club{group_id}",
                 market_enabled=market_enabled,
                 admins={int(a) for a in admins},
+                editors={int(e) for e in editors},
+                type=group_type,
             )
 
     def set_market_enabled(self, group_id: int, enabled: bool) -> None:
@@ -293,6 +372,13 @@ class VkSandbox:
 
     _CONTROLS = (
         "add_token",
+        "expire_token",
+        "add_user",
+        "sign_in",
+        "register_app",
+        "expire_access_tokens",
+        "withdraw_access",
+        "vkid_stats",
         "revoke_token",
         "add_group",
         "set_market_enabled",
@@ -329,6 +415,8 @@ class VkSandbox:
                 return self._photo(start_response, path[7:])
             if path.startswith("/_control/"):
                 return self._control(environ, start_response, path[10:])
+            if path.startswith("/id/"):
+                return self._vkid_request(environ, start_response, path[3:])
         except _BadRequest as exc:
             return self._json(start_response, {"error": str(exc)}, status="400 Bad Request")
         return self._json(start_response, {"error": "unknown path"}, status="404 Not Found")
@@ -410,7 +498,7 @@ class VkSandbox:
         token = self.api.tokens.get(token_text)
         if token is None:
             raise ApiError(5, "invalid access_token (4).")
-        if token.revoked:
+        if token.revoked or (token.expires_at is not None and token.expires_at <= time.time()):
             raise ApiError(5, "access_token has expired.")
         return token
 
@@ -509,6 +597,20 @@ class VkSandbox:
         if errors:
             body["execute_errors"] = errors
         return body
+
+    # --- VK ID ------------------------------------------------------------------------------------
+
+    def _vkid_request(self, environ, start_response, path: str):
+        method = environ.get("REQUEST_METHOD", "GET")
+        params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        if method == "POST":
+            body = self._read_body(environ)
+            if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+                params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        with self._lock:
+            status, headers, data = self.vkid.handle(method, path, params)
+        start_response(status, headers)
+        return [data]
 
     # --- upload server, photos, controls ----------------------------------------------------------
 

@@ -111,6 +111,8 @@ class Token:
     scopes: frozenset[str] = frozenset({"market", "photos"})
     group_ids: frozenset[int] = frozenset()
     revoked: bool = False
+    # When VK stops accepting it (time.time() seconds); None never (a pasted "offline" token).
+    expires_at: float | None = None
 
 
 @dataclass
@@ -165,6 +167,10 @@ class Group:
     screen_name: str
     market_enabled: bool = True
     admins: set[int] = field(default_factory=set)
+    # Managers below administrator (admin_level 2): they see the community as theirs but
+    # `groups.get` filter=admin leaves it out, and the Market refuses them.
+    editors: set[int] = field(default_factory=set)
+    type: str = "page"  # "group", "page" or "event"
     albums: dict[int, Album] = field(default_factory=dict)
     items: dict[int, Item] = field(default_factory=dict)
     next_album_id: int = 1
@@ -812,7 +818,48 @@ class MarketApi:
         photo = self.new_photo(group.owner_id, upload.width, upload.height, upload.thumb)
         return {"photo_id": photo.id}
 
-    # --- groups / utils (the connection test) ----------------------------------------------------
+    # --- groups / utils (the connection test, the community choice) ---------------------------
+
+    def groups_get(self, token: Token, p: Params):
+        """The communities of the token's person (VK schema groups.get, 5.199): `filter`
+        admin / editor / moder / groups / publics / events, `extended` with `fields`, `offset`,
+        `count` ≤ 1000. User tokens with the `groups` right only."""
+        if token.kind != "user":
+            raise ApiError(27, "method is unavailable with group auth.")
+        if "groups" not in token.scopes:
+            raise ApiError(15, "no access to call this method")
+        filters = {f.strip() for f in p.str("filter").split(",") if f.strip()}
+        unknown = filters - {
+            "admin",
+            "editor",
+            "moder",
+            "advertiser",
+            "groups",
+            "publics",
+            "events",
+        }
+        if unknown:
+            raise bad_param(f"filter is invalid: {sorted(unknown)[0]}")
+        offset = p.int("offset", default=0, minimum=0)
+        count = p.int("count", default=1000, minimum=0, maximum=1000)
+        fields = {f.strip() for f in p.str("fields").split(",") if f.strip()}
+        user = token.user_id
+
+        def wanted(group: Group) -> bool:
+            # Membership is not modelled beyond managers: every filter needs at least that.
+            if user not in group.admins | group.editors:
+                return False
+            if "admin" in filters and user not in group.admins:
+                return False
+            kinds = {"groups": "group", "publics": "page", "events": "event"}
+            chosen = {kinds[f] for f in filters if f in kinds}
+            return not chosen or group.type in chosen
+
+        found = sorted((g for g in self.groups.values() if wanted(g)), key=lambda g: g.id)
+        page = found[offset : offset + count]
+        if not p.bool("extended"):
+            return {"count": len(found), "items": [g.id for g in page]}
+        return {"count": len(found), "items": [self._group_json(g, token, fields) for g in page]}
 
     def groups_getById(self, token: Token, p: Params):
         raw = p.str("group_ids") or p.str("group_id")
@@ -830,22 +877,26 @@ class MarketApi:
         return {"groups": groups, "profiles": []}
 
     def _group_json(self, group: Group, token: Token, fields: set[str]) -> dict:
-        is_admin = token.kind == "user" and token.user_id in group.admins
+        is_user = token.kind == "user"
+        level = 3 if is_user and token.user_id in group.admins else 0
+        if not level and is_user and token.user_id in group.editors:
+            level = 2
         data: dict[str, Any] = {
             "id": group.id,
             "name": group.name,
             "screen_name": group.screen_name,
             "is_closed": 0,
-            "type": "page",
-            "is_admin": int(is_admin),
-            "is_member": int(is_admin),
+            "type": group.type,
+            # VK's is_admin is 1 for every manager; admin_level tells which (3 administrator).
+            "is_admin": int(bool(level)),
+            "is_member": int(bool(level)),
             "is_advertiser": 0,
             "photo_50": f"{self.public_url}/photo/0.jpg?size=s",
             "photo_100": f"{self.public_url}/photo/0.jpg?size=m",
             "photo_200": f"{self.public_url}/photo/0.jpg?size=x",
         }
-        if is_admin:
-            data["admin_level"] = 3
+        if level:
+            data["admin_level"] = level
         if "market" in fields:
             if group.market_enabled:
                 data["market"] = {
@@ -882,6 +933,7 @@ class MarketApi:
         "market.getCategories": market_getCategories,
         "market.getProductPhotoUploadServer": market_getProductPhotoUploadServer,
         "market.saveProductPhoto": market_saveProductPhoto,
+        "groups.get": groups_get,
         "groups.getById": groups_getById,
         "utils.resolveScreenName": utils_resolveScreenName,
     }

@@ -18,8 +18,9 @@ from playwright.sync_api import expect
 
 from accounts.models import Status, User
 from catalog.models import CachedProduct, CachedStore
+from sandbox.vk.app import DEMO_USER_ID
 from sync.models import RunStatus, SyncRun
-from tests.browser.conftest import COFFEE_SHOP, EVOTOR_TOKEN, KEPT_GROUP, VK_GROUP, VK_TOKEN
+from tests.browser.conftest import COFFEE_SHOP, EVOTOR_TOKEN, KEPT_GROUP, VK_GROUP
 from tests.browser.helpers import CONFIRM_LINK, PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -97,13 +98,17 @@ def test_merchant_signs_up_connects_publishes_and_follows_changes(site, sandboxe
     layout.check("Evotor connection")
     site.screenshot("connections-evotor")
 
-    # --- connect VK: token and community, then the check ------------------------------------
+    # --- connect VK in one click: allow at VK ID, choose the community ----------------------
     site.visit("connections:vk")
-    page.fill("#id_access_token", VK_TOKEN)
-    page.fill("#id_community", str(VK_GROUP))
     with page.expect_navigation():
-        page.click("form[action$='/vk/save/'] button[type=submit]")
-    assert "/connections/vk/" in site.path
+        page.get_by_role("button", name="Подключить ВКонтакте").click()
+    with page.expect_navigation(url="**/connections/vk/communities/"):
+        page.get_by_role("button", name="Разрешить").click()
+    layout.check("VK communities")
+    page.locator(f"#community-{VK_GROUP}").check()
+    with page.expect_navigation(url="**/connections/vk/"):
+        page.get_by_role("button", name="Выбрать это сообщество").click()
+    expect(page.locator("#vk-status .badge-ok")).to_be_visible()
     page.click("form[action$='/vk/test/'] button[type=submit]")
     result = page.locator("#vk-test-result")
     expect(result).to_have_class(re.compile(r"badge-ok"))
@@ -222,8 +227,8 @@ def test_merchant_signs_up_connects_publishes_and_follows_changes(site, sandboxe
     site.visit("sync:runs")
     layout.check("run history")
 
-    # --- VK revokes the token: the next run fails and a banner says what to do --------------
-    sandboxes.vk.revoke_token(VK_TOKEN)
+    # --- access is withdrawn in VK: the next run fails and a banner says what to do ----------
+    sandboxes.vk.withdraw_access(DEMO_USER_ID)
     sandboxes.evotor.set_product(store.evotor_id, product.evotor_id, price=520)
     site.visit("catalog:stores")
     with page.expect_navigation():

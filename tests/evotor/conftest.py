@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from connections.evotor_client import EvotorClient
 from connections.models import EvotorConnection
@@ -38,7 +39,12 @@ def demo_stores(evotor_sandbox) -> dict[str, str]:
 
 @pytest.fixture
 def owner_connection(owner, evotor_sandbox) -> EvotorConnection:
-    """The owner, connected to the sandbox with the demo token."""
+    """The owner, connected to the sandbox with the demo token, checked once (it works)."""
+    checked = timezone.now()
     return EvotorConnection.objects.create(
-        user=owner, cloud_token=DEMO_TOKEN, evotor_user_id=DEMO_USER_ID
+        user=owner,
+        cloud_token=DEMO_TOKEN,
+        evotor_user_id=DEMO_USER_ID,
+        last_checked_at=checked,
+        token_verified_at=checked,
     )

@@ -79,8 +79,15 @@ def test_another_merchant_never_sees_the_owners_connection(other_client, owner_c
     assert "Не подключено" in page
 
 
+@pytest.fixture
+def new_token(evotor_sandbox) -> str:
+    """A second token the Evotor sandbox accepts."""
+    evotor_sandbox.add_token(NEW_TOKEN)
+    return NEW_TOKEN
+
+
 def test_another_merchants_posts_act_only_on_their_own_connection(
-    other_client, other_merchant, owner_connection
+    other_client, other_merchant, owner_connection, new_token
 ):
     other_client.post(SAVE, {"token": NEW_TOKEN})
     other_client.post(DISCONNECT)
@@ -98,26 +105,56 @@ def test_posts_need_the_csrf_token(owner, owner_connection):
 
 
 # --- saving a token ------------------------------------------------------------------------------
-def test_saving_a_token_stores_it_encrypted(owner_client, owner, caplog):
+def test_saving_a_token_checks_it_and_stores_it_encrypted(owner_client, owner, new_token, caplog):
     with caplog.at_level(logging.DEBUG):
-        response = owner_client.post(SAVE, {"token": f"  {NEW_TOKEN}  "})
-    assert response.status_code == 302 and response["Location"] == PAGE
+        response = owner_client.post(SAVE, {"token": f"  {NEW_TOKEN}  "}, follow=True)
+    assert response.redirect_chain == [(PAGE, 302)]
     connection = EvotorConnection.objects.get(user=owner)
     assert connection.cloud_token == NEW_TOKEN
+    assert connection.state == ConnectionState.OK and connection.last_checked_at
     assert NEW_TOKEN not in stored_token_column(connection)
     assert NEW_TOKEN not in caplog.text
-    assert "Токен Эвотора сохранён" in owner_client.get(PAGE).content.decode()
+    (message,) = [str(m) for m in response.context["messages"]]
+    assert message == "Токен Эвотора сохранён и работает: магазинов — 3."
+    assert "Работает" in response.content.decode()
+
+
+def test_a_mistyped_token_is_refused_as_mistyped_and_the_old_one_kept(
+    owner_client, owner_connection
+):
+    response = owner_client.post(SAVE, {"token": NEW_TOKEN})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert page.count("Эвотор не принимает этот токен: в нём опечатка") == 1
+    assert "отозвали" not in page
+    owner_connection.refresh_from_db()
+    assert owner_connection.cloud_token == DEMO_TOKEN
+    assert owner_connection.state == ConnectionState.OK
+
+
+def test_an_unreachable_evotor_saves_the_token_unchecked_and_says_so_once(
+    owner_client, owner, new_token, evotor_sandbox, settings
+):
+    settings.HTTP_MAX_RETRIES = 0
+    evotor_sandbox.fail("500")
+    response = owner_client.post(SAVE, {"token": NEW_TOKEN}, follow=True)
+    (message,) = response.context["messages"]
+    assert message.level_tag == "warning" and "ещё не проверен" in str(message)
+    connection = EvotorConnection.objects.get(user=owner)
+    assert connection.cloud_token == NEW_TOKEN and connection.last_checked_at is None
+    page = response.content.decode()
+    assert "Не проверено" in page and "badge-ok" not in page
 
 
 def test_saving_a_token_starts_a_catalog_refresh_after_commit(
-    owner_client, django_capture_on_commit_callbacks
+    owner_client, new_token, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         owner_client.post(SAVE, {"token": NEW_TOKEN})
     assert len(callbacks) == 1
 
 
-def test_saving_resets_a_broken_connection(owner_client, owner_connection):
+def test_saving_resets_a_broken_connection(owner_client, owner_connection, new_token):
     owner_connection.state = ConnectionState.BROKEN
     owner_connection.last_error = "Эвотор не принимает токен"
     owner_connection.save()
@@ -170,11 +207,30 @@ def test_a_rejected_token_marks_the_connection_broken(
     evotor_sandbox.fail("401")
     body = owner_client.post(TEST, **JSON).json()
     assert body["ok"] is False
-    assert "Эвотор не принимает токен" in body["error"]
-    assert "Не работает" in body["html"]
     owner_connection.refresh_from_db()
     assert owner_connection.state == ConnectionState.BROKEN
-    assert owner_connection.last_error == body["error"]
+    # It worked before: revoked, not mistyped; said once, in the state block.
+    assert "Эвотор больше не принимает токен" in owner_connection.last_error
+    assert body["error"] == "" and "Не работает" in body["html"]
+    assert body["html"].count(owner_connection.last_error) == 1
+
+
+def test_a_token_that_never_worked_is_called_mistyped_by_the_test_button(
+    owner_client, owner_connection, evotor_sandbox
+):
+    EvotorConnection.objects.filter(pk=owner_connection.pk).update(
+        token_verified_at=None, last_checked_at=None
+    )
+    evotor_sandbox.fail("401")
+    owner_client.post(TEST, **JSON)
+    owner_connection.refresh_from_db()
+    assert "в нём опечатка" in owner_connection.last_error
+
+
+def test_a_connection_never_checked_is_not_shown_as_working(owner_client, owner_connection):
+    EvotorConnection.objects.filter(pk=owner_connection.pk).update(last_checked_at=None)
+    page = owner_client.get(PAGE).content.decode()
+    assert "Не проверено" in page and "Работает" not in page
 
 
 def test_an_evotor_outage_is_reported_but_does_not_break_the_connection(

@@ -180,3 +180,17 @@ def test_dismissing_a_banner_resolves_the_alert(owner_client, owner):
     assert response.status_code == 302
     alert.refresh_from_db()
     assert alert.resolved_at is not None
+
+
+def test_the_page_an_alert_links_to_shows_no_banner_for_it(owner_client, owner):
+    from connections.models import VkConnection
+
+    VkConnection.objects.create(user=owner, access_token="t", group_id=1, last_error="Отозван")
+    Alert.objects.create(user=owner, cause=AlertCause.TOKEN_REVOKED, message="Отозван")
+    Alert.objects.create(user=owner, cause=AlertCause.MARKET_OFF, message="Товары выключены")
+    page = owner_client.get(reverse("connections:vk")).content.decode()
+    # Both alerts are fixed on the VK page: its state block says it, no banner repeats it.
+    assert 'data-alert-cause="token_revoked"' not in page
+    assert 'data-alert-cause="market_off"' not in page
+    dashboard = owner_client.get(reverse("sync:dashboard")).content.decode()
+    assert 'data-alert-cause="token_revoked"' in dashboard

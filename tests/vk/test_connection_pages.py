@@ -4,6 +4,7 @@ import logging
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from connections import vk_errors
 from connections.models import ConnectionState, VkConnection
@@ -24,9 +25,16 @@ JSON = {"HTTP_ACCEPT": "application/json"}
 
 @pytest.fixture
 def connected(vk, owner):
-    """The owner connected to the demo community with a token the sandbox knows."""
+    """The owner's token and community saved (a token the sandbox knows), not checked yet."""
     vk.add_token(SECRET, user_id=1001)
     return vk_connection_save(user=owner, group_id=200001, access_token=SECRET)
+
+
+@pytest.fixture
+def worked(connected):
+    """The same connection, checked once: its token has worked."""
+    vk_connection_mark_ok(connected)
+    return connected
 
 
 def raw_token_column(connection) -> str:
@@ -56,17 +64,70 @@ def test_page_for_a_merchant_without_a_connection(owner_client):
     assert reverse("connections:vk_test").encode() not in response.content
 
 
-def test_save_stores_the_token_encrypted_and_the_community_as_a_number(vk, owner, owner_client):
+def test_save_checks_then_stores_the_token_encrypted_and_the_community_as_a_number(
+    vk, owner, owner_client
+):
+    vk.add_token(SECRET, user_id=1001)
     response = owner_client.post(
-        SAVE, {"access_token": SECRET, "community": "https://vk.com/club200001"}
+        SAVE, {"access_token": SECRET, "community": "https://vk.com/club200001"}, follow=True
     )
-    assert response.status_code == 302 and response["Location"] == PAGE
+    assert response.redirect_chain == [(PAGE, 302)]
     connection = VkConnection.objects.get(user=owner)
     assert connection.access_token == SECRET and connection.group_id == 200001
+    assert connection.state == ConnectionState.OK and connection.last_checked_at
+    assert connection.token_verified_at and connection.group_name == "Демо-магазин"
     assert SECRET not in raw_token_column(connection)
-    page = owner_client.get(PAGE).content.decode()
+    page = response.content.decode()
     assert SECRET not in page and connection.masked_token in page
     assert "vk.com/club200001" in page
+    (message,) = [str(m) for m in response.context["messages"]]
+    assert "Демо-магазин" in message  # one message: the check's outcome, no "saved" before it
+
+
+def test_a_token_vk_refuses_is_called_mistyped_and_not_saved(vk, owner, owner_client):
+    response = owner_client.post(
+        SAVE, {"access_token": SECRET, "community": "200001"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    (error,) = response.context["form"].errors["access_token"]
+    assert "mistyped" in error and "withdrawn" not in error
+    assert response.content.decode().count(error) == 1
+    assert not VkConnection.objects.filter(user=owner).exists()
+
+
+@pytest.mark.parametrize(
+    ("setup", "community", "expected"),
+    [
+        (lambda vk: None, "vk-demo-group-token", "community token"),
+        (lambda vk: vk.set_market_enabled(200001, False), SECRET, "turned off"),
+        (lambda vk: vk.add_group(200001, "Чужой магазин", admins=(9,)), SECRET, "administrator"),
+        (lambda vk: vk.api.groups.pop(200001), SECRET, "no community"),
+    ],
+)
+def test_a_wrong_community_or_token_is_explained_before_saving(
+    vk, owner, owner_client, setup, community, expected
+):
+    vk.add_token(SECRET, user_id=1001)
+    setup(vk)
+    response = owner_client.post(
+        SAVE, {"access_token": community, "community": "200001"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    assert expected in response.content.decode()
+    assert not VkConnection.objects.filter(user=owner).exists()
+
+
+def test_a_busy_vk_saves_unchecked_and_says_so_once(vk, owner, owner_client, settings):
+    settings.HTTP_MAX_RETRIES = 0
+    vk.add_token(SECRET, user_id=1001)
+    vk.fail(10, count=1)
+    response = owner_client.post(SAVE, {"access_token": SECRET, "community": "200001"}, follow=True)
+    connection = VkConnection.objects.get(user=owner)
+    assert connection.state == ConnectionState.OK and connection.last_checked_at is None
+    (message,) = response.context["messages"]
+    assert message.level_tag == "warning"
+    page = response.content.decode()
+    assert "Не проверено" in page and "badge-ok" not in page
 
 
 def test_save_resolves_a_short_address_through_vk(vk, owner, owner_client):
@@ -119,14 +180,25 @@ def test_bad_input_keeps_the_saved_values(connected, owner, owner_client):
     assert (connection.access_token, connection.group_id) == (SECRET, 200001)
 
 
-def test_empty_token_keeps_the_saved_one_and_a_new_community_starts_unchecked(
-    connected, owner, owner_client
-):
+def test_empty_token_keeps_the_saved_one_for_a_new_community(connected, vk, owner, owner_client):
+    vk.add_group(200010, "Второй магазин", admins=(1001,))
     vk_connection_mark_broken(connected, "old problem")
-    owner_client.post(SAVE, {"access_token": "", "community": "-200002"})
+    owner_client.post(SAVE, {"access_token": "", "community": "-200010"})
     connection = VkConnection.objects.get(user=owner)
-    assert (connection.access_token, connection.group_id) == (SECRET, 200002)
+    assert (connection.access_token, connection.group_id) == (SECRET, 200010)
     assert connection.state == ConnectionState.OK and connection.last_error == ""
+    assert connection.group_name == "Второй магазин" and connection.last_checked_at
+
+
+def test_a_new_community_with_market_off_keeps_the_old_one(connected, owner, owner_client):
+    response = owner_client.post(SAVE, {"access_token": "", "community": "-200002"})
+    assert response.status_code == 400
+    assert VkConnection.objects.get(user=owner).group_id == 200001
+
+
+def test_a_saved_but_never_checked_connection_is_not_green(connected, owner_client):
+    page = owner_client.get(PAGE, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Не проверено" in page and "badge-ok" not in page and "Работает" not in page
 
 
 def test_check_answers_json_and_records_the_community_name(connected, owner, owner_client):
@@ -146,19 +218,21 @@ def test_check_without_javascript_redirects_with_a_message(connected, owner_clie
     assert "Демо-магазин" in str(message)
 
 
-def test_check_explains_a_community_token(vk, owner, owner_client):
+def test_check_explains_a_community_token_once(vk, owner, owner_client):
     vk_connection_save(user=owner, group_id=200001, access_token="vk-demo-group-token")
     data = owner_client.post(TEST, HTTP_ACCEPT_LANGUAGE="ru", **JSON).json()
     assert data["ok"] is False
-    assert "ключ сообщества" in data["message"] and "market" in data["message"]
     connection = VkConnection.objects.get(user=owner)
-    assert connection.state == ConnectionState.BROKEN and connection.last_error == data["message"]
+    assert connection.state == ConnectionState.BROKEN
+    assert "ключ сообщества" in connection.last_error and "market" in connection.last_error
+    # The reason is in the state block, and not repeated next to the button.
+    assert data["message"] == "" and data["html"].count(connection.last_error) == 1
 
 
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
-        (lambda vk: vk.revoke_token(SECRET), "expired"),
+        (lambda vk: vk.revoke_token(SECRET), "withdrawn"),
         (lambda vk: vk.set_market_enabled(200001, False), "turned off"),
         (lambda vk: vk.add_group(200001, "Чужой магазин", admins=(9,)), "administrator"),
         (lambda vk: vk.add_token(SECRET, user_id=1001, scopes=("photos",)), "rights"),
@@ -166,12 +240,31 @@ def test_check_explains_a_community_token(vk, owner, owner_client):
     ],
 )
 def test_check_marks_the_connection_broken_with_the_reason(
-    connected, vk, owner, owner_client, setup, expected
+    worked, vk, owner, owner_client, setup, expected
 ):
     setup(vk)
     data = owner_client.post(TEST, HTTP_ACCEPT_LANGUAGE="en", **JSON).json()
-    assert data["ok"] is False and expected in data["message"]
-    assert VkConnection.objects.get(user=owner).state == ConnectionState.BROKEN
+    assert data["ok"] is False and data["message"] == ""
+    connection = VkConnection.objects.get(user=owner)
+    assert connection.state == ConnectionState.BROKEN and expected in connection.last_error
+    assert expected in data["html"]
+
+
+def test_a_token_that_never_worked_is_called_mistyped_not_revoked(
+    connected, vk, owner, owner_client
+):
+    vk.revoke_token(SECRET)
+    owner_client.post(TEST, HTTP_ACCEPT_LANGUAGE="en", **JSON)
+    error = VkConnection.objects.get(user=owner).last_error
+    assert "mistyped" in error and "withdrawn" not in error
+
+
+def test_a_failed_check_without_javascript_shows_the_reason_once(worked, vk, owner, owner_client):
+    vk.revoke_token(SECRET)
+    response = owner_client.post(TEST, follow=True)
+    assert list(response.context["messages"]) == []
+    error = VkConnection.objects.get(user=owner).last_error
+    assert response.content.decode().count(escape(error)) == 1
 
 
 def test_check_leaves_the_state_alone_when_vk_is_only_busy(
@@ -221,10 +314,11 @@ def test_other_merchants_act_only_on_their_own_connection(connected, owner, othe
     assert connected.masked_token not in page and "200001" not in page
     client.post(DISCONNECT)
     client.post(TEST, **JSON)
-    client.post(SAVE, {"access_token": "vk-demo-token", "community": "200002"})
+    client.post(SAVE, {"access_token": "vk-demo-token", "community": "200001"})
     mine = VkConnection.objects.get(user=owner)
     assert (mine.access_token, mine.group_id, mine.state) == (SECRET, 200001, ConnectionState.OK)
-    assert VkConnection.objects.get(user=other_merchant).group_id == 200002
+    theirs = VkConnection.objects.get(user=other_merchant)
+    assert (theirs.access_token, theirs.group_id) == ("vk-demo-token", 200001)
 
 
 def test_token_never_reaches_the_logs(vk, owner, owner_client, caplog):

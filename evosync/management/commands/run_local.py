@@ -16,6 +16,10 @@ from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
+# The app id the VK sandbox registers for its demo (sandbox.vk.vkid.DEMO_CLIENT_ID; a test keeps
+# the two equal). Written out because evosync must not import the apps above it.
+SANDBOX_VK_ID_CLIENT_ID = "51900001"
+
 
 def _split_addr(addr: str) -> tuple[str, int]:
     host, _, port = addr.rpartition(":")
@@ -56,6 +60,9 @@ class Command(BaseCommand):
                 sandbox_base = f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
                 env["EVOTOR_API_URL"] = f"{sandbox_base}/evotor"
                 env["VK_API_URL"] = f"{sandbox_base}/vk/method"
+                # One-click VK connect against the sandbox's VK ID and its demo app.
+                env["VK_ID_URL"] = f"{sandbox_base}/vk/id"
+                env["VK_ID_CLIENT_ID"] = SANDBOX_VK_ID_CLIENT_ID
                 children.append(subprocess.Popen([python, manage, "run_sandbox"], env=env))
                 self._wait_for(
                     settings.SANDBOX_HOST, settings.SANDBOX_PORT, children[-1], "sandbox"

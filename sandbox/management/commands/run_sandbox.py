@@ -23,6 +23,7 @@ class Command(BaseCommand):
             server.evotor.generate(products=options["products"])
         self.stdout.write(f"Evotor sandbox: {server.evotor_url}")
         self.stdout.write(f"VK sandbox:     {server.vk_url}")
+        self.stdout.write(f"VK ID sandbox:  {server.vk_id_url}")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
