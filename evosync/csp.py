@@ -3,6 +3,10 @@
 The VK catalog pages show VK's own thumbnails (`thumb_url`, `photo_url`), served from VK's image
 hosts, or from the sandbox when VK_API_URL points at it: its origin is read per request so the
 demo and the tests (which move VK_API_URL) see their pictures, and nothing else is loosened.
+
+"Connect VK" is a form whose answer redirects to VK ID's authorization page; browsers apply
+`form-action` to that redirect too, so VK ID's origin (VK_ID_URL) is allowed there, and nothing
+else.
 """
 
 from __future__ import annotations
@@ -30,5 +34,8 @@ class CSPMiddleware(BaseCSPMiddleware):
             sources.append(origin)
         update = dict(parts.update or {})
         update["img-src"] = [*update.get("img-src", []), *sources]
+        vk_id = _origin(getattr(settings, "VK_ID_URL", ""))
+        if vk_id:
+            update["form-action"] = [*update.get("form-action", []), vk_id]
         parts.update = update
         return parts

@@ -52,6 +52,15 @@ def test_the_sandboxs_pictures_are_allowed_when_vk_api_url_points_at_it(client, 
     assert "http://127.0.0.1:8001" in policy(client.get(reverse("sync:dashboard")))["img-src"]
 
 
+def test_forms_may_post_only_to_us_and_to_vk_id_for_the_one_click_connect(client, owner, settings):
+    # "Connect VK" answers with a redirect to VK ID's authorization page, and browsers hold
+    # that redirect to form-action too.
+    settings.VK_ID_URL = "https://id.vk.com"
+    client.force_login(owner)
+    rules = policy(client.get(reverse("sync:dashboard")))
+    assert rules["form-action"] == ["'self'", "https://id.vk.com"]
+
+
 @pytest.mark.parametrize("path", PAGES, ids=[str(p.relative_to(BASE_DIR)) for p in PAGES])
 def test_no_page_template_has_inline_script_style_or_handlers(path):
     text = path.read_text()
