@@ -281,8 +281,13 @@ LOCKS = {
 }
 
 
+def _normalized(name: str) -> str:
+    """PEP 503: ruamel.yaml, ruamel_yaml and ruamel-yaml are one package."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _requirement_name(spec: str) -> str:
-    return re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower().replace("_", "-")
+    return _normalized(re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0])
 
 
 def _locked(path: str) -> dict[str, str]:
@@ -291,7 +296,7 @@ def _locked(path: str) -> dict[str, str]:
     entries = re.findall(
         r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s*\\\n\s+--hash=\S+)+)", text, re.M
     )
-    return {name.lower().replace("_", "-"): hashes for name, _version, hashes in entries}
+    return {_normalized(name): hashes for name, _version, hashes in entries}
 
 
 @pytest.mark.parametrize("path", sorted(LOCKS))
@@ -360,7 +365,7 @@ def test_every_third_party_module_the_code_imports_is_declared_directly():
                 top = module.split(".")[0]
                 if top in sys.stdlib_module_names or top in local or top == "__future__":
                     continue
-                names = {d.lower().replace("_", "-") for d in distributions.get(top, [top])}
+                names = {_normalized(d) for d in distributions.get(top, [top])}
                 if not names & declared:
                     undeclared.add(f"{top} ({path.relative_to(BASE_DIR)})")
     assert not undeclared, sorted(undeclared)

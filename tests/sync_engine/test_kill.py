@@ -71,7 +71,9 @@ def child_env(tmp_path, sandbox_server, evotor_sandbox, vk_sandbox):
         "VK_API_URL": sandbox_server.vk_url,
         "VK_DEFAULT_PHOTO_PATH": str(photo),
         "VK_REQUESTS_PER_SECOND": "8",
-        "HTTP_READ_TIMEOUT": "5",
+        # Longer than the held answer below is ever waited for: the child is killed while it
+        # waits, never because its read timed out (no race with the clock).
+        "HTTP_READ_TIMEOUT": "120",
     }
     env.pop("PYTEST_CURRENT_TEST", None)
     vk_sandbox.set_rate_limit(10)
@@ -126,9 +128,10 @@ def test_killed_worker_resumes_without_duplicates_or_lost_links(child_env, vk_sa
         stderr=subprocess.DEVNULL,
     )
     try:
-        # Some items made and recorded; then VK makes the next batch but its answer is late.
+        # Some items made and recorded; then VK makes the next batch but holds its answer back
+        # for longer than the test waits, so the kill always lands while it is on its way.
         wait_for(lambda: add_calls(vk_sandbox) >= 12)
-        vk_sandbox.slow(4.0, method="execute", count=3)
+        vk_sandbox.slow(90.0, method="execute", count=1)
         made = add_calls(vk_sandbox)
 
         def answer_pending():
