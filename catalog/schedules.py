@@ -7,3 +7,10 @@ SCHEDULES = [
         minutes=minutes_from_setting("CATALOG_REFRESH_INTERVAL_SECONDS"),
     ),
 ]
+SCHEDULES.append(
+    ScheduleSpec(
+        name="read_catalog_changes",
+        func="catalog.tasks.read_changes_all",
+        minutes=minutes_from_setting("EVOTOR_POLL_INTERVAL_SECONDS"),
+    )
+)
