@@ -221,7 +221,9 @@ class EvotorSandbox:
 
     def _event(self, kind: str, action: str, row: dict) -> dict:
         """Record the change as an event (inside the lock); `_push` delivers it outside."""
-        payload = emit(row)
+        # Stored as the JSON the API would send (numbers as Evotor writes them), so the push
+        # and the events API serialise it without our Decimal encoder.
+        payload = json.loads(dumps(emit(row)))
         return self.events.record(kind, action, payload, timestamp=row["updated_at"])
 
     def _removal_event(self, kind: str, store: StoreState, row_id: str) -> dict:
