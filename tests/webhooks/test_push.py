@@ -261,7 +261,7 @@ def test_push_intake_switched_off_answers_404(settings, owner, till, push):
 def test_a_legacy_v1_product_notification_adds_the_product(
     owner, till, client, django_capture_on_commit_callbacks
 ):
-    sandbox, store_id, _product_id = till
+    _sandbox, store_id, _product_id = till
     connection = EvotorConnection.objects.get(user=owner)
     connection.evotor_user_id = USER
     connection.save()
