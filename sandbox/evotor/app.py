@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import logging
 import random
@@ -858,7 +859,7 @@ class EvotorSandbox:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 message = till_change(self, environ["wsgi.input"].read(length))
             except (KeyError, ValueError) as exc:
-                return _Response(400, f"Ошибка: {exc}".encode(), headers)
+                return _Response(400, f"Ошибка: {html.escape(str(exc))}".encode(), headers)
         elif method not in ("GET", "HEAD"):
             raise _error(405, "method_not_allowed", "method not allowed")
         return _Response(200, till_page(self, message), headers)
