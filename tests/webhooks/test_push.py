@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import CachedProduct, CatalogFreshness, DirtyProduct
+from catalog.selectors import dirty_products, last_change_arrived
 from catalog.services import catalog_refresh_for_user
 from connections.models import EvotorConnection
 from sandbox.evotor.app import dumps
@@ -84,6 +85,8 @@ def test_a_signed_push_updates_the_cached_product_and_marks_it_dirty(owner, till
     dirty = DirtyProduct.objects.get(user=owner)
     assert (dirty.store_evotor_id, dirty.product_evotor_id) == (store_id, product_id)
     assert CatalogFreshness.objects.get(user=owner).changes == 1
+    assert last_change_arrived(owner) is not None
+    assert [d.product_evotor_id for d in dirty_products(owner)] == [product_id]
     change = EvotorChange.objects.get()
     assert (change.outcome, change.user, change.delivery_id) == ("applied", owner, "d-1")
 
