@@ -136,7 +136,12 @@ def catalog_product_remove(
     if _older(occurred_at, cached.evotor_updated_at):
         return STALE
     cached.is_removed, cached.removed_at = True, now
-    cached.save(update_fields=["is_removed", "removed_at"])
+    # The removal's time becomes the row's: an update sent before it, arriving after it, is
+    # then older and cannot bring the product back.
+    cached.evotor_updated_at = max(
+        filter(None, (occurred_at, cached.evotor_updated_at)), default=None
+    )
+    cached.save(update_fields=["is_removed", "removed_at", "evotor_updated_at"])
     _changed(user=user, store_evotor_id=store_evotor_id, product_ids=[product_id], now=now)
     return APPLIED
 
@@ -199,7 +204,10 @@ def catalog_group_remove(
     if _older(occurred_at, cached.evotor_updated_at):
         return STALE
     cached.is_removed, cached.removed_at = True, now
-    cached.save(update_fields=["is_removed", "removed_at"])
+    cached.evotor_updated_at = max(
+        filter(None, (occurred_at, cached.evotor_updated_at)), default=None
+    )
+    cached.save(update_fields=["is_removed", "removed_at", "evotor_updated_at"])
     _changed(user=user, store_evotor_id=store_evotor_id, product_ids=[], now=now)
     return APPLIED
 

@@ -18,7 +18,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -148,7 +148,9 @@ def evotor_change_process(*, change_id: int) -> str:
         for user in users:
             try:
                 result = _apply(change, user)
-            except (EvotorError, ValueError):
+            except (EvotorError, ValueError, DataError):
+                # A payload our columns cannot hold (or not a product at all): kept, marked,
+                # never retried forever; the full refresh reads the product as it really is.
                 result = ChangeOutcome.INVALID
             if result == catalog_changes.APPLIED:
                 catalog_changes.catalog_changes_announce(user=user, products=1)

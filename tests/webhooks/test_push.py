@@ -218,6 +218,26 @@ def test_an_older_event_arriving_late_does_not_undo_a_newer_one(owner, till, pus
     assert EvotorChange.objects.get(event_id="e-old").outcome == ChangeOutcome.STALE
 
 
+def test_an_update_sent_before_a_removal_but_arriving_after_it_is_stale(owner, till, push):
+    sandbox, store_id, product_id = till
+    update = product_event(sandbox, store_id, product_id, event_id="e-upd", price=205)
+    sandbox.remove_product(store_id, product_id)
+    removal = sandbox.events.events[-1]
+    assert push(removal, delivery="d-rm").status_code == 200
+    assert push(update, delivery="d-upd").status_code == 200
+    assert CachedProduct.objects.get(user=owner, evotor_id=product_id).is_removed
+    assert EvotorChange.objects.get(event_id="e-upd").outcome == ChangeOutcome.STALE
+
+
+def test_a_payload_that_is_not_a_product_is_recorded_as_invalid(owner, till, push):
+    sandbox, store_id, product_id = till
+    event = product_event(sandbox, store_id, product_id)
+    event["payload"] = {**event["payload"], "price": "много"}
+    assert push(event).status_code == 200
+    assert EvotorChange.objects.get().outcome == ChangeOutcome.INVALID
+    assert price(owner, product_id) == Decimal("150")
+
+
 def test_a_removal_marks_the_product_removed_and_dirty(owner, till, push):
     sandbox, store_id, product_id = till
     sandbox.remove_product(store_id, product_id)
