@@ -9,7 +9,7 @@ becomes an event `{id, timestamp, type, action, payload}`:
   `X-Evotor-Delivery`, `X-Hub-Signature: sha1=<HMAC-SHA1(body, secret)>`, the v2 JSON type,
   no `Authorization`. A failed push is logged and counted; the event stays in the API.
 
-The till page (`/till`) is plain HTML forms, no script: a person changes a product's price,
+The till page (`/till`) is plain HTML forms, no script and no inline style: a person changes a product's price,
 name, stock, sellable flag or picture as a cashier would.
 """
 
@@ -121,19 +121,13 @@ class EventLog:
 
 
 # --- the till page -------------------------------------------------------------------------------
-_STYLE = (
-    "body{font-family:sans-serif;margin:2em}fieldset{border:0;border-bottom:1px solid #ddd}"
-    "input[type=text]{width:14em}input.num{width:6em}"
-)
-
-
 def till_page(sandbox, message: str = "") -> bytes:
     """Every product of every store, one form per product."""
     esc = html.escape
     parts = [
         "<!doctype html><html lang='ru'><head><meta charset='utf-8'>",
-        "<title>Касса — песочница Эвотор</title>",
-        f"<style>{_STYLE}</style></head><body>",
+        # No inline style or script: the page stays usable under a strict CSP.
+        "<title>Касса — песочница Эвотор</title></head><body>",
         "<h1>Касса (песочница Эвотор)</h1>",
         "<p>Измените товар, как на кассе: изменение уходит событием в EvoSync.</p>",
     ]

@@ -127,7 +127,7 @@ def test_the_till_page_lists_products_in_plain_html(sandbox, store, sandbox_serv
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
     assert "Касса-тест" in response.text and "Чай" in response.text
-    assert "<script" not in response.text
+    assert "<script" not in response.text and "<style" not in response.text
 
 
 def test_the_till_form_changes_price_name_stock_and_sellable(sandbox, store, sandbox_server):
