@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from catalog.models import CachedGroup, CachedProduct, CachedStore, CatalogRefresh, SyncFilter
+from catalog.models import (
+    CachedGroup,
+    CachedProduct,
+    CachedStore,
+    CatalogFreshness,
+    CatalogRefresh,
+    DirtyProduct,
+    SyncFilter,
+)
 
 BY_USER = ("user", admin.RelatedOnlyFieldListFilter)
 
@@ -86,3 +94,18 @@ class SyncFilterAdmin(ReadOnlyAdmin):
     list_display = ["user", "entity_type", "entity_id", "parent_entity_id", "enabled", "updated_at"]
     list_filter = ["entity_type", "enabled", BY_USER]
     search_fields = ["entity_id", "parent_entity_id", "user__email"]
+
+
+@admin.register(DirtyProduct)
+class DirtyProductAdmin(ReadOnlyAdmin):
+    """Products changed in Evotor and not yet published: the per-merchant backlog."""
+
+    list_display = ["user", "store_evotor_id", "product_evotor_id", "changed_at"]
+    list_filter = [BY_USER]
+    search_fields = ["product_evotor_id", "user__email"]
+
+
+@admin.register(CatalogFreshness)
+class CatalogFreshnessAdmin(ReadOnlyAdmin):
+    list_display = ["user", "last_change_at", "changes"]
+    search_fields = ["user__email"]

@@ -37,6 +37,9 @@ class CachedStore(models.Model):
     last_seen_at = models.DateTimeField(_("last seen"))
     # When the store's groups and products were last read completely.
     catalog_refreshed_at = models.DateTimeField(_("catalog read at"), null=True, blank=True)
+    # The newest Evotor `updated_at` an incremental (`since`) read has seen in this store: the
+    # next read asks from there, by Evotor's clock, so our clock's drift cannot skip a change.
+    changes_read_through = models.DateTimeField(_("changes read through"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("Evotor store")
@@ -156,6 +159,52 @@ class CachedProduct(models.Model):
     def is_available(self) -> bool:
         """Whether VK may show it as in stock: on sale and, where stock is known, some left."""
         return self.allow_to_sell and (self.quantity is None or self.quantity > 0)
+
+
+class DirtyProduct(models.Model):
+    """A product that changed in Evotor and has not been published since (issue 10 item 2).
+
+    One row per (merchant, store, product), upserted by every change event or incremental
+    read, so a burst of changes to one product is one row; the publisher deletes the rows it
+    has sent. Kept in the database, not the cache: a worker lost mid-way loses no change.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dirty_products"
+    )
+    store_evotor_id = models.CharField(_("Evotor store id"), max_length=64)
+    product_evotor_id = models.CharField(_("Evotor product id"), max_length=64)
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("changed product")
+        verbose_name_plural = _("changed products")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "store_evotor_id", "product_evotor_id"],
+                name="catalog_dirty_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.store_evotor_id}/{self.product_evotor_id}"
+
+
+class CatalogFreshness(models.Model):
+    """When the last change from Evotor arrived for a merchant (shown on the dashboard)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="catalog_freshness"
+    )
+    last_change_at = models.DateTimeField(_("last change arrived"))
+    changes = models.PositiveIntegerField(_("changes received"), default=0)
+
+    class Meta:
+        verbose_name = _("catalog freshness")
+        verbose_name_plural = _("catalog freshness")
+
+    def __str__(self):
+        return f"{self.user} · {self.last_change_at:%Y-%m-%d %H:%M:%S}"
 
 
 class RefreshStatus(models.TextChoices):

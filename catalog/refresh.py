@@ -56,7 +56,7 @@ PRODUCT_FIELDS = [
     "search_text",
 ]
 # Columns an upsert rewrites besides the content: a reappearing row is un-removed.
-_STATE_FIELDS = ["is_removed", "removed_at", "last_seen_at"]
+STATE_FIELDS = ["is_removed", "removed_at", "last_seen_at"]
 
 
 def content_hash(raw: dict) -> str:
@@ -182,7 +182,7 @@ def _changed(model, store: CachedStore, batch: list, make_row: Callable) -> list
     return rows
 
 
-def _group_row(store: CachedStore, now: datetime) -> Callable[[EvotorGroup, str], CachedGroup]:
+def group_row(store: CachedStore, now: datetime) -> Callable[[EvotorGroup, str], CachedGroup]:
     def make(group: EvotorGroup, digest: str) -> CachedGroup:
         return CachedGroup(
             user_id=store.user_id,
@@ -203,9 +203,7 @@ def _group_row(store: CachedStore, now: datetime) -> Callable[[EvotorGroup, str]
     return make
 
 
-def _product_row(
-    store: CachedStore, now: datetime
-) -> Callable[[EvotorProduct, str], CachedProduct]:
+def product_row(store: CachedStore, now: datetime) -> Callable[[EvotorProduct, str], CachedProduct]:
     def make(product: EvotorProduct, digest: str) -> CachedProduct:
         barcodes = [str(code) for code in product.barcodes]
         return CachedProduct(
@@ -254,7 +252,7 @@ def _write_pass(
         for batch in chunks(items):
             rows = _changed(model, store, batch, make_row)
             if rows:
-                upsert(model, rows, fields + _STATE_FIELDS)
+                upsert(model, rows, fields + STATE_FIELDS)
             seen.add([item.id for item in batch])
             counts.read += len(batch)
             counts.written += len(rows)
@@ -270,7 +268,7 @@ def _write_pass(
 
 def write_groups(store: CachedStore, groups: Iterable[EvotorGroup], *, now: datetime) -> PassCounts:
     """Upsert a store's groups as they stream in, then mark the vanished ones removed."""
-    return _write_pass(CachedGroup, store, groups, _group_row(store, now), GROUP_FIELDS, now=now)
+    return _write_pass(CachedGroup, store, groups, group_row(store, now), GROUP_FIELDS, now=now)
 
 
 def write_products(
@@ -285,7 +283,7 @@ def write_products(
         CachedProduct,
         store,
         products,
-        _product_row(store, now),
+        product_row(store, now),
         PRODUCT_FIELDS,
         now=now,
         on_chunk=on_chunk,

@@ -190,3 +190,21 @@ def users_to_refresh() -> QuerySet:
         .order_by("user_id")
         .values_list("user_id", flat=True)
     )
+
+
+def last_change_arrived(user):
+    """When the last single change from Evotor arrived for the merchant (None: never); the
+    dashboard's "last change from Evotor"."""
+    from catalog.models import CatalogFreshness
+
+    return (
+        CatalogFreshness.objects.filter(user=user).values_list("last_change_at", flat=True).first()
+    )
+
+
+def dirty_products(user):
+    """The merchant's changed-but-not-yet-published products, oldest change first: what a
+    targeted publish will send."""
+    from catalog.models import DirtyProduct
+
+    return DirtyProduct.objects.filter(user=user).order_by("changed_at", "pk")

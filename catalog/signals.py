@@ -7,3 +7,8 @@ from django.dispatch import Signal
 # anything slow after commit (`transaction.on_commit` with `evosync.runs.enqueue_task`) rather
 # than doing it inline.
 catalog_refreshed = Signal()
+
+# Sent when single changes from Evotor (a push, a pulled event, an incremental read) were
+# applied to the cached catalog, with `user` and `products` (how many products became dirty).
+# Receivers queue publishing after commit, as for `catalog_refreshed`.
+catalog_changed = Signal()

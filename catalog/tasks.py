@@ -48,3 +48,31 @@ def refresh_catalog_all() -> int:
     for user_id in user_ids:
         enqueue_task(REFRESH_TASK, user_id, user_id=user_id)
     return len(user_ids)
+
+
+CHANGES_TASK = "catalog.tasks.read_changes_for_user"
+
+
+def read_changes_for_user(user_id: int) -> dict:
+    """One merchant's incremental (`since`) read of products and groups; safe to run twice."""
+    from accounts.models import User
+    from catalog.changes import catalog_changes_read
+
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return {"status": "skipped"}
+    return catalog_changes_read(user=user).as_dict()
+
+
+def read_changes_all() -> int:
+    """The `poll` intake's fan-out (EVOTOR_INTAKE has `poll`): one read per merchant."""
+    from django.conf import settings
+
+    from catalog.selectors import users_to_refresh
+
+    if "poll" not in settings.EVOTOR_INTAKE:
+        return 0
+    user_ids = list(users_to_refresh())
+    for user_id in user_ids:
+        enqueue_task(CHANGES_TASK, user_id, user_id=user_id)
+    return len(user_ids)

@@ -352,6 +352,15 @@ class EvotorClient:
             for item in page:
                 yield parse_product(item, store_id)
 
+    def iter_event_pages(
+        self, app_id: str, *, types: list[str], since_ms: int
+    ) -> Iterator[list[dict]]:
+        """The application's events since `since_ms` (inclusive), page by page: the pull API of
+        §7.5/§7.5a, read with the publisher token. Raw envelopes: `webhooks.payloads` parses
+        them, as it does the pushed ones."""
+        path = f"/api/apps/{app_id}/events"
+        yield from self._pages(path, filters={"type": ",".join(types), "since": since_ms})
+
     def list_product_images(self, store_id: str, product_id: str) -> list[EvotorImage]:
         """The product's pictures (at most one 300×300 PNG, §3.1, §5.4); [] if it is gone."""
         path = f"/stores/{store_id}/products/{product_id}/images"
@@ -559,10 +568,15 @@ class EvotorClient:
         raise EvotorError(f"Evotor answered HTTP {status}", status=status)
 
     def _pages(
-        self, path: str, *, store_id: str | None = None, since: datetime | None = None
+        self,
+        path: str,
+        *,
+        store_id: str | None = None,
+        since: datetime | None = None,
+        filters: dict | None = None,
     ) -> Iterator[list[dict]]:
         """Follow `paging.next_cursor` until it is gone (§4); filters go in the first request."""
-        params: dict[str, object] = {}
+        params: dict[str, object] = dict(filters or {})
         if since is not None:
             params["since"] = to_epoch_ms(since)
         if self.page_size:

@@ -334,10 +334,24 @@ HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 HTTP_MAX_RETRIES = env.int("HTTP_MAX_RETRIES", default=4)
 CATALOG_REFRESH_INTERVAL_SECONDS = env.int("CATALOG_REFRESH_INTERVAL_SECONDS", default=900)
 SYNC_INTERVAL_SECONDS = env.int("SYNC_INTERVAL_SECONDS", default=900)
+# Paths that bring single changes from Evotor (README "Changes from Evotor", issue 10).
+EVOTOR_INTAKE_PATHS = ("push", "pull", "poll")
+EVOTOR_INTAKE = [p.strip().lower() for p in env.list("EVOTOR_INTAKE", default=["push"]) if p]
+if set(EVOTOR_INTAKE) - set(EVOTOR_INTAKE_PATHS):
+    raise ImproperlyConfigured(
+        f"EVOTOR_INTAKE takes a comma-separated list of {', '.join(EVOTOR_INTAKE_PATHS)}, "
+        f"not {','.join(EVOTOR_INTAKE)!r}."
+    )
+EVOTOR_PUSH_SECRET = env("EVOTOR_PUSH_SECRET", default="")
+EVOTOR_PUSH_SIGNATURE_HEADER = env("EVOTOR_PUSH_SIGNATURE_HEADER", default="X-Hub-Signature")
+EVOTOR_PUBLISHER_TOKEN = env("EVOTOR_PUBLISHER_TOKEN", default="")
+EVOTOR_EVENTS_INTERVAL_SECONDS = env.int("EVOTOR_EVENTS_INTERVAL_SECONDS", default=60)
+EVOTOR_POLL_INTERVAL_SECONDS = env.int("EVOTOR_POLL_INTERVAL_SECONDS", default=60)
 JIVOSITE_WIDGET_ID = env("JIVOSITE_WIDGET_ID", default="")
 # Where the sandbox command listens, and whether `make run` seeds a demo merchant.
 SANDBOX_HOST = env("SANDBOX_HOST", default="127.0.0.1")
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8001)
+SANDBOX_EVOTOR_PUSH_URL = env("SANDBOX_EVOTOR_PUSH_URL", default="")
 
 # --- Logging: JSON lines on stdout --------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -18,7 +18,7 @@ import logging
 from django.db import transaction
 from django.dispatch import receiver
 
-from catalog.signals import catalog_refreshed
+from catalog.signals import catalog_changed, catalog_refreshed
 from connections import signals as connection_signals
 from connections.vk_errors import MARKET_OFF_CODES
 from sync.models import AlertCause, RunTrigger
@@ -51,6 +51,21 @@ def publish_after_evotor_refresh(sender, *, user, result=None, **kwargs) -> bool
     # Whether a run may start (automatic publishing on, first publish done) is
     # `sync_run_start_check`'s to say; it is asked again when the run starts, once the refresh
     # has committed.
+    if sync_run_start_check(user, trigger=RunTrigger.EVOTOR_CHANGE).refusal is not None:
+        return False
+    transaction.on_commit(lambda: _start_after_refresh(user))
+    return True
+
+
+@receiver(catalog_changed, dispatch_uid="sync.publish_after_evotor_change")
+def publish_after_evotor_change(sender, *, user, **kwargs) -> bool:
+    """A single change arrived from Evotor (push, pulled event, incremental read): queue the
+    same `evotor_change` run as after a refresh. A run already queued or running for the
+    merchant is returned instead of a second one (`sync_run_request`), which is the debounce:
+    at most one pending run per merchant, however many events arrive. Returns whether a run
+    may start."""
+    from sync.lifecycle import sync_run_start_check
+
     if sync_run_start_check(user, trigger=RunTrigger.EVOTOR_CHANGE).refusal is not None:
         return False
     transaction.on_commit(lambda: _start_after_refresh(user))

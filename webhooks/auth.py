@@ -59,3 +59,41 @@ def has_user_token(request, api_token: str) -> bool:
         return False
     scheme, credentials = _credentials(request)
     return scheme == "bearer" and _equal(credentials, api_token)
+
+
+def push_signature_header() -> str:
+    return settings.EVOTOR_PUSH_SIGNATURE_HEADER
+
+
+def push_secret() -> str:
+    """The secret of the push hook; the app secret when no separate one is configured."""
+    return settings.EVOTOR_PUSH_SECRET or settings.EVOTOR_WEBHOOK_SECRET
+
+
+def push_signature(body: bytes, secret: str, algorithm: str = "sha1") -> str:
+    """`sha1=<hex HMAC(body, secret)>`, as Evotor's Hookshot signs a push (§7.5)."""
+    digest = hmac.new(secret.encode("utf-8"), body, algorithm).hexdigest()
+    return f"{algorithm}={digest}"
+
+
+def push_signature_ok(body: bytes, header: str) -> bool:
+    """Whether `header` is the body's HMAC with the push secret, compared in constant time.
+
+    `sha1=` is what the draft pages show; `sha256=` is accepted too (§7.5a advises both).
+    With no secret configured nothing is accepted."""
+    secret = push_secret()
+    algorithm, _, given = (header or "").strip().partition("=")
+    if not secret or algorithm.lower() not in ("sha1", "sha256") or not given:
+        return False
+    expected = push_signature(body, secret, algorithm.lower())
+    return _equal(f"{algorithm.lower()}={given.strip().lower()}", expected)
+
+
+def has_store_user_token(request, store_evotor_id: str) -> bool:
+    """True when the request carries the EvoSync token of a merchant who has that store."""
+    from connections.models import EvotorConnection
+
+    connections = EvotorConnection.objects.filter(
+        user__cached_stores__evotor_id=store_evotor_id
+    ).distinct()
+    return any(has_user_token(request, c.api_token) for c in connections)

@@ -13,7 +13,7 @@ from functools import lru_cache
 from django.conf import settings
 
 from connections.evotor_services import TOKEN_MAX_LENGTH, TOKEN_MIN_LENGTH, TOKEN_RE
-from webhooks.payloads import USER_ID_RE
+from webhooks.payloads import CATALOG_TYPES, CHANGE_ACTIONS, USER_ID_RE
 
 ERROR_CODES = [1001, 1002, 1003, 1006, 2001, 2002, 2003, 2004, 2005, 5003]
 REF = "#/components/schemas/"
@@ -238,6 +238,58 @@ SCHEMAS: dict[str, dict] = {
             "type": {**_nullable(_text(64, blank=True)), "examples": ["SubscriptionCreated"]},
         },
     },
+    "ChangeEvent": {
+        "description": "A change event Evotor pushes (evotor-api.md §7.5): the envelope of the "
+        "events API. Product, ProductGroup and ProductImage events (also spelled with an "
+        "`Event` suffix) must name their store and object; other types are recorded and "
+        "ignored.",
+        "anyOf": [
+            {
+                "type": "object",
+                "required": ["type", "action", "payload"],
+                "properties": {
+                    "id": _nullable(_text(64, blank=True)),
+                    "timestamp": {"type": ["integer", "string", "null"]},
+                    "type": {
+                        "enum": [*CATALOG_TYPES, *(f"{t}Event" for t in CATALOG_TYPES)],
+                    },
+                    "action": {"enum": list(CHANGE_ACTIONS)},
+                    "payload": {
+                        "type": "object",
+                        "required": ["store_id"],
+                        "properties": {
+                            "store_id": _text(64),
+                            "id": _text(64),
+                            "product_id": _text(64),
+                            "user_id": _nullable(_ref("UserId")),
+                        },
+                        "anyOf": [{"required": ["id"]}, {"required": ["product_id"]}],
+                    },
+                },
+                "if": {"properties": {"type": {"enum": ["ProductImage", "ProductImageEvent"]}}},
+                "then": {"properties": {"payload": {"required": ["product_id"]}}},
+                "else": {"properties": {"payload": {"required": ["id"]}}},
+            },
+            {
+                "type": "object",
+                "required": ["type"],
+                "properties": {
+                    "id": _nullable(_text(64, blank=True)),
+                    "timestamp": {"type": ["integer", "string", "null"]},
+                    "type": {
+                        **_text(64),
+                        "not": {"enum": [*CATALOG_TYPES, *(f"{t}Event" for t in CATALOG_TYPES)]},
+                        "examples": ["SystemEvent", "StoreEvent"],
+                    },
+                    "action": _nullable(_text(32, blank=True)),
+                    "payload": {
+                        "type": ["object", "null"],
+                        "properties": {"user_id": _nullable(_ref("UserId"))},
+                    },
+                },
+            },
+        ],
+    },
     "Health": {
         "type": "object",
         "required": ["status", "database", "broker"],
@@ -350,6 +402,41 @@ PATHS: dict[str, dict] = {
         },
         _EVENT_AUTH,
     ),
+    "/evotor/events": {
+        "post": {
+            "operationId": "evotorPush",
+            "tags": ["Evotor webhooks"],
+            "summary": "A product, group or picture changed in Evotor (push)",
+            "description": "Evotor's signed push (evotor-api.md §7.5): `X-Hub-Signature: "
+            "sha1=<HMAC-SHA1 of the body with the app secret>` (sha256= accepted too; the "
+            "header name is EVOTOR_PUSH_SIGNATURE_HEADER) and `X-Evotor-Delivery`. The event "
+            "is recorded and answered at once, then applied by a background task. A repeated "
+            "delivery or event id changes nothing twice; an event for no known merchant is "
+            "recorded and ignored. Answers 404 when the push intake is off (EVOTOR_INTAKE). "
+            "Legacy v1 product notifications are accepted at "
+            "`/inventories/stores/{storeUuid}/products` with the merchant's EvoSync token.",
+            "security": [{"hubSignature": []}],
+            "parameters": [
+                {
+                    "name": "X-Evotor-Delivery",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 64},
+                },
+            ],
+            "requestBody": {"required": True, **_json("ChangeEvent", "JSON body")},
+            "responses": {
+                "200": _json("Empty", "Recorded."),
+                "400": _errors(
+                    "2001 / 2002 / 2003: not a JSON object, no X-Evotor-Delivery, or a field "
+                    "of the event is missing or wrong."
+                ),
+                "401": _errors("1001: the signature is missing or wrong."),
+                "404": _json("Empty", "The push intake is switched off."),
+                **_COMMON,
+            },
+        }
+    },
     "/health": {
         "get": {
             "operationId": "health",
@@ -391,6 +478,13 @@ def _base_spec() -> dict:
                     "type": "http",
                     "scheme": "basic",
                     "description": "Only when EVOTOR_WEBHOOK_BASIC_AUTH is configured.",
+                },
+                "hubSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Hub-Signature",
+                    "description": "sha1=<hex HMAC-SHA1 of the raw body> with EVOTOR_PUSH_SECRET "
+                    "(or EVOTOR_WEBHOOK_SECRET).",
                 },
                 "userToken": {
                     "type": "http",

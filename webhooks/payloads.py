@@ -209,3 +209,107 @@ def parse_subscription_event(data: dict) -> SubscriptionEvent:
         evotor_user_id=user_id,
         occurred_at=event_time(data.get("timestamp")),
     )
+
+
+# Change events (evotor-api.md §7.5): the 2018 SDK names types "ProductEvent", the 2025 API
+# "Product"; both are read as the short name.
+PRODUCT, PRODUCT_GROUP, PRODUCT_IMAGE = "Product", "ProductGroup", "ProductImage"
+CATALOG_TYPES = (PRODUCT, PRODUCT_GROUP, PRODUCT_IMAGE)
+CHANGE_ACTIONS = ("created", "updated", "removed")
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    event_id: str | None
+    type: str
+    action: str
+    occurred_at: datetime | None
+    evotor_user_id: str
+    store_id: str
+    entity_id: str
+    payload: dict
+
+
+def parse_change_event(data: dict) -> ChangeEvent:
+    """The envelope `{id, timestamp, type, action, payload}` of a pushed or pulled event.
+
+    Catalog events must name their store and object (2002/2003 otherwise); other types
+    (StoreEvent, SystemEvent ping, …) are accepted as they are, to be recorded and ignored.
+    """
+    kind = text(data, ("type",), max_length=64)
+    kind = kind.removesuffix("Event") or kind
+    action = text(data, ("action",), required=kind in CATALOG_TYPES, max_length=32) or ""
+    payload = data.get("payload")
+    if payload is None and kind in CATALOG_TYPES:
+        raise missing("payload")
+    if payload is not None and not isinstance(payload, dict):
+        raise incorrect("payload")
+    payload = payload or {}
+    store_id = entity_id = ""
+    if kind in CATALOG_TYPES:
+        if action not in CHANGE_ACTIONS:
+            raise incorrect("action", action)
+        store_id = text(payload, ("store_id",), max_length=64)
+        names = ("product_id",) if kind == PRODUCT_IMAGE else ("id",)
+        entity_id = text(payload, names, max_length=64)
+    user_id = text(payload, ("user_id",), required=False, max_length=32) or ""
+    if user_id and not USER_ID_RE.match(user_id):
+        raise incorrect("payload.user_id", user_id)
+    return ChangeEvent(
+        event_id=text(data, ("id",), required=False, max_length=64),
+        type=kind,
+        action=action,
+        occurred_at=event_time(data.get("timestamp")),
+        evotor_user_id=user_id,
+        store_id=store_id,
+        entity_id=entity_id,
+        payload=payload,
+    )
+
+
+# v1 camelCase → v2 names (evotor-api.md §3.2 vs §5.2), for the legacy product notification.
+_V1_TO_V2 = {
+    "uuid": "id",
+    "parentUuid": "parent_id",
+    "measureName": "measure_name",
+    "allowToSell": "allow_to_sell",
+    "costPrice": "cost_price",
+    "articleNumber": "article_number",
+    "barCodes": "barcodes",
+}
+_V1_KEEP = ("name", "type", "quantity", "tax", "price", "description", "code")
+
+
+def parse_legacy_products(raw: bytes, *, store_id: str) -> list[ChangeEvent]:
+    """The legacy v1 notification `POST …/inventories/stores/{store}/products` (§7.5, §7.5a):
+    a bare array of v1 products created on a terminal. Groups (`group: true`) are skipped;
+    each product becomes a `created` change with a v2-shaped payload."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise WebhookError(SYNTAX, reason="syntax") from None
+    if not isinstance(data, list):
+        raise WebhookError(SYNTAX, reason="syntax")
+    events = []
+    for item in data:
+        if not isinstance(item, dict):
+            raise WebhookError(SYNTAX, reason="syntax")
+        if item.get("group") is True:
+            continue
+        product_id = text(item, ("uuid",), max_length=64)
+        payload = {v2: item[v1] for v1, v2 in _V1_TO_V2.items() if item.get(v1) is not None}
+        payload.update({k: item[k] for k in _V1_KEEP if item.get(k) is not None})
+        payload["store_id"] = store_id
+        events.append(
+            ChangeEvent(
+                event_id=None,
+                type=PRODUCT,
+                action="created",
+                occurred_at=None,
+                evotor_user_id="",
+                store_id=store_id,
+                entity_id=product_id,
+                payload=payload,
+            )
+        )
+    return events

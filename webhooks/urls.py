@@ -13,6 +13,12 @@ urlpatterns = [
     path("user/token", views.user_token, name="user_token"),
     path("installation/event", views.installation_event, name="installation_event"),
     path("subscription/event", views.subscription_event, name="subscription_event"),
+    path("evotor/events", views.evotor_push, name="evotor_push"),
+    path(
+        "inventories/stores/<str:store_id>/products",
+        views.legacy_products,
+        name="legacy_products",
+    ),
     path("openapi.json", views.openapi_json, name="openapi"),
     path("docs", views.docs, name="docs"),
     # The original service also had ReDoc at /redoc; one self-hosted page serves both.

@@ -22,8 +22,16 @@ from django.views.decorators.http import require_GET
 
 from accounts.backends import client_ip
 from connections.evotor_selectors import evotor_connection_by_evotor_user_id
-from webhooks import auth, payloads, services
-from webhooks.errors import BAD_SECRET, SYNTAX, UNAVAILABLE, WebhookError, WebhookNotFound
+from webhooks import auth, changes, payloads, services
+from webhooks.errors import (
+    BAD_SECRET,
+    BAD_USER_TOKEN,
+    SYNTAX,
+    UNAVAILABLE,
+    WebhookError,
+    WebhookNotFound,
+    missing,
+)
 from webhooks.openapi import operations, spec
 
 logger = logging.getLogger(__name__)
@@ -185,6 +193,82 @@ user_verify = _webhook("user/verify", _user_verify)
 user_token = _webhook("user/token", _user_token)
 installation_event = _webhook("installation/event", _installation_event, event=True)
 subscription_event = _webhook("subscription/event", _subscription_event, event=True)
+
+
+def _guarded(endpoint: str, handle: Callable):
+    """A POST-only endpoint whose handler checks its own credentials (a signature, a user
+    token) from the raw request: throttled, answered and logged like the others."""
+
+    @csrf_exempt
+    @never_cache
+    def view(request, **kwargs):
+        if request.method != "POST":
+            return _method_not_allowed()
+        if _too_many_auth_failures(request):
+            response = WebhookError(BAD_SECRET, reason="too many attempts", status=429).response()
+            response["Retry-After"] = "60"
+            _log_call(endpoint, None, 429)
+            return response
+        try:
+            response = handle(request, **kwargs)
+        except WebhookError as error:
+            response = error.response()
+        except WebhookNotFound:
+            response = JsonResponse({}, status=404)
+        except DatabaseError:
+            logger.exception("Evotor webhook %s: the database did not answer", endpoint)
+            response = WebhookError(UNAVAILABLE, reason="unavailable", status=503).response()
+            response["Retry-After"] = "60"
+        if response.status_code == 401:
+            _count_auth_failure(request)
+        _log_call(endpoint, None, response.status_code)
+        return response
+
+    view.__name__ = endpoint.replace("/", "_")
+    return view
+
+
+def _raw_body(request) -> bytes:
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise WebhookError(SYNTAX, reason="too large") from None
+
+
+def _evotor_push(request) -> JsonResponse:
+    """A change event Evotor pushes (evotor-api.md §7.5): signature first, then the envelope.
+    Recorded and answered at once; a task applies it (Evotor waits 15 s at most)."""
+    if not changes.intake_enabled("push"):
+        raise WebhookNotFound("push intake is off")
+    header = auth.push_signature_header()
+    raw = _raw_body(request)
+    if not auth.push_signature_ok(raw, request.headers.get(header, "")):
+        subject = header if request.headers.get(header) else None
+        raise WebhookError(BAD_SECRET, reason="bad signature", subject=subject)
+    delivery_id = (request.headers.get("X-Evotor-Delivery") or "").strip()
+    if not delivery_id:
+        raise missing("X-Evotor-Delivery")
+    if len(delivery_id) > 64:
+        raise WebhookError(SYNTAX, reason="incorrect", subject="X-Evotor-Delivery")
+    event = payloads.parse_change_event(payloads.load_json_object(raw))
+    changes.evotor_change_record(source="push", event=event, delivery_id=delivery_id)
+    return JsonResponse({})
+
+
+def _legacy_products(request, store_id: str) -> JsonResponse:
+    """Legacy v1 notification of products created on a terminal (§7.5 item 1, §7.5a),
+    authorised with the EvoSync token of a merchant who has that store."""
+    if not changes.intake_enabled("push"):
+        raise WebhookNotFound("push intake is off")
+    if not auth.has_store_user_token(request, store_id):
+        raise WebhookError(BAD_USER_TOKEN, reason="unauthorized")
+    for event in payloads.parse_legacy_products(_raw_body(request), store_id=store_id):
+        changes.evotor_change_record(source="legacy", event=event)
+    return JsonResponse({})
+
+
+evotor_push = _guarded("evotor/events", _evotor_push)
+legacy_products = _guarded("inventories/products", _legacy_products)
 
 
 @require_GET

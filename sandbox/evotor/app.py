@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import logging
 import random
@@ -37,6 +38,7 @@ from http import HTTPStatus
 from urllib.parse import parse_qs
 
 from sandbox.evotor.demo import DEMO_TOKEN, DEMO_USER_ID, build_demo, make_store_id
+from sandbox.evotor.events import EventLog, till_change, till_page
 from sandbox.evotor.generated import GeneratedCatalog, parse_image_id
 from sandbox.evotor.images import SIZE, render_png
 from sandbox.evotor.state import StoreState, Table
@@ -49,6 +51,7 @@ NUMERIC_FIELDS = {"price", "cost_price", "quantity", "alcohol_by_volume", "tare_
 FAILURE_MODES = {"401", "402", "403", "404", "429", "500", "503", "malformed", "unexpected", "slow"}
 _IMAGE_NAMESPACE = uuid.UUID("5b0c4b5e-8f6f-4d44-9a55-6f1b0b0e7a11")
 
+_EVENTS_PATH = re.compile(r"^/api/apps/(?P<app>[^/]+)/events/?$")
 # (kind, pattern) in the order they are tried; `sid`, `gid`, `pid`, `iid` name path parts.
 ROUTES = [
     ("stores", re.compile(r"^/stores/?$")),
@@ -148,6 +151,8 @@ class EvotorSandbox:
         self.public_url = public_url.rstrip("/")
         self._seed = seed
         self._lock = threading.RLock()
+        # Outlives `reset`: the push target is configuration, not catalog state.
+        self.events = EventLog()
         self.reset()
 
     # --- state ---------------------------------------------------------------------------------
@@ -162,6 +167,7 @@ class EvotorSandbox:
             self._request_log: deque[dict] = deque(maxlen=1000)
             self._last_ms = 0
             self._id_counter = 0
+            self.events.reset()
             if self._seed:
                 self._load_demo()
 
@@ -213,6 +219,33 @@ class EvotorSandbox:
             return self._stores[store_id]
         except KeyError:
             raise KeyError(f"no store {store_id}") from None
+
+    def _event(self, kind: str, action: str, row: dict) -> dict:
+        """Record the change as an event (inside the lock); `_push` delivers it outside."""
+        # Stored as the JSON the API would send (numbers as Evotor writes them), so the push
+        # and the events API serialise it without our Decimal encoder.
+        payload = json.loads(dumps(emit(row)))
+        return self.events.record(kind, action, payload, timestamp=row["updated_at"])
+
+    def _removal_event(self, kind: str, store: StoreState, row_id: str) -> dict:
+        payload = {"id": row_id, "store_id": store.id, "user_id": store.user_id}
+        return self.events.record(kind, "removed", payload, timestamp=self._now_ms())
+
+    def _push(self, event: dict | None) -> None:
+        if event is not None:
+            self.events.push(event)
+
+    def all_store_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._stores)
+
+    def store_name(self, store_id: str) -> str:
+        with self._lock:
+            return self._store(store_id).name
+
+    def has_image(self, store_id: str, product_id: str) -> bool:
+        with self._lock:
+            return self._store(store_id).image_for(product_id) is not None
 
     # --- test controls -------------------------------------------------------------------------
     def add_token(self, token: str, user_id: str = DEMO_USER_ID) -> None:
@@ -306,7 +339,9 @@ class EvotorSandbox:
                 self._attach_image(store, row)
             elif image is False:
                 store.images[product_id] = None
-            return emit(row)
+            event = self._event("Product", "updated", row)
+        self._push(event)
+        return emit(row)
 
     def add_product(
         self,
@@ -343,14 +378,19 @@ class EvotorSandbox:
             store.products.add(row)
             if image:
                 self._attach_image(store, row)
-            return emit(row)
+            event = self._event("Product", "created", row)
+        self._push(event)
+        return emit(row)
 
     def remove_product(self, store_id: str, product_id: str) -> bool:
         """Delete a product at the till: it simply stops appearing in the list (§4)."""
         with self._lock:
             store = self._store(store_id)
             store.images.pop(product_id, None)
-            return store.products.remove(product_id)
+            removed = store.products.remove(product_id)
+            event = self._removal_event("Product", store, product_id) if removed else None
+        self._push(event)
+        return removed
 
     def add_group(
         self, store_id: str, *, name: str, parent_id: str | None = None, group_id=None, **fields
@@ -369,7 +409,9 @@ class EvotorSandbox:
             }
             self._apply_fields(row, fields)
             store.groups.add(row)
-            return emit(row)
+            event = self._event("ProductGroup", "created", row)
+        self._push(event)
+        return emit(row)
 
     def set_group(self, store_id: str, group_id: str, **fields) -> dict:
         with self._lock:
@@ -381,11 +423,17 @@ class EvotorSandbox:
             self._apply_fields(row, fields)
             row["updated_at"] = self._now_ms()
             store.groups.replace(row)
-            return emit(row)
+            event = self._event("ProductGroup", "updated", row)
+        self._push(event)
+        return emit(row)
 
     def remove_group(self, store_id: str, group_id: str) -> bool:
         with self._lock:
-            return self._store(store_id).groups.remove(group_id)
+            store = self._store(store_id)
+            removed = store.groups.remove(group_id)
+            event = self._removal_event("ProductGroup", store, group_id) if removed else None
+        self._push(event)
+        return removed
 
     def fail(
         self,
@@ -517,6 +565,11 @@ class EvotorSandbox:
             return _Response(200, {"status": "ok"})
         if path.startswith("/_control/"):
             return self._control(environ, method, path[len("/_control/") :])
+        if path == "/till":
+            return self._till(environ, method)
+        events_match = _EVENTS_PATH.match(path)
+        if events_match is not None:
+            return self._events_api(environ, method, events_match["app"])
         routed = _route(path)
         if routed is None:
             raise _error(404, "not_found", "resource not found")
@@ -763,6 +816,54 @@ class EvotorSandbox:
             )
         return _Response(200, {"items": [emit(row) for row in rows], "paging": paging})
 
+    # --- change events: the events API and the till page ------------------------------------
+    def _events_api(self, environ, method: str, app_id: str) -> _Response:
+        """`GET /api/apps/{app_id}/events` with the publisher token (§7.5 pull, §7.5a)."""
+        if method not in ("GET", "HEAD"):
+            raise _error(405, "method_not_allowed", "method not allowed")
+        _style, token = self._credentials(environ)
+        if app_id != self.events.app_id:
+            raise _error(404, "not_found", "application not found")
+        if token != self.events.publisher_token:
+            raise _error(401, "unauthorized", "authentication required: invalid token")
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        with self._lock:
+            self._requests_by_kind["events"] += 1
+        start, since, types = 0, None, None
+        limit = self._int_param(query, "limit", low=1, high=PAGE_SIZE) or PAGE_SIZE
+        cursor = query.get("cursor", [None])[-1]
+        if cursor:
+            state = self._decode_cursor(cursor)
+            if state is None or state.get("k") != "events":
+                raise _error(400, "bad_request", "invalid cursor")
+            start, since, limit = state["p"], state["since"], state["l"]
+            types = set(state["t"]) if state["t"] else None
+        else:
+            since = self._int_param(query, "since", low=0)
+            raw_types = query.get("type", [""])[-1]
+            types = {t.strip() for t in raw_types.split(",") if t.strip()} or None
+        rows, next_pos = self.events.page(types=types, since=since, start=start, limit=limit)
+        paging: dict = {}
+        if next_pos is not None:
+            paging["next_cursor"] = self._encode_cursor(
+                {"k": "events", "p": next_pos, "since": since, "l": limit, "t": sorted(types or ())}
+            )
+        return _Response(200, {"items": rows, "paging": paging})
+
+    def _till(self, environ, method: str) -> _Response:
+        """«The till»: GET shows the products, POST changes one and shows the page again."""
+        headers = [("Content-Type", "text/html; charset=utf-8")]
+        message = ""
+        if method == "POST":
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                message = till_change(self, environ["wsgi.input"].read(length))
+            except (KeyError, ValueError) as exc:
+                return _Response(400, f"Ошибка: {html.escape(str(exc))}".encode(), headers)
+        elif method not in ("GET", "HEAD"):
+            raise _error(405, "method_not_allowed", "method not allowed")
+        return _Response(200, till_page(self, message), headers)
+
     # --- control over HTTP ---------------------------------------------------------------------
     def _control(self, environ, method: str, action: str) -> _Response:
         if action == "stats":
@@ -800,6 +901,10 @@ class EvotorSandbox:
             "fail": lambda b: self.fail(b.pop("mode"), **b),
             "generate": lambda b: self.generate(**b),
             "store_ids": lambda b: self.store_ids(b.get("user_id", DEMO_USER_ID)),
+            "configure_push": lambda b: self.events.configure_push(
+                b.get("url"), b.get("secret", "")
+            ),
+            "events": lambda b: self.events.events,
         }
         if action not in actions:
             raise _Response(404, {"error": f"unknown control {action!r}"})

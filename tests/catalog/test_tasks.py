@@ -20,11 +20,26 @@ pytestmark = pytest.mark.django_db
 
 def test_the_schedule_names_importable_functions_at_the_configured_interval(settings):
     settings.CATALOG_REFRESH_INTERVAL_SECONDS = 900
-    (spec,) = SCHEDULES
-    assert spec.name == "refresh_catalog"
+    (spec,) = [s for s in SCHEDULES if s.name == "refresh_catalog"]
     assert callable(import_string(spec.func))
     assert spec.func == "catalog.tasks.refresh_catalog_all"
     assert spec.resolved_minutes() == 15
+
+
+def test_the_since_read_schedule_names_an_importable_function(settings):
+    settings.EVOTOR_POLL_INTERVAL_SECONDS = 60
+    (spec,) = [s for s in SCHEDULES if s.name == "read_catalog_changes"]
+    assert callable(import_string(spec.func))
+    assert spec.resolved_minutes() == 1
+
+
+def test_the_events_poller_schedule_names_an_importable_function(settings):
+    from webhooks.schedules import SCHEDULES as WEBHOOK_SCHEDULES
+
+    settings.EVOTOR_EVENTS_INTERVAL_SECONDS = 120
+    (spec,) = WEBHOOK_SCHEDULES
+    assert callable(import_string(spec.func))
+    assert spec.resolved_minutes() == 2
 
 
 def test_the_webhook_task_path_exists():

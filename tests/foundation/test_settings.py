@@ -179,6 +179,17 @@ def test_task_queue_refuses_zero_which_means_forever(tmp_path, variable):
     assert "must each be at least 1" in result.stderr
 
 
+def test_evotor_intake_takes_known_paths_in_any_case(tmp_path):
+    env = clean_env(tmp_path, DEBUG="true", EVOTOR_INTAKE="Push, poll")
+    assert settings_values(env, "EVOTOR_INTAKE")["EVOTOR_INTAKE"] == ["push", "poll"]
+
+
+def test_evotor_intake_refuses_an_unknown_path_clearly(tmp_path):
+    result = run_manage("check", env=clean_env(tmp_path, DEBUG="true", EVOTOR_INTAKE="push,smoke"))
+    assert result.returncode != 0
+    assert "EVOTOR_INTAKE takes a comma-separated list of push, pull, poll" in result.stderr
+
+
 def test_static_root_can_be_set(tmp_path):
     env = clean_env(tmp_path, DEBUG="true", STATIC_ROOT=str(tmp_path / "static"))
     assert settings_values(env, "STATIC_ROOT")["STATIC_ROOT"] == str(tmp_path / "static")

@@ -28,7 +28,16 @@ PUBLIC_PREFIXES = (
     "redoc",
 )
 # Evotor's server calls these with the app secret, not a session (evotor-api.md §7).
-WEBHOOKS = {"user/create", "user/verify", "user/token", "installation/event", "subscription/event"}
+WEBHOOKS = {
+    "user/create",
+    "user/verify",
+    "user/token",
+    "installation/event",
+    "subscription/event",
+    # Change events (§7.5): signed with X-Hub-Signature; legacy v1 with the merchant's token.
+    "evotor/events",
+    "inventories/stores/<str:store_id>/products",
+}
 CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 

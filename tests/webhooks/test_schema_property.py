@@ -9,6 +9,7 @@ number of examples per operation, no deadline.
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from django.db import transaction
@@ -17,6 +18,7 @@ from jsonschema import Draft202012Validator
 
 from tests.webhooks.conftest import SECRET
 from tests.webhooks.schema_strategies import valid_for
+from webhooks.auth import push_signature
 from webhooks.openapi import PATHS, REF, SCHEMAS
 
 pytestmark = pytest.mark.django_db
@@ -51,13 +53,16 @@ def response_schema(path: str, status: int) -> dict | None:
 
 
 def post(client, path: str, body: dict):
+    data = json.dumps(body)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {SECRET}"}
+    if path == "/evotor/events":
+        # The push is signed instead (webhooks.auth.push_signature_ok).
+        headers = {
+            "HTTP_X_HUB_SIGNATURE": push_signature(data.encode(), SECRET),
+            "HTTP_X_EVOTOR_DELIVERY": uuid.uuid4().hex,
+        }
     with transaction.atomic():
-        response = client.post(
-            path,
-            data=json.dumps(body),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {SECRET}",
-        )
+        response = client.post(path, data=data, content_type="application/json", **headers)
         transaction.set_rollback(True)
     return response
 
@@ -96,6 +101,8 @@ def test_the_schemas_own_examples_are_accepted_as_documented(client, path):
         ("/user/verify", {"userId": "01-1", "username": " ", "password": "x"}, "username"),
         ("/installation/event", {"type": "A\x00B"}, "type"),
         ("/installation/event", {"type": "ApplicationInstalled", "data": {}}, "data.userId"),
+        ("/evotor/events", {"type": "ProductEvent", "action": "updated"}, "payload"),
+        ("/evotor/events", {"type": "Product", "action": "updated", "payload": {}}, "store_id"),
     ],
 )
 def test_what_the_schema_refuses_the_parsers_refuse(client, path, body, field):
@@ -113,6 +120,15 @@ def test_what_the_schema_refuses_the_parsers_refuse(client, path, body, field):
         ("/installation/event", {"type": "Other", "data": None, "id": None}),
         ("/installation/event", {"type": "ApplicationInstalled", "data": {"userId": "01-7"}}),
         ("/subscription/event", {"type": None, "timestamp": 1504168645290, "userId": None}),
+        ("/evotor/events", {"type": "SystemEvent", "action": "ping"}),
+        (
+            "/evotor/events",
+            {
+                "type": "ProductImage",
+                "action": "removed",
+                "payload": {"store_id": "S", "product_id": "P"},
+            },
+        ),
     ],
 )
 def test_what_the_schema_allows_the_parsers_accept(client, path, body):

@@ -6,6 +6,7 @@ share one environment (the sandbox URLs), and stops all of them on Ctrl-C (or SI
 
 import io
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -63,6 +64,10 @@ class Command(BaseCommand):
                 # One-click VK connect against the sandbox's VK ID and its demo app.
                 env["VK_ID_URL"] = f"{sandbox_base}/vk/id"
                 env["VK_ID_CLIENT_ID"] = SANDBOX_VK_ID_CLIENT_ID
+                # The till in the sandbox pushes signed change events to this site (issue 10).
+                env.setdefault("SANDBOX_EVOTOR_PUSH_URL", f"{env['BASE_URL']}/evotor/events")
+                if not (env.get("EVOTOR_PUSH_SECRET") or env.get("EVOTOR_WEBHOOK_SECRET")):
+                    env["EVOTOR_PUSH_SECRET"] = secrets.token_urlsafe(32)
                 children.append(subprocess.Popen([python, manage, "run_sandbox"], env=env))
                 self._wait_for(
                     settings.SANDBOX_HOST, settings.SANDBOX_PORT, children[-1], "sandbox"

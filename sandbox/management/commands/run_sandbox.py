@@ -21,6 +21,15 @@ class Command(BaseCommand):
         server = SandboxServer(options["host"], options["port"])
         if options["products"]:
             server.evotor.generate(products=options["products"])
+        events = server.evotor.events
+        events.app_id = settings.EVOTOR_APP_ID or events.app_id
+        events.publisher_token = settings.EVOTOR_PUBLISHER_TOKEN or events.publisher_token
+        if settings.SANDBOX_EVOTOR_PUSH_URL:
+            # Signed with the secret the site checks (EVOTOR_PUSH_SECRET, else the app secret).
+            secret = settings.EVOTOR_PUSH_SECRET or settings.EVOTOR_WEBHOOK_SECRET
+            events.configure_push(settings.SANDBOX_EVOTOR_PUSH_URL, secret)
+            self.stdout.write(f"Evotor pushes: {settings.SANDBOX_EVOTOR_PUSH_URL}")
+        self.stdout.write(f"The till:       {server.evotor_url}/till")
         self.stdout.write(f"Evotor sandbox: {server.evotor_url}")
         self.stdout.write(f"VK sandbox:     {server.vk_url}")
         self.stdout.write(f"VK ID sandbox:  {server.vk_id_url}")
