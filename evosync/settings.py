@@ -324,6 +324,10 @@ HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 HTTP_MAX_RETRIES = env.int("HTTP_MAX_RETRIES", default=4)
 CATALOG_REFRESH_INTERVAL_SECONDS = env.int("CATALOG_REFRESH_INTERVAL_SECONDS", default=900)
 SYNC_INTERVAL_SECONDS = env.int("SYNC_INTERVAL_SECONDS", default=900)
+# Image memory the publisher's photo threads may hold at once, in MB (estimated from each image's
+# header before it is decoded, sync/publish/pipeline.py): a catalog of huge photos waits its turn
+# instead of exhausting the worker. The largest image accepted (25 Mpx) needs about 130 MB.
+SYNC_PHOTO_MEMORY_MB = env.int("SYNC_PHOTO_MEMORY_MB", default=256)
 JIVOSITE_WIDGET_ID = env("JIVOSITE_WIDGET_ID", default="")
 # Where the sandbox command listens, and whether `make run` seeds a demo merchant.
 SANDBOX_HOST = env("SANDBOX_HOST", default="127.0.0.1")
