@@ -102,7 +102,7 @@ class CountingBudget(pipeline.MemoryBudget):
 
 
 def test_concurrent_decodes_stay_within_the_memory_budget(shop, settings, monkeypatch):
-    """Six photos, eight threads, a budget for two: never more than two decode at once.
+    """Eleven photos, eight threads, a budget for two: never more than two decode at once.
 
     Each decode holds on until another thread is queued for the budget (or every photo has
     started), so the pool is pushed against the bound on every run: no timing involved.
@@ -115,13 +115,10 @@ def test_concurrent_decodes_stay_within_the_memory_budget(shop, settings, monkey
         data = png_bytes((500, 500), color=(n * 20, 100, 50))
         give_image(shop, key, data, (500, 500))
     per_photo = working_memory(png_bytes((500, 500)))
-    settings.SYNC_PHOTO_MEMORY_MB = 1  # replaced below by exactly two photos' worth
+    settings.SYNC_PHOTO_MEMORY_MB = 8
+    assert (8 * 1024 * 1024) // per_photo == 2  # room for two photos, not three
     CountingBudget.made = []
-    monkeypatch.setattr(
-        pipeline.MemoryBudget,
-        "from_settings",
-        classmethod(lambda cls: CountingBudget(2 * per_photo + per_photo // 2)),
-    )
+    monkeypatch.setattr(pipeline, "MemoryBudget", CountingBudget)
     normalize = pipeline.normalize_product_image
     state = {"active": 0, "peak": 0, "started": 0, "in_use_peak": 0}
     changed = threading.Condition()
@@ -168,3 +165,12 @@ def test_unusable_images_are_refused_before_any_memory_is_reserved(size, code):
     with pytest.raises(UnusableImage) as caught:
         working_memory(strip_png(*size))
     assert reasons.UNUSABLE_IMAGE[caught.value.reason] == code
+
+
+def test_a_photo_larger_than_the_whole_budget_runs_alone_instead_of_never():
+    budget = pipeline.MemoryBudget(100)
+    with budget.hold(10):
+        assert budget.in_use == 10
+    with budget.hold(10_000):
+        assert budget.in_use == 100
+    assert budget.in_use == 0
