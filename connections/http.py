@@ -173,6 +173,11 @@ def request(
             error = TransientHTTPError(f"{vendor}: no answer in time", may_have_applied=True)
             if not idempotent:
                 raise error from None
+        except requests.exceptions.ChunkedEncodingError:
+            # The answer broke off half-way: the vendor has done the work.
+            error = TransientHTTPError(f"{vendor}: the answer broke off", may_have_applied=True)
+            if not idempotent:
+                raise error from None
         else:
             if response.status_code not in retry_statuses:
                 return response

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import ProtocolError
 
-HOW = ("timeout", "disconnect")
+HOW = ("timeout", "disconnect", "truncated")
 
 
 @dataclass
@@ -39,8 +39,8 @@ class LostAnswers:
 
     def drop(self, path: str, *, count: int | None = None, how: str = "timeout") -> None:
         """Drop the answers of the next `count` requests (every one while None) whose URL path
-        ends with `path`; `how` the client learns it: "timeout" (ReadTimeout) or "disconnect"
-        (the connection closed under it)."""
+        ends with `path`; `how` the client learns it: "timeout" (ReadTimeout), "disconnect"
+        (the connection closed under it) or "truncated" (the body broke off half-way)."""
         if how not in HOW:
             raise ValueError(f"how must be one of {HOW}")
         with self._lock:
@@ -83,6 +83,10 @@ class LostAnswers:
                         RemoteDisconnected("Remote end closed connection without response"),
                     ),
                     request=request,
+                )
+            if how == "truncated":
+                raise requests.exceptions.ChunkedEncodingError(
+                    ProtocolError("Response ended prematurely"), request=request
                 )
             raise requests.ReadTimeout(
                 f"Read timed out (answer to {urlsplit(request.url).path} dropped by the test)",

@@ -236,12 +236,14 @@ def test_a_write_inside_execute_whose_answer_is_lost_is_not_repeated(
     assert len(vk.items(-owner_id)) == 1
 
 
+@pytest.mark.parametrize("how", ["disconnect", "truncated"])
 def test_a_write_inside_execute_whose_connection_drops_is_not_repeated(
-    vk, client_factory, owner_id, sleeps, lost_answers
+    vk, client_factory, owner_id, sleeps, lost_answers, how
 ):
-    """A connection closed after the request went out ("Connection aborted.") may hide a write
-    that went through: reported as possibly applied, never sent again (issue 13)."""
-    lost_answers.drop("/method/execute", count=1, how="disconnect")
+    """A connection closed after the request went out ("Connection aborted.", or an answer
+    broken off half-way) may hide a write that went through: reported as possibly applied,
+    never sent again (issue 13)."""
+    lost_answers.drop("/method/execute", count=1, how=how)
     client = client_factory(sleep=sleeps)
     with pytest.raises(vk_errors.VkUnavailableError) as caught:
         client.execute([VkCall("market.add", add_params(owner_id))])
