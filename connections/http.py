@@ -3,7 +3,8 @@
 Explicit connect/read timeouts, a User-Agent, and retries with exponential backoff for
 transient failures only (connection errors, timeouts, 5xx). Vendor clients turn what is left
 into their own typed exceptions. Requests that are not safe to repeat (a VK write whose answer
-was lost) pass `idempotent=False`, so a read timeout is reported instead of retried.
+was lost) pass `idempotent=False`, so a read timeout, or a connection dropped once the request
+may have been written, is reported as "may have applied" instead of retried.
 
 Redirects are followed here, not by requests: requests keeps custom headers (Evotor's
 `X-Authorization`) on a redirect to another host and strips only `Authorization`. A redirect
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 
 from evosync.logging import redact
@@ -99,6 +101,26 @@ def _send(
     raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
 
 
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """Whether a connection error happened before any of the request could reach the vendor.
+
+    requests wraps a failure to connect (refused, unresolvable, connect timeout, TLS handshake)
+    in urllib3's MaxRetryError; a connection that breaks once the request is being written or
+    its answer awaited (RemoteDisconnected, a reset: "Connection aborted.") arrives as a bare
+    ProtocolError or OSError. The vendor may have carried that one out before the line went.
+    A reused keep-alive connection the server had already closed looks the same: for a write
+    we cannot tell, and treat it as possibly applied (the caller checks before repeating).
+    """
+    if isinstance(exc, requests.exceptions.SSLError | requests.exceptions.ProxyError):
+        return True
+    cause = exc.args[0] if exc.args else None
+    if isinstance(cause, urllib3.exceptions.MaxRetryError):
+        cause = cause.reason
+    return isinstance(
+        cause, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
+    ) or isinstance(exc, requests.ConnectTimeout)
+
+
 def backoff_delay(attempt: int) -> float:
     """Exponential backoff with full jitter: base * 2**attempt, at most 30 s."""
     return random.uniform(0, min(30.0, settings.HTTP_BACKOFF_SECONDS * (2**attempt)))
@@ -137,10 +159,23 @@ def request(
         try:
             response = _send(method, url, follow_to=follow_to, **kwargs)
         except requests.ConnectionError as exc:
-            # Includes connect timeouts: nothing reached the vendor, always safe to repeat.
-            error = TransientHTTPError(f"{vendor}: cannot connect ({type(exc).__name__})")
+            if _never_sent(exc):
+                # Includes connect timeouts: nothing reached the vendor, always safe to repeat.
+                error = TransientHTTPError(f"{vendor}: cannot connect ({type(exc).__name__})")
+            else:
+                error = TransientHTTPError(
+                    f"{vendor}: connection lost before the answer ({type(exc).__name__})",
+                    may_have_applied=True,
+                )
+                if not idempotent:
+                    raise error from None
         except requests.Timeout:
             error = TransientHTTPError(f"{vendor}: no answer in time", may_have_applied=True)
+            if not idempotent:
+                raise error from None
+        except requests.exceptions.ChunkedEncodingError:
+            # The answer broke off half-way: the vendor has done the work.
+            error = TransientHTTPError(f"{vendor}: the answer broke off", may_have_applied=True)
             if not idempotent:
                 raise error from None
         else:

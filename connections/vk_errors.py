@@ -196,6 +196,18 @@ class VkUnavailableError(VkApiError):
         return _("VK is not answering properly right now. EvoSync will try again later.")
 
 
+class VkLimiterUnavailableError(VkUnavailableError):
+    """The shared rate limiter's store (Redis) did not answer, so no request was sent: the run
+    stops before its next request instead of sending without a limit (issue 13 item 18)."""
+
+    @property
+    def user_message(self) -> str:
+        return _(
+            "EvoSync's internal service (Redis) stopped answering, so the run stopped before its "
+            "next request to VK. Nothing was sent twice; the next run carries on."
+        )
+
+
 class VkScriptError(VkApiError):
     """Errors 12/13 of `execute`: our generated code was refused; a bug on our side."""
 

@@ -66,6 +66,31 @@ def check_image_dimensions(width: int, height: int) -> None:
         )
 
 
+def working_memory(data: bytes) -> int:
+    """Bytes `normalize_product_image(data)` may hold at its peak, from the header alone.
+
+    The decoded image at 4 bytes a pixel (RGBA, the widest mode we flatten from) plus the square
+    we pad it onto: an overestimate for a JPEG decoded at a reduced scale, never an
+    underestimate. Raises like `normalize_product_image` for an image it would refuse, so the
+    caller refuses it before reserving anything.
+    """
+    if not data:
+        raise InvalidImageError("The image is empty.")
+    try:
+        with warnings.catch_warnings():
+            # The size is checked below, against our own (lower) limit.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except Image.DecompressionBombError as exc:
+        raise UnusableImage("too_many_pixels", "The image is too large to process.") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InvalidImageError(f"The file is not a readable image ({exc}).") from exc
+    check_image_dimensions(width, height)
+    side = max(_kept_size(width, height))
+    return (width * height + side * side) * 4
+
+
 def normalize_product_image(data: bytes) -> bytes:
     """Any image → an RGB JPEG square VK accepts (≥ 400×400, sides ≤ 2560, well under 50 MB).
 

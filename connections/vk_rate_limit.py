@@ -39,6 +39,8 @@ from typing import Protocol
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 
+from connections.vk_errors import NO_ANSWER, VkLimiterUnavailableError
+
 logger = logging.getLogger(__name__)
 
 # Extra length of the one-second window as a share of it (settings.VK_RATE_LIMIT_MARGIN): the
@@ -225,15 +227,31 @@ class RedisRateLimiter(_WindowLimiter):
         return [count, window_us, ttl_us, ticket, IDLE_TTL_SECONDS * 1000, now]
 
     def _try(self, key: str, ticket: str, count: int, window_us: int) -> float | None:
-        granted, now_us, scores = self._acquire_script(
-            keys=[self._prefix + key], args=self._args(ticket, count, window_us)
-        )
+        import redis
+
+        try:
+            granted, now_us, scores = self._acquire_script(
+                keys=[self._prefix + key], args=self._args(ticket, count, window_us)
+            )
+        except redis.exceptions.RedisError as exc:
+            # Sending without a place in the window could break VK's limit for every worker:
+            # nothing is sent, and the caller stops with a typed error it can explain.
+            raise VkLimiterUnavailableError(
+                NO_ANSWER, f"the rate limiter's Redis is not answering ({type(exc).__name__})"
+            ) from None
         if int(granted):
             return None
         return _decide([int(s) for s in scores], int(now_us), count, window_us)
 
     def _record_sent(self, key: str, ticket: str) -> None:
-        self._sent_script(keys=[self._prefix + key], args=self._args(ticket))
+        import redis
+
+        try:
+            self._sent_script(keys=[self._prefix + key], args=self._args(ticket))
+        except redis.exceptions.RedisError:
+            # The request has gone: raising here would lose VK's answer. The reservation stays
+            # pending until PENDING_TTL_SECONDS, which only makes the window stricter.
+            logger.warning("the rate limiter could not record a send", exc_info=True)
 
 
 class DatabaseRateLimiter(_WindowLimiter):

@@ -347,6 +347,11 @@ EVOTOR_PUSH_SIGNATURE_HEADER = env("EVOTOR_PUSH_SIGNATURE_HEADER", default="X-Hu
 EVOTOR_PUBLISHER_TOKEN = env("EVOTOR_PUBLISHER_TOKEN", default="")
 EVOTOR_EVENTS_INTERVAL_SECONDS = env.int("EVOTOR_EVENTS_INTERVAL_SECONDS", default=60)
 EVOTOR_POLL_INTERVAL_SECONDS = env.int("EVOTOR_POLL_INTERVAL_SECONDS", default=60)
+
+# Image memory the publisher's photo threads may hold at once, in MB (estimated from each image's
+# header before it is decoded, sync/publish/pipeline.py): a catalog of huge photos waits its turn
+# instead of exhausting the worker. The largest image accepted (25 Mpx) needs about 130 MB.
+SYNC_PHOTO_MEMORY_MB = env.int("SYNC_PHOTO_MEMORY_MB", default=256)
 JIVOSITE_WIDGET_ID = env("JIVOSITE_WIDGET_ID", default="")
 # Where the sandbox command listens, and whether `make run` seeds a demo merchant.
 SANDBOX_HOST = env("SANDBOX_HOST", default="127.0.0.1")

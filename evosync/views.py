@@ -1,5 +1,6 @@
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -38,5 +39,7 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    # No context processors that touch the database: the error may be the database.
-    return render(request, "errors/500.html", status=500)
+    # Rendered without the request, so no context processor runs: they read the signed-in user
+    # (the session) and their alerts, and the error may be the database itself (a render that
+    # failed here left the merchant with the server's bare "A server error occurred").
+    return HttpResponseServerError(loader.render_to_string("errors/500.html"))

@@ -18,6 +18,9 @@ PHOTO_UNREADABLE = "photo_unreadable"
 EVOTOR_PHOTO_UNAVAILABLE = "evotor_photo_unavailable"
 EVOTOR_TOKEN_REVOKED = "evotor_token_revoked"
 PHOTO_FAILED = "photo_failed"
+PHOTO_TOO_LARGE = "photo_too_large"
+PHOTO_BAD_SHAPE = "photo_bad_shape"
+PHOTO_OUT_OF_MEMORY = "photo_out_of_memory"
 NOT_SENT = "not_sent"
 ANSWER_LOST_NOT_CREATED = "answer_lost_not_created"
 ANSWER_LOST_UNKNOWN = "answer_lost_unknown"
@@ -47,6 +50,18 @@ REASONS = {
         "Something went wrong on our side while preparing the photo. It is tried again on the "
         "next run."
     ),
+    PHOTO_TOO_LARGE: _(
+        "The photo has too many pixels to prepare for VK (at most 25 megapixels). Upload a "
+        "smaller one."
+    ),
+    PHOTO_BAD_SHAPE: _(
+        "The photo is too long and narrow for VK (its sides may differ at most 20 times). "
+        "Upload another one."
+    ),
+    PHOTO_OUT_OF_MEMORY: _(
+        "The photo needed more memory than the server had free, so the item was skipped. It is "
+        "tried again on the next run; a smaller photo avoids it."
+    ),
     NOT_SENT: _("Not sent: the run ended before this item's turn. It is sent on the next run."),
     ANSWER_LOST_NOT_CREATED: _(
         "VK did not answer in time and has no such item; it will be created on the next run."
@@ -57,7 +72,10 @@ REASONS = {
 }
 
 # Codes that a photo the merchant uploads would fix (the pages link to the upload form).
-PHOTO_PROBLEMS = frozenset({FLAG_NO_PHOTO, PHOTO_UNREADABLE})
+PHOTO_PROBLEMS = frozenset({FLAG_NO_PHOTO, PHOTO_UNREADABLE, PHOTO_TOO_LARGE, PHOTO_BAD_SHAPE})
+
+# connections.vk_photos.UnusableImage.reason → the code the run item records.
+UNUSABLE_IMAGE = {"too_many_pixels": PHOTO_TOO_LARGE, "aspect_ratio": PHOTO_BAD_SHAPE}
 
 # Texts stored before the codes (the engine's first weeks): still shown in words.
 _LEGACY_PREFIXES = (

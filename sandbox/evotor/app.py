@@ -162,6 +162,8 @@ class EvotorSandbox:
             self._tokens: dict[str, str] = {}
             self._stores: dict[str, StoreState] = {}
             self._image_index: dict[str, tuple[str, str]] = {}
+            # Images a test gave its own file (set_image_file); the others are rendered.
+            self._image_files: dict[str, tuple[bytes, int, int]] = {}
             self._failures: list[Failure] = []
             self._requests_by_kind: Counter[str] = Counter()
             self._request_log: deque[dict] = deque(maxlen=1000)
@@ -426,6 +428,20 @@ class EvotorSandbox:
             event = self._event("ProductGroup", "updated", row)
         self._push(event)
         return emit(row)
+
+    def set_image_file(
+        self, store_id: str, product_id: str, data: bytes, *, width: int, height: int
+    ) -> dict:
+        """Give a product a picture with this file (e.g. a 40000×40 strip) instead of the
+        rendered 300×300 one; `width`/`height` are what the image list's `meta` says."""
+        with self._lock:
+            store = self._store(store_id)
+            row = store.products.get(product_id)
+            if row is None:
+                raise KeyError(f"no product {product_id} in store {store_id}")
+            image = store.image_for(product_id) or self._attach_image(store, row)
+            self._image_files[image["id"]] = (bytes(data), int(width), int(height))
+            return image
 
     def remove_group(self, store_id: str, group_id: str) -> bool:
         with self._lock:
@@ -716,7 +732,9 @@ class EvotorSandbox:
         raise _error(404, "not_found", "resource not found")
 
     def _emit_image(self, image: dict) -> dict:
-        png = render_png(image["id"])
+        png, width, height = self._image_files.get(
+            image["id"], (render_png(image["id"]), SIZE, SIZE)
+        )
         return emit(
             {
                 **image,
@@ -724,8 +742,8 @@ class EvotorSandbox:
                 "meta": {
                     "extension": "png",
                     "file_size": len(png),
-                    "width": SIZE,
-                    "height": SIZE,
+                    "width": width,
+                    "height": height,
                 },
             }
         )
@@ -747,9 +765,11 @@ class EvotorSandbox:
                             product_id = catalog.product_id(parsed[1])
                             image = store.image_for(product_id)
                             known = image is not None and image["id"] == image_id
+            own = self._image_files.get(image_id) if known else None
         if not known:
             raise _error(404, "not_found", "image not found")
-        return _Response(200, render_png(image_id), [("Content-Type", "image/png")])
+        data = own[0] if own else render_png(image_id)
+        return _Response(200, data, [("Content-Type", "image/png")])
 
     @staticmethod
     def _encode_cursor(state: dict) -> str:

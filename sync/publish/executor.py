@@ -183,7 +183,16 @@ class Executor:
                         source_hash=job.item.desired.source_hash if job.item.desired else "",
                     )
                     self.recorder.dirty(job.link)
-                if error.none_found:
+                if error.skip:
+                    if not error.none_found:
+                        logger.info(
+                            "photo unusable, item skipped",
+                            extra={
+                                "run_id": self.run_row.pk,
+                                "reason": error.code,
+                                "detail": error.detail,
+                            },
+                        )
                     self._finish(job, Outcome.skipped(error.code), flag=True)
                 else:
                     logger.info(

@@ -7,17 +7,33 @@ rate limit). The executor's main thread sends requests while this runs; an item 
 its upload answered, and goes out as a `market.saveProductPhoto` + `market.add`/`edit` pair.
 
 Pool threads never touch the database: failures come back to the executor as `(job, error)`.
+
+Memory: a decoded photo costs far more than its file (a 16 KB PNG can decode to hundreds of MB),
+and the pool prepares several at once. Each thread reserves its photo's working memory,
+estimated from the header before a pixel is decoded, from one `MemoryBudget`
+(SYNC_PHOTO_MEMORY_MB), and waits while the others hold it. A photo VK could not take anyway
+(connections.vk_photos.UnusableImage) or one that still runs out of memory skips its item with a
+reason the merchant reads; the rest of the run goes on.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+
+from django.conf import settings
 
 from connections.evotor_client import EvotorAuthError, EvotorError
 from connections.vk_errors import VkApiError
-from connections.vk_photos import InvalidImageError, normalize_product_image
+from connections.vk_photos import (
+    InvalidImageError,
+    UnusableImage,
+    normalize_product_image,
+    working_memory,
+)
 from sync import reasons
 from sync.plan.photos import PhotoKind, encode_evotor_image, evotor_source, read_photo_bytes
 from sync.plan.rules import FLAG_NO_PHOTO
@@ -37,16 +53,69 @@ class PhotoUnavailable(Exception):
     """
 
     def __init__(
-        self, code: str, detail: str = "", *, none_found: bool = False, evotor_image: str = ""
+        self,
+        code: str,
+        detail: str = "",
+        *,
+        none_found: bool = False,
+        skip: bool = False,
+        evotor_image: str = "",
     ):
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
         self.none_found = none_found
+        # The item is skipped (not failed): retrying cannot help until the photo changes.
+        self.skip = skip or none_found
         self.evotor_image = evotor_image
 
 
-def prepare_photo(item, evotor_client, cache: dict):
+class MemoryBudget:
+    """Bytes of decoded images the photo threads may hold at once.
+
+    `hold(amount)` waits until `amount` fits beside what the others hold. An amount larger than
+    the whole budget is held alone (clamped), so one big photo waits for the others instead of
+    never running.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = max(1, int(limit))
+        self.in_use = 0
+        self.waiting = 0  # threads waiting for room (for the tests' instrumentation)
+        self._room = threading.Condition()
+
+    @classmethod
+    def from_settings(cls) -> MemoryBudget:
+        return cls(settings.SYNC_PHOTO_MEMORY_MB * 1024 * 1024)
+
+    @contextmanager
+    def hold(self, amount: int):
+        amount = min(max(0, int(amount)), self.limit)
+        with self._room:
+            self.waiting += 1
+            try:
+                while self.in_use + amount > self.limit:
+                    self._room.wait()
+            finally:
+                self.waiting -= 1
+            self.in_use += amount
+        try:
+            yield
+        finally:
+            with self._room:
+                self.in_use -= amount
+                self._room.notify_all()
+
+
+def _normalize_within(budget: MemoryBudget | None, data: bytes) -> bytes:
+    """`normalize_product_image` once the budget has room for it (header read first)."""
+    if budget is None:
+        return normalize_product_image(data)
+    with budget.hold(working_memory(data)):
+        return normalize_product_image(data)
+
+
+def prepare_photo(item, evotor_client, cache: dict, budget: MemoryBudget | None = None):
     """(jpeg, source, evotor image note) for an item; runs in a pool thread.
 
     A fallback photo (the default one, a group's) is normalized once per run and its bytes
@@ -71,12 +140,26 @@ def prepare_photo(item, evotor_client, cache: dict):
     if source.kind != PhotoKind.EVOTOR and source.fingerprint in cache:
         return cache[source.fingerprint], source, evotor_note
     try:
-        jpeg = normalize_product_image(read_photo_bytes(source, evotor_client))
+        jpeg = _normalize_within(budget, read_photo_bytes(source, evotor_client))
         if source.kind != PhotoKind.EVOTOR:
             cache[source.fingerprint] = jpeg
         return jpeg, source, evotor_note
     except EvotorAuthError:
         raise
+    except UnusableImage as exc:
+        # Refused from the header: the photo itself must change, so the item is skipped.
+        raise PhotoUnavailable(
+            reasons.UNUSABLE_IMAGE.get(exc.reason, reasons.PHOTO_UNREADABLE),
+            str(exc),
+            skip=True,
+            evotor_image=evotor_note or "",
+        ) from None
+    except MemoryError:
+        # Whatever the estimate said, the process ran short: this item is skipped, the run and
+        # the other photos go on (the memory is freed as the exception unwinds).
+        raise PhotoUnavailable(
+            reasons.PHOTO_OUT_OF_MEMORY, skip=True, evotor_image=evotor_note or ""
+        ) from None
     except (InvalidImageError, OSError, EvotorError) as exc:
         code = (
             reasons.EVOTOR_PHOTO_UNAVAILABLE
@@ -89,9 +172,17 @@ def prepare_photo(item, evotor_client, cache: dict):
 class PhotoPipeline:
     """Jobs move to_prep → prepping → waiting_url → uploading → ready; `advance` moves them."""
 
-    def __init__(self, *, evotor_client, upload, pool_size: int = POOL_SIZE):
+    def __init__(
+        self,
+        *,
+        evotor_client,
+        upload,
+        pool_size: int = POOL_SIZE,
+        budget: MemoryBudget | None = None,
+    ):
         self.evotor = evotor_client
         self.upload = upload  # (url, jpeg) -> VK's upload answer; raises VkApiError
+        self.budget = MemoryBudget.from_settings() if budget is None else budget
         self.pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="sync-photo")
         self.to_prep: deque[Job] = deque()
         self.prepping: list[Job] = []
@@ -173,7 +264,9 @@ class PhotoPipeline:
             < PREP_WINDOW
         ):
             job = self.to_prep.popleft()
-            job.prep = self.pool.submit(prepare_photo, job.item, self.evotor, self._jpegs)
+            job.prep = self.pool.submit(
+                prepare_photo, job.item, self.evotor, self._jpegs, self.budget
+            )
             self.prepping.append(job)
 
         while self.waiting_url and self.spare_urls:

@@ -236,6 +236,33 @@ def test_a_write_inside_execute_whose_answer_is_lost_is_not_repeated(
     assert len(vk.items(-owner_id)) == 1
 
 
+@pytest.mark.parametrize("how", ["disconnect", "truncated"])
+def test_a_write_inside_execute_whose_connection_drops_is_not_repeated(
+    vk, client_factory, owner_id, sleeps, lost_answers, how
+):
+    """A connection closed after the request went out ("Connection aborted.", or an answer
+    broken off half-way) may hide a write that went through: reported as possibly applied,
+    never sent again (issue 13)."""
+    lost_answers.drop("/method/execute", count=1, how=how)
+    client = client_factory(sleep=sleeps)
+    with pytest.raises(vk_errors.VkUnavailableError) as caught:
+        client.execute([VkCall("market.add", add_params(owner_id))])
+    assert caught.value.may_have_applied
+    assert vk.requests_by_method["execute"] == 1
+    assert len(vk.items(-owner_id)) == 1
+    assert not sleeps
+
+
+def test_a_read_whose_connection_drops_is_retried(
+    vk, client_factory, owner_id, sleeps, lost_answers
+):
+    lost_answers.drop("/method/market.getAlbums", count=1, how="disconnect")
+    client = client_factory(sleep=sleeps)
+    assert client.call("market.getAlbums", owner_id=owner_id)["count"] == 0
+    assert vk.requests_by_method["market.getAlbums"] == 2
+    assert len(sleeps) == 1
+
+
 def test_connection_refused_is_retried_then_unavailable(db, settings, sleeps):
     from connections.vk_client import VkClient
     from connections.vk_rate_limit import LocalRateLimiter
