@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from evosync.polling import poll_answer
 from sync import selectors
 from sync.models import Alert, RunItemStatus, RunStatus, RunTrigger
 
@@ -60,10 +61,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
-def run_progress(request: HttpRequest, pk: int) -> JsonResponse:
-    """The live part of a run for site.js's `data-poll-url`: `{"html", "done", ...}`."""
+def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of a run: its HTML to htmx's poll, `{"html", "done", ...}` to a script."""
     run = selectors.run_get(user=request.user, pk=pk)
     html = render_to_string("sync/includes/run_progress.html", {"run": run}, request=request)
+    if request.htmx:
+        return poll_answer(request, html, done=not run.is_active)
     return JsonResponse(
         {
             "html": html,
