@@ -82,7 +82,12 @@ def _kill_session(sid: int) -> None:
 def test_run_local_serves_the_site_and_stops_everything_on_ctrl_c(tmp_path):
     site_port, sandbox_port = free_port(), free_port()
     env = clean_env(
-        tmp_path, DEBUG="true", SANDBOX_PORT=str(sandbox_port), Q_WORKERS="1", PYTHONUNBUFFERED="1"
+        tmp_path,
+        DEBUG="true",
+        SANDBOX_PORT=str(sandbox_port),
+        Q_WORKERS="1",
+        PYTHONUNBUFFERED="1",
+        EMAIL_FILE_PATH=str(tmp_path / "mail"),
     )
     process = subprocess.Popen(
         [PYTHON, MANAGE, "run_local", "--addr", f"127.0.0.1:{site_port}"],
@@ -151,3 +156,7 @@ def test_run_local_serves_the_site_and_stops_everything_on_ctrl_c(tmp_path):
     # An operator's stop is not a failure: no alarm, the status make passes on is 0.
     assert "stopped unexpectedly" not in output
     assert "Traceback" not in output, output[-3000:]
+    # Development mail goes to files, and the closing hint says where.
+    assert str(tmp_path / "mail") in output
+    # The log lines of the children are readable Russian, not \u escapes or socket reprs.
+    assert "\\u04" not in output and "<socket.socket" not in output
