@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog import selectors, services
 from catalog.filters import EntityType, sync_filter_set
 from catalog.models import RefreshStatus
+from evosync.polling import poll_answer
 
 PRODUCTS_PER_PAGE = 50
 
@@ -87,12 +88,14 @@ def store_toggle(request: HttpRequest, pk: int) -> HttpResponse:
         message = _("Store «%(name)s» will be published to VK.") % {"name": store.name}
     else:
         message = _("Store «%(name)s» will not be published to VK.") % {"name": store.name}
-    if _wants_json(request):
+    if request.htmx or _wants_json(request):
         html = render_to_string(
             "catalog/_store_toggle.html",
             {"store": store, "next": request.POST.get("next", "")},
             request=request,
         )
+        if request.htmx:
+            return HttpResponse(html)
         return JsonResponse({"ok": True, "html": html, "message": message})
     messages.success(request, message)
     return _back(request, reverse("catalog:stores"))
@@ -123,11 +126,13 @@ def group_toggle(request: HttpRequest, pk: int, group_pk: int) -> HttpResponse:
         message = _("Group «%(name)s» is included.") % {"name": group.name}
     else:
         message = _("Group «%(name)s» and its subgroups are left out.") % {"name": group.name}
-    if _wants_json(request):
+    if request.htmx or _wants_json(request):
         tree = selectors.group_tree(request.user, store)
         html = render_to_string(
             "catalog/_group_tree.html", {"store": store, "tree": tree}, request=request
         )
+        if request.htmx:
+            return HttpResponse(html)
         return JsonResponse({"ok": True, "html": html, "message": message})
     messages.success(request, message)
     return _back(request, reverse("catalog:groups", args=[store.pk]))
@@ -187,8 +192,11 @@ def refresh_now(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 @never_cache
-def refresh_status(request: HttpRequest) -> JsonResponse:
-    """The status block of the stores page, polled while a refresh is queued or running."""
+def refresh_status(request: HttpRequest) -> HttpResponse:
+    """The status block of the stores page, polled (htmx) while a refresh is queued or running;
+    JSON for a script."""
     context = _refresh_context(request.user)
     html = render_to_string("catalog/_refresh_status.html", context, request=request)
+    if request.htmx:
+        return poll_answer(request, html, done=not context["refresh_active"])
     return JsonResponse({"html": html, "done": not context["refresh_active"]})

@@ -90,6 +90,22 @@ def evotor_save(request):
 def evotor_test(request):
     connection = evotor_connection_get(user=request.user)
     result = services.evotor_connection_test(connection=connection)
+    if request.htmx:
+        if connection is not None:
+            connection.refresh_from_db()
+        status_html = render_to_string(
+            "connections/evotor_status.html", {"connection": connection}, request=request
+        )
+        return render(
+            request,
+            "includes/check_result.html",
+            {
+                "status_html": status_html,
+                "output_id": "evotor-test-result",
+                "ok": result.ok,
+                "message": result.message,
+            },
+        )
     if _wants_json(request):
         if connection is not None:
             connection.refresh_from_db()

@@ -203,6 +203,22 @@ def vk_save(request: HttpRequest) -> HttpResponse:
 @require_POST
 def vk_test(request: HttpRequest) -> HttpResponse:
     result = vk_connection_test(user=request.user)
+    if request.htmx:
+        status_html = render_to_string(
+            "connections/vk_status.html",
+            {"connection": vk_connection_get(user=request.user)},
+            request=request,
+        )
+        return render(
+            request,
+            "includes/check_result.html",
+            {
+                "status_html": status_html,
+                "output_id": "vk-test-result",
+                "ok": result.ok,
+                "message": result.message,
+            },
+        )
     if _wants_json(request):
         html = render_to_string(
             "connections/vk_status.html",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import time
 from typing import Any
 
@@ -89,9 +90,18 @@ class JsonFormatter(_BaseJsonFormatter):
 
     converter = time.gmtime
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Russian messages stay readable in the line ("Каталог", not "\u041a...").
+        kwargs.setdefault("json_ensure_ascii", False)
+        super().__init__(*args, **kwargs)
+
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         return {
-            key: _redact_value(value) for key, value in super().process_log_record(log_data).items()
+            key: _redact_value(value)
+            for key, value in super().process_log_record(log_data).items()
+            # runserver's "django.server" lines carry the connection's socket in `extra=`:
+            # its repr (fd, family, addresses) says nothing the message does not.
+            if not isinstance(value, socket.socket)
         }
 
 

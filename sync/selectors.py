@@ -400,3 +400,47 @@ def product_photo_find(*, user, store_id: str, entity_type: str, entity_id: str)
 
 def product_photo_get(*, user, pk: int) -> ProductPhoto:
     return get_object_or_404(ProductPhoto.objects.filter(user=user), pk=pk)
+
+
+@dataclass(frozen=True)
+class ItemPicture:
+    """What a page shows beside a product: its thumbnail and its page in VK, where known."""
+
+    thumb_url: str = ""
+    vk_url: str = ""
+
+
+def item_pictures(user, products: list[tuple[str, str, int | None]]) -> dict[tuple, ItemPicture]:
+    """Pictures of (store_id, product_id, vk_item_id) triples, in three queries whatever their
+    number: the VK thumbnail of an item in VK (from the VK catalog's copy), else the photo the
+    merchant uploaded for the product (through the owner-checked photo view). Evotor's own
+    images are not shown: they live behind the merchant's Evotor token."""
+    from django.urls import reverse
+
+    from connections.models import VkConnection
+    from vk_catalog.models import VkCachedProduct, vk_item_url
+
+    vk_ids = {vk_id for _store, _product, vk_id in products if vk_id}
+    thumbs = dict(
+        VkCachedProduct.objects.filter(user=user, vk_id__in=vk_ids, is_removed=False)
+        .exclude(thumb_url="")
+        .values_list("vk_id", "thumb_url")
+    )
+    connection = VkConnection.objects.filter(user=user).only("group_id").first()
+    owner_id = -int(connection.group_id) if connection and connection.group_id else None
+    uploaded = {
+        (store_id, product_id): pk
+        for store_id, product_id, pk in ProductPhoto.objects.filter(
+            user=user,
+            entity_type=PhotoEntity.PRODUCT,
+            entity_id__in={product for _store, product, _vk in products},
+        ).values_list("store_id", "entity_id", "pk")
+    }
+    pictures = {}
+    for store_id, product_id, vk_id in products:
+        thumb = thumbs.get(vk_id, "") if vk_id else ""
+        if not thumb and (store_id, product_id) in uploaded:
+            thumb = reverse("sync:photo_image", args=[uploaded[store_id, product_id]])
+        url = vk_item_url(owner_id, vk_id) if vk_id and owner_id else ""
+        pictures[(store_id, product_id, vk_id)] = ItemPicture(thumb_url=thumb, vk_url=url)
+    return pictures

@@ -93,6 +93,7 @@ class Row:
     changes: list[Change]
     flags: list[Flag]
     reason: str
+    picture: object = None  # selectors.ItemPicture
 
 
 def _value(field: str, value, category_names: dict[int, str]):
@@ -142,13 +143,22 @@ def _flags(item, *, preview_url: str) -> list[Flag]:
     return flags
 
 
-def _rows(items, category_names, *, preview_url: str) -> list[Row]:
+def _vk_id(item) -> int | None:
+    """The VK item a row is about: its own, or the one it would adopt."""
+    return item.vk_item_id or (item.adopt_from.vk_id if item.adopt_from else None)
+
+
+def _rows(items, category_names, *, preview_url: str, user) -> list[Row]:
+    pictures = selectors.item_pictures(
+        user, [(item.store_id, item.product_id, _vk_id(item)) for item in items]
+    )
     return [
         Row(
             item=item,
             changes=_changes(item, category_names),
             flags=_flags(item, preview_url=preview_url),
             reason=str(REASONS.get(item.reason, item.reason)) if item.reason else "",
+            picture=pictures[item.store_id, item.product_id, _vk_id(item)],
         )
         for item in items
     ]
@@ -200,7 +210,7 @@ def preview(request: HttpRequest) -> HttpResponse:
             {
                 "page": page,
                 "section_title": title,
-                "rows": _rows(page.object_list, names, preview_url=preview_url),
+                "rows": _rows(page.object_list, names, preview_url=preview_url, user=user),
             }
         )
         return render(request, "sync/preview_action.html", context)
@@ -215,7 +225,9 @@ def preview(request: HttpRequest) -> HttpResponse:
                     "label": label,
                     "help": help_text,
                     "count": len(items),
-                    "rows": _rows(items[:ITEMS_PER_ACTION], names, preview_url=preview_url),
+                    "rows": _rows(
+                        items[:ITEMS_PER_ACTION], names, preview_url=preview_url, user=user
+                    ),
                     "more": len(items) > ITEMS_PER_ACTION,
                 }
             )
@@ -224,7 +236,9 @@ def preview(request: HttpRequest) -> HttpResponse:
         {
             "sections": sections,
             "flagged_count": len(flagged),
-            "flagged_rows": _rows(flagged[:ITEMS_PER_ACTION], names, preview_url=preview_url),
+            "flagged_rows": _rows(
+                flagged[:ITEMS_PER_ACTION], names, preview_url=preview_url, user=user
+            ),
             "flagged_more": len(flagged) > ITEMS_PER_ACTION,
             "photos_missing": any("no_photo" in item.flags for item in flagged),
             "albums_new": [a for a in plan.albums_to_create if not a.adopt_vk_album_id],

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from evosync.polling import poll_answer
 from sync import selectors
 from sync.models import Alert, RunItemStatus, RunStatus, RunTrigger
 
@@ -37,8 +38,10 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     status = request.GET.get("status") or ""
     if status not in RunItemStatus.values:
         status = ""
-    items = selectors.run_items(run, status=status or None)
+    items = selectors.run_items(run, status=status or None).select_related("link")
     page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    failed_items = list(selectors.run_failed_items(run).select_related("link")[:ITEMS_PER_PAGE])
+    _attach_pictures(request.user, [*page.object_list, *failed_items])
     counts = {value: run.items.filter(status=value).count() for value in RunItemStatus.values}
     return render(
         request,
@@ -51,19 +54,32 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status_query": f"status={status}" if status else "",
             "status_choices": RunItemStatus.choices,
             "item_counts": counts,
-            "failed_items": selectors.run_failed_items(run)[:ITEMS_PER_PAGE],
+            "failed_items": failed_items,
             "can_retry": run.failed > 0 and not run.is_active and not run.dry_run,
         },
     )
 
 
+def _attach_pictures(user, items) -> None:
+    """`item.picture`: the thumbnail and VK link of each row (selectors.item_pictures)."""
+    keys = [
+        (item.store_id, item.product_id, item.link.vk_item_id if item.link else None)
+        for item in items
+    ]
+    pictures = selectors.item_pictures(user, keys)
+    for item, key in zip(items, keys, strict=True):
+        item.picture = pictures[key]
+
+
 @never_cache
 @login_required
 @require_GET
-def run_progress(request: HttpRequest, pk: int) -> JsonResponse:
-    """The live part of a run for site.js's `data-poll-url`: `{"html", "done", ...}`."""
+def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of a run: its HTML to htmx's poll, `{"html", "done", ...}` to a script."""
     run = selectors.run_get(user=request.user, pk=pk)
     html = render_to_string("sync/includes/run_progress.html", {"run": run}, request=request)
+    if request.htmx:
+        return poll_answer(request, html, done=not run.is_active)
     return JsonResponse(
         {
             "html": html,

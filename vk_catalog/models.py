@@ -15,6 +15,13 @@ from django.utils.translation import gettext_lazy as _
 from evosync.runs import LifecycleRun
 
 
+def vk_item_url(owner_id: int, item_id: int) -> str:
+    """An item's page in VK: the community's market with the item open. The shape of the `url`
+    field VK gives for an item (market.get with extended=1; sandbox/vk/state.py copies it);
+    a community's owner_id is negative."""
+    return f"https://vk.com/market{owner_id}?w=product{owner_id}_{item_id}"
+
+
 class VkCachedAlbum(models.Model):
     """One VK Market album ("подборка") of the merchant's community."""
 
@@ -126,6 +133,10 @@ class VkCachedProduct(models.Model):
     @property
     def has_discount(self) -> bool:
         return self.old_price is not None and self.old_price > self.price
+
+    @property
+    def vk_url(self) -> str:
+        return vk_item_url(self.owner_id, self.vk_id)
 
 
 class VkCachedProductAlbum(models.Model):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from connections.models import VkConnection
@@ -18,9 +18,18 @@ def vk_connection_for_user(user) -> VkConnection | None:
 
 
 def vk_albums_for_user(user) -> QuerySet[VkCachedAlbum]:
-    """The albums VK listed at the last refresh, main album first."""
-    return VkCachedAlbum.objects.filter(user=user, is_removed=False).order_by(
-        "-is_main", "title", "vk_id"
+    """The albums VK listed at the last refresh, main album first; `first_thumb` is the
+    thumbnail of the album's first item with a photo, the cover when VK gives none."""
+    first_thumb = (
+        VkCachedProduct.objects.filter(album_links__album=OuterRef("pk"), is_removed=False)
+        .exclude(thumb_url="")
+        .order_by("title", "vk_id")
+        .values("thumb_url")[:1]
+    )
+    return (
+        VkCachedAlbum.objects.filter(user=user, is_removed=False)
+        .annotate(first_thumb=Subquery(first_thumb))
+        .order_by("-is_main", "title", "vk_id")
     )
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from evosync.polling import poll_answer
 from vk_catalog import selectors
 from vk_catalog.models import RefreshStatus, RefreshTrigger
 from vk_catalog.services import VkCatalogUnavailable, vk_catalog_enqueue_refresh
@@ -129,4 +130,7 @@ def refresh_status(request):
     context = _status_context(request.user)
     latest = context["latest_refresh"]
     html = render_to_string("vk_catalog/_refresh_status.html", context, request=request)
-    return JsonResponse({"html": html, "done": not (latest and latest.is_active)})
+    done = not (latest and latest.is_active)
+    if request.htmx:
+        return poll_answer(request, html, done=done)
+    return JsonResponse({"html": html, "done": done})

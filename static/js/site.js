@@ -1,76 +1,11 @@
-// EvoSync progressive enhancement. Every form works without this file.
+// EvoSync progressive enhancement. Every page works without this file: forms post, the menu
+// is a <details> disclosure. Partial-page updates (toggles, live progress) are htmx attributes
+// in the templates (static/vendor/htmx); this file only does what htmx does not.
 (function () {
   "use strict";
 
-  function csrfToken(form) {
-    var input = form && form.querySelector("input[name=csrfmiddlewaretoken]");
-    if (input) return input.value;
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
-  // Forms marked data-async post in the background and replace the element named by
-  // data-target with the "html" field of the JSON answer (toggles, test buttons).
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (!form.matches || !form.matches("form[data-async]")) return;
-    event.preventDefault();
-    var button = form.querySelector("button[type=submit]");
-    if (button) button.disabled = true;
-    var output = form.dataset.output ? document.getElementById(form.dataset.output) : null;
-    if (output) { output.textContent = form.dataset.pending || "…"; }
-    fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      headers: { "X-CSRFToken": csrfToken(form), "X-Requested-With": "fetch", "Accept": "application/json" },
-      credentials: "same-origin"
-    }).then(function (response) {
-      return response.json().then(function (data) { return { ok: response.ok, data: data }; });
-    }).then(function (result) {
-      var data = result.data || {};
-      if (data.html && form.dataset.target) {
-        var target = document.getElementById(form.dataset.target);
-        if (target) {
-          target.outerHTML = data.html;
-          // A swapped-in fragment may itself need polling (a refresh that just started).
-          var swapped = document.getElementById(form.dataset.target);
-          if (swapped) startPolling(swapped);
-        }
-      }
-      if (output) {
-        output.textContent = data.message || data.error || "";
-        output.className = "result " + (result.ok && data.ok !== false ? "badge badge-ok" : "badge badge-err");
-      }
-    }).catch(function () {
-      if (output) { output.textContent = form.dataset.failed || "Error"; output.className = "result badge badge-err"; }
-    }).finally(function () {
-      if (button) button.disabled = false;
-    });
-  });
-
-  // Elements with data-poll-url refresh themselves from a JSON endpoint ({"html": ..., "done": bool}).
-  function poll(element) {
-    var url = element.dataset.pollUrl;
-    var interval = parseInt(element.dataset.pollInterval || "1500", 10);
-    fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
-      .then(function (response) { return response.json(); })
-      .then(function (data) {
-        if (data.html) {
-          element.innerHTML = data.html;
-        }
-        if (!data.done) { setTimeout(function () { poll(element); }, interval); }
-        else if (element.dataset.reloadWhenDone) { window.location.reload(); }
-      })
-      .catch(function () { setTimeout(function () { poll(element); }, interval * 2); });
-  }
-  function startPolling(root) {
-    if (root.matches && root.matches("[data-poll-url]")) poll(root);
-    root.querySelectorAll("[data-poll-url]").forEach(poll);
-  }
-  startPolling(document);
-
-  // Forms marked data-autosubmit (the language switch) submit as soon as a field changes, so the
-  // submit button they need without JavaScript (marked data-autosubmit-hide) is hidden.
+  // The language switch submits as soon as a language is picked, so the button it needs
+  // without JavaScript (marked data-autosubmit-hide) is hidden.
   document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
     form.querySelectorAll("[data-autosubmit-hide]").forEach(function (element) {
       element.hidden = true;
@@ -78,5 +13,28 @@
     form.addEventListener("change", function () {
       if (form.requestSubmit) form.requestSubmit(); else form.submit();
     });
+  });
+
+  // The menu: a button on a phone, always open where the header has room for it (the same
+  // width as the media query in site.css).
+  var wide = window.matchMedia("(min-width: 900px)");
+  var menu = document.querySelector("details[data-menu]");
+  function fitMenu() { if (menu) menu.open = wide.matches; }
+  fitMenu();
+  if (wide.addEventListener) wide.addEventListener("change", fitMenu);
+
+  // A dropdown closes on a click elsewhere and on Escape, as a menu is expected to.
+  function closeSubmenus(except) {
+    document.querySelectorAll("details[data-submenu][open]").forEach(function (details) {
+      if (details !== except) details.open = false;
+    });
+  }
+  document.addEventListener("click", function (event) {
+    closeSubmenus(event.target.closest && event.target.closest("details[data-submenu]"));
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector("details[data-submenu][open]");
+    if (open) { open.open = false; open.querySelector("summary").focus(); }
   });
 })();

@@ -201,6 +201,23 @@ def test_the_test_button_answers_json_when_the_token_works(owner_client, owner_c
     assert owner_connection.last_checked_at is not None
 
 
+def test_htmx_gets_the_state_block_and_the_result_line(owner_client, owner_connection):
+    response = owner_client.post(TEST, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="evotor-status">')
+    assert 'id="evotor-test-result" class="result badge badge-ok"' in html
+    assert 'hx-swap-oob="true"' in html
+    assert "Подключение работает: магазинов — 3" in html
+
+
+def test_htmx_shows_a_rejected_token_in_red(owner_client, owner_connection, evotor_sandbox):
+    evotor_sandbox.fail("401")
+    html = owner_client.post(TEST, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="evotor-test-result" class="result badge badge-err"' in html
+    assert "Эвотор не принимает токен" in html
+
+
 def test_a_rejected_token_marks_the_connection_broken(
     owner_client, owner_connection, evotor_sandbox
 ):

@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import runpy
+import socket
 
 import pytest
 from django.conf import settings
@@ -127,3 +128,23 @@ def test_the_running_service_logs_masked_json_to_stdout(tmp_path):
     assert probe["level"] == "WARNING"
     assert probe["message"] == "VK said no to access_token=***"
     assert VK_TOKEN not in result.stdout + result.stderr
+
+
+def test_russian_text_stays_readable_in_the_line():
+    logger, stream = _json_logger()
+    logger.info("Каталог обновлён", extra={"store": "Кофейня"})
+    raw = stream.getvalue()
+    assert "Каталог обновлён" in raw and "Кофейня" in raw
+    assert "\\u" not in raw
+    assert _lines(stream)[0]["message"] == "Каталог обновлён"
+
+
+def test_a_socket_in_extra_is_left_out_of_the_line():
+    """runserver passes the connection's socket as `request` in `extra=`."""
+    logger, stream = _json_logger()
+    with socket.socket() as connection:
+        logger.info('"GET / HTTP/1.1" 200 15', extra={"request": connection, "status_code": 200})
+    (line,) = _lines(stream)
+    assert "request" not in line
+    assert "socket" not in stream.getvalue()
+    assert line["status_code"] == 200

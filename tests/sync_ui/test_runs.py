@@ -53,12 +53,44 @@ def test_progress_of_a_finished_run_says_done_with_the_final_counts(owner_client
 
 def test_the_pages_of_an_active_run_poll_for_progress(owner_client, owner):
     run = make_run(owner, status=RunStatus.RUNNING, total=3, started_at=timezone.now())
-    poll = f'data-poll-url="{reverse("sync:run_progress", args=[run.pk])}"'
+    poll = f'hx-get="{reverse("sync:run_progress", args=[run.pk])}'
     assert poll in owner_client.get(reverse("sync:run_detail", args=[run.pk])).content.decode()
     assert poll in owner_client.get(reverse("sync:dashboard")).content.decode()
     finished = make_run(owner)
     page = owner_client.get(reverse("sync:run_detail", args=[finished.pk])).content.decode()
-    assert "data-poll-url" not in page
+    assert "hx-get" not in page and "hx-trigger" not in page
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_htmx_polls_get_the_progress_html_while_the_run_goes_on(owner_client, owner):
+    run = make_run(owner, status=RunStatus.RUNNING, total=40, done=10, started_at=timezone.now())
+    response = owner_client.get(reverse("sync:run_progress", args=[run.pk]), **HTMX)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "no-cache" in response["Cache-Control"]
+    assert 'class="pct-5"' in response.content.decode()
+
+
+def test_htmx_poll_of_a_finished_run_stops_polling_with_the_final_html(owner_client, owner):
+    run = make_run(owner, status=RunStatus.SUCCEEDED, total=2, done=2, created=2)
+    response = owner_client.get(reverse("sync:run_progress", args=[run.pk]), **HTMX)
+    assert response.status_code == 286  # htmx stops an "every …" trigger on 286
+    assert '<span class="count">2</span>' in response.content.decode()
+
+
+def test_htmx_poll_of_a_finished_run_reloads_a_page_that_asks_for_it(owner_client, owner):
+    run = make_run(owner, status=RunStatus.SUCCEEDED, total=2, done=2, created=2)
+    url = reverse("sync:run_progress", args=[run.pk]) + "?reload=1"
+    response = owner_client.get(url, **HTMX)
+    assert response["HX-Refresh"] == "true"
+
+
+def test_another_merchants_run_is_not_polled(owner_client, other_merchant):
+    run = make_run(other_merchant, status=RunStatus.RUNNING, total=2)
+    response = owner_client.get(reverse("sync:run_progress", args=[run.pk]), **HTMX)
+    assert response.status_code == 404
 
 
 def test_retry_failed_queues_a_retry_run_that_sends_the_failed_items_again(

@@ -201,6 +201,13 @@ def test_a_saved_but_never_checked_connection_is_not_green(connected, owner_clie
     assert "Не проверено" in page and "badge-ok" not in page and "Работает" not in page
 
 
+def test_htmx_check_gets_the_state_block_and_the_result_line(connected, owner_client):
+    html = owner_client.post(TEST, HTTP_HX_REQUEST="true").content.decode()
+    assert html.lstrip().startswith('<div id="vk-status">')
+    assert 'id="vk-test-result" class="result badge badge-ok"' in html
+    assert 'hx-swap-oob="true"' in html and "Демо-магазин" in html
+
+
 def test_check_answers_json_and_records_the_community_name(connected, owner, owner_client):
     response = owner_client.post(TEST, **JSON)
     data = response.json()

@@ -107,13 +107,20 @@ def test_albums_page_shows_the_last_error(owner_client, catalog, owner):
 def test_a_running_refresh_makes_the_status_poll(owner_client, catalog, owner):
     VkCatalogRefresh.objects.create(user=owner, status=RefreshStatus.RUNNING)
     page = owner_client.get(reverse("vk_catalog:albums")).content.decode()
-    assert f'data-poll-url="{reverse("vk_catalog:refresh_status")}"' in page
+    assert f'hx-get="{reverse("vk_catalog:refresh_status")}?reload=1"' in page
     response = owner_client.get(reverse("vk_catalog:refresh_status"))
     assert response.json()["done"] is False
     # A poll must never be answered from a cache.
     assert "no-cache" in response["Cache-Control"] or "no-store" in response["Cache-Control"]
+    htmx = owner_client.get(reverse("vk_catalog:refresh_status"), HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 200 and htmx["Content-Type"].startswith("text/html")
     VkCatalogRefresh.objects.filter(user=owner).update(status=RefreshStatus.OK)
     assert owner_client.get(reverse("vk_catalog:refresh_status")).json()["done"] is True
+    # The stores of the page changed too: htmx reloads it once the refresh is over.
+    over = owner_client.get(
+        reverse("vk_catalog:refresh_status") + "?reload=1", HTTP_HX_REQUEST="true"
+    )
+    assert over["HX-Refresh"] == "true"
 
 
 def test_products_page_shows_photo_price_availability_and_sku(owner_client, owner, catalog):

@@ -4,6 +4,7 @@ Starts the vendor sandbox, the web server and the django-q2 cluster as child pro
 share one environment (the sandbox URLs), and stops all of them on Ctrl-C (or SIGTERM).
 """
 
+import contextlib
 import io
 import os
 import secrets
@@ -16,6 +17,8 @@ import time
 from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 # The app id the VK sandbox registers for its demo (sandbox.vk.vkid.DEMO_CLIENT_ID; a test keeps
 # the two equal). Written out because evosync must not import the apps above it.
@@ -30,8 +33,40 @@ def _split_addr(addr: str) -> tuple[str, int]:
         raise CommandError(f"--addr must look like 127.0.0.1:8000, not {addr!r}.") from None
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+STOP_GRACE_SECONDS = 4  # then the children still running are killed: Ctrl-C stops all within 5 s
+
+
+class _Stop(Exception):
+    """The operator asked us to stop (Ctrl-C or SIGTERM): a normal end, exit status 0."""
+
+
+def _raise_stop(signum, frame):
+    raise _Stop
+
+
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(command, env=env, process_group=0)
+
+
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    # ProcessLookupError: already gone, with all its workers.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signum)
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    """SIGINT to every child's process group, then SIGKILL to the groups still there after
+    STOP_GRACE_SECONDS (django-q2's cluster may wait for a task to end; a newcomer's Ctrl-C
+    must not)."""
+    for child in children:
+        _signal_group(child, signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=max(0.05, deadline - time.monotonic()))
+    for child in children:
+        _signal_group(child, signal.SIGKILL)
+        child.wait()
 
 
 class Command(BaseCommand):
@@ -51,11 +86,19 @@ class Command(BaseCommand):
         env.setdefault("DEBUG", "true")
         # Links in e-mails and the URLs given to Evotor must point at this very server.
         env.setdefault("BASE_URL", f"http://{host}:{port}")
+        # Mail as readable files (var/mail) rather than raw MIME amid the JSON log lines;
+        # an operator's own EMAIL_PROVIDER wins.
+        env.setdefault("EMAIL_PROVIDER", "file")
+        env.setdefault("EMAIL_FILE_PATH", settings.EMAIL_FILE_PATH)
         children: list[subprocess.Popen] = []
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
-        # A service manager (or a test) stops us with SIGTERM: clean up as for Ctrl-C.
-        previous_sigterm = signal.signal(signal.SIGTERM, _raise_interrupt)
+        # Ctrl-C (SIGINT) and a service manager's SIGTERM are an operator's stop. Each child
+        # runs in a process group of its own, so the terminal's Ctrl-C reaches only us and we
+        # stop the children in order (with their own worker processes) within a bound.
+        previous = {
+            signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             if not options["no_sandbox"]:
                 sandbox_base = f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
@@ -68,7 +111,7 @@ class Command(BaseCommand):
                 env.setdefault("SANDBOX_EVOTOR_PUSH_URL", f"{env['BASE_URL']}/evotor/events")
                 if not (env.get("EVOTOR_PUSH_SECRET") or env.get("EVOTOR_WEBHOOK_SECRET")):
                     env["EVOTOR_PUSH_SECRET"] = secrets.token_urlsafe(32)
-                children.append(subprocess.Popen([python, manage, "run_sandbox"], env=env))
+                children.append(_start([python, manage, "run_sandbox"], env))
                 self._wait_for(
                     settings.SANDBOX_HOST, settings.SANDBOX_PORT, children[-1], "sandbox"
                 )
@@ -77,39 +120,57 @@ class Command(BaseCommand):
             # Lets later issues seed the demo merchant without editing this command.
             if not options["no_sandbox"] and "seed_demo" in get_commands():
                 subprocess.run([python, manage, "seed_demo"], env=env, check=True)
-            children.append(subprocess.Popen([python, manage, "qcluster"], env=env))
+            children.append(_start([python, manage, "qcluster"], env))
             children.append(
-                subprocess.Popen(
-                    [python, manage, "runserver", "--noreload", f"{host}:{port}"], env=env
-                )
+                _start([python, manage, "runserver", "--noreload", f"{host}:{port}"], env)
             )
             self._wait_for(host, port, children[-1], "web server")
-            self.stdout.write(
-                self.style.SUCCESS(f"EvoSync is running at http://{host}:{port}/ (Ctrl-C stops it)")
-            )
-            self.stdout.flush()
+            self._closing_hint(f"http://{host}:{port}/", env, sandbox=not options["no_sandbox"])
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
             raise CommandError(
                 "A process of the local service stopped unexpectedly; see its output above."
             )
-        except KeyboardInterrupt:
-            self.stdout.write("Stopping…")
+        except _Stop:
+            self.stdout.write(_("Stopping…"))
+            self.stdout.flush()
         finally:
-            signal.signal(signal.SIGTERM, previous_sigterm)
-            self._stop(children)
-
-    def _stop(self, children: list[subprocess.Popen]) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + 15
-        for child in children:
+            # A second Ctrl-C while stopping must not leave children behind.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+                _stop(children)
+            finally:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
+
+    def _closing_hint(self, url: str, env: dict[str, str], *, sandbox: bool) -> None:
+        """The last lines before the children's logs: where the site is, where mail goes, and
+        the pages to open in the order a newcomer uses them, named as the menu names them."""
+        with translation.override(settings.LANGUAGE_CODE):
+            self.stdout.write(
+                self.style.SUCCESS(
+                    _("EvoSync is running at %(url)s (Ctrl-C stops it).") % {"url": url}
+                )
+            )
+            if sandbox:
+                self.stdout.write(
+                    _(
+                        "Then: %(catalog)s → switch a store on → %(publishing)s → "
+                        "Preview → Publish; the items appear in «%(vk_catalog)s»."
+                    )
+                    % {
+                        "catalog": _("Evotor catalog"),
+                        "publishing": _("Publishing"),
+                        "vk_catalog": _("VK catalog"),
+                    }
+                )
+            if env["EMAIL_PROVIDER"] == "file":
+                self.stdout.write(
+                    _("E-mails (the sign-up confirmation too) are saved as files in %(path)s.")
+                    % {"path": env["EMAIL_FILE_PATH"]}
+                )
+        self.stdout.flush()
 
     def _wait_for(
         self, host: str, port: int, process: subprocess.Popen, what: str, timeout: float = 30

@@ -56,10 +56,7 @@ class Command(BaseCommand):
                 f"Demo merchant ready. Log in as {DEMO_EMAIL} with the password {DEMO_PASSWORD}"
             )
         )
-        self.stdout.write(
-            "Then: Catalog → switch a store on → Publishing → Preview → Publish; "
-            "the items appear under VK catalog."
-        )
+        # What to do next is run_local's closing hint, in the UI's language and page names.
 
     def _check_sandbox(self) -> None:
         hosts = {urlsplit(settings.EVOTOR_API_URL).hostname, urlsplit(settings.VK_API_URL).hostname}
