@@ -104,7 +104,8 @@ def run(items: int = 10_000, db: str = "sqlite") -> dict:
     server = SandboxServer(port=0).start()
     sandbox = server.vk
     settings.VK_API_URL = server.vk_url
-    settings.VK_REQUESTS_PER_SECOND = 3.0  # VK's limit for a user token (vk-market-api.md §6)
+    # VK's limit for a user token (docs/contracts/vk-market-api.md §6)
+    settings.VK_REQUESTS_PER_SECOND = 3.0
     sandbox.generate_items(GROUP_ID, items, albums=ALBUMS)
 
     def sent() -> int:

@@ -6,7 +6,7 @@ the merchant's last change arrived (`CatalogFreshness`) and tells publishing
 (`catalog.signals.catalog_changed`). The full refresh (`catalog.services`) stays the
 reconciliation: it reads everything and catches whatever these paths missed.
 
-Events may come twice, late or out of order (evotor-api.md §7.5: retried until answered, from
+Events may come twice, late or out of order (docs/contracts/evotor-api.md §7.5: retried until answered, from
 two channels). Applying is idempotent: a payload identical to the cached one changes nothing,
 and one older than the cached row (Evotor's `updated_at`) is stale and ignored, so a replayed
 or reordered event never undoes a newer change.

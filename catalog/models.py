@@ -1,4 +1,4 @@
-"""The merchant's Evotor catalog as last read from the cloud (evotor-api.md §5).
+"""The merchant's Evotor catalog as last read from the cloud (docs/contracts/evotor-api.md §5).
 
 Every row belongs to a user and is keyed by the Evotor ids: (user, evotor_id) for a store,
 (user, store_evotor_id, evotor_id) for groups and products, because Evotor only promises a
@@ -92,7 +92,7 @@ class CachedGroup(models.Model):
 
 
 class CachedProduct(models.Model):
-    """A product (or modification) with every field publishing to VK needs (evotor-api.md §5.2)."""
+    """A product (or modification) with every field publishing to VK needs (docs/contracts/evotor-api.md §5.2)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cached_products"

@@ -1,6 +1,6 @@
 """Writes of the catalog app: refreshing a merchant's cached Evotor catalog, and asking for it.
 
-Implements the read side of evotor-api.md §3.1 (stores → product groups → products of each
+Implements the read side of docs/contracts/evotor-api.md §3.1 (stores → product groups → products of each
 store, cursor-paged 1000 at a time, §4). How rows are written is in `catalog.refresh`.
 """
 

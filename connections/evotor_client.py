@@ -1,6 +1,6 @@
 """Client of the Evotor cloud API v2: stores, product groups, products and their images.
 
-Contract: /work/shared/docs/evotor-api.md (§1 headers, §3 endpoints, §4 paging, §5 shapes,
+Contract: docs/contracts/evotor-api.md (§1 headers, §3 endpoints, §4 paging, §5 shapes,
 §6 errors and rate limits). Every request goes through `connections.http.request`; answers are
 parsed here into frozen dataclasses, so the rest of EvoSync never touches Evotor's JSON.
 

@@ -13,7 +13,7 @@ def evotor_connection_get(*, user) -> EvotorConnection | None:
 
 
 def evotor_connection_by_evotor_user_id(*, evotor_user_id: str) -> EvotorConnection | None:
-    """The connection Evotor means by its userId (webhooks, evotor-api.md §7)."""
+    """The connection Evotor means by its userId (webhooks, docs/contracts/evotor-api.md §7)."""
     if not evotor_user_id:
         return None
     return (

@@ -1,6 +1,6 @@
 """Writes of a merchant's Evotor connection: save, test, mark broken/ok, disconnect.
 
-The cloud token is what EvoSync sends to Evotor (evotor-api.md §2). It is stored encrypted
+The cloud token is what EvoSync sends to Evotor (docs/contracts/evotor-api.md §2). It is stored encrypted
 (`EncryptedTextField`), shown only masked, and never put in a log line, a task argument or an
 exception message. Texts meant for the merchant are Russian through gettext.
 """
@@ -137,7 +137,7 @@ def evotor_catalog_refresh_enqueue(*, user_id: int) -> None:
 
 @transaction.atomic
 def evotor_connection_save_token(*, user, token: str) -> EvotorConnection:
-    """Store a cloud token the merchant pasted by hand (evotor-api.md §2, second way).
+    """Store a cloud token the merchant pasted by hand (docs/contracts/evotor-api.md §2, second way).
 
     Saving resets the state to working; a new token starts a catalog refresh after commit.
     Raises ValidationError (and changes nothing) when the token is not plausible.
@@ -172,7 +172,7 @@ def _connection_set_token(connection: EvotorConnection, token: str) -> None:
 
 @transaction.atomic
 def evotor_connection_receive_token(*, connection: EvotorConnection, token: str) -> bool:
-    """Store the cloud token Evotor delivered to /user/token (evotor-api.md §2, §7.3).
+    """Store the cloud token Evotor delivered to /user/token (docs/contracts/evotor-api.md §2, §7.3).
 
     Returns True when something changed (a new token, or a connection that was not working),
     and then a catalog refresh starts after commit; a replay of the same token changes nothing.
@@ -247,7 +247,7 @@ def evotor_connection_mark_ok(connection: EvotorConnection, *, announce: bool = 
 
 
 def evotor_connection_test(*, connection: EvotorConnection | None) -> EvotorTestResult:
-    """Call GET /stores with the saved token and say whether it works (evotor-api.md §3.1).
+    """Call GET /stores with the saved token and say whether it works (docs/contracts/evotor-api.md §3.1).
 
     A rejected token marks the connection broken; an outage does not (it is not the
     merchant's doing). No transaction is held open during the HTTP call.
@@ -277,7 +277,7 @@ def evotor_connection_test(*, connection: EvotorConnection | None) -> EvotorTest
 
 
 def evotor_connection_connect(*, user, token: str) -> EvotorTestResult:
-    """Checks a token the merchant pasted at Evotor (GET /stores, evotor-api.md §3.1), then
+    """Checks a token the merchant pasted at Evotor (GET /stores, docs/contracts/evotor-api.md §3.1), then
     saves it: a token Evotor refuses is not saved (the old one stays) and the message says it
     is mistyped; when Evotor is only unreachable the token is saved unchecked and the message
     says so; a working token is saved and recorded as working. Raises ValidationError for a

@@ -50,7 +50,7 @@ class EvotorConnection(VendorConnection):
     """A merchant's link to the Evotor cloud.
 
     `cloud_token` is what we send to Evotor; `api_token` is what EvoSync issued to Evotor in
-    reply to /user/create or /user/verify (evotor-api.md §7), so Evotor can call us back.
+    reply to /user/create or /user/verify (docs/contracts/evotor-api.md §7), so Evotor can call us back.
     """
 
     user = models.OneToOneField(

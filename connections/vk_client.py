@@ -1,4 +1,4 @@
-"""The VK API client for VK Market (vk-market-api.md).
+"""The VK API client for VK Market (docs/contracts/vk-market-api.md).
 
 One `VkClient` per merchant token. Every API request is a form-encoded POST to
 `{VK_API_URL}/{method}` with `access_token` and `v` in the body (§1), goes through

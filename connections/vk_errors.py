@@ -1,4 +1,4 @@
-"""Typed VK API errors (vk-market-api.md §1 error envelope, §6 limits, §7 error codes).
+"""Typed VK API errors (docs/contracts/vk-market-api.md §1 error envelope, §6 limits, §7 error codes).
 
 Every error carries VK's `code`, VK's own `message` (English, for logs and staff) and the
 `method` that failed; `user_message` explains it to the merchant in their language. None of
@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-# Codes whose meaning decides what we do (vk-market-api.md §7).
+# Codes whose meaning decides what we do (docs/contracts/vk-market-api.md §7).
 AUTH_FAILED = 5
 TOO_MANY_REQUESTS = 6
 PERMISSION_DENIED = 7

@@ -1,4 +1,4 @@
-"""Product images made acceptable to VK's upload server (vk-market-api.md §4.2 limits).
+"""Product images made acceptable to VK's upload server (docs/contracts/vk-market-api.md §4.2 limits).
 
 VK wants at least 400×400 px, width + height ≤ 14 000 px, at most 50 MB, a side ratio of at
 most 20:1. Evotor's product images are 300×300 PNGs or JPEGs, so every image is normalized
@@ -30,7 +30,7 @@ JPEG_QUALITY = 90
 # Refuse absurd inputs before decoding them (a "decompression bomb"): 25 Mpx is 100 MB as RGBA,
 # and the publisher normalizes several photos at once. Product photos are far smaller.
 MAX_INPUT_PIXELS = 25_000_000
-# VK's own limit on the side ratio of a photo (vk-market-api.md §4.2); beyond it a product
+# VK's own limit on the side ratio of a photo (docs/contracts/vk-market-api.md §4.2); beyond it a product
 # photo is a strip nobody could see on a square card.
 MAX_ASPECT_RATIO = 20
 

@@ -1,4 +1,4 @@
-"""One request-rate limit per VK token, shared by every worker process (vk-market-api.md §6).
+"""One request-rate limit per VK token, shared by every worker process (docs/contracts/vk-market-api.md §6).
 
 VK lets a user token send 3 API requests per second and answers error 6 beyond that. VK counts
 requests when they reach it, so the limit is kept on what actually left, not on when a request

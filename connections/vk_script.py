@@ -1,4 +1,4 @@
-"""VKScript for `execute` (vk-market-api.md §5): up to 25 API calls in one request.
+"""VKScript for `execute` (docs/contracts/vk-market-api.md §5): up to 25 API calls in one request.
 
 `build_execute_code` turns a list of `VkCall`s into code like
 

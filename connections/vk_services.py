@@ -230,7 +230,7 @@ class VkTestResult:
 def vk_check(client: VkClient, *, group_id: int, worked_before: bool) -> VkTestResult:
     """Checks, in one `execute`, that the token works, the community exists, its Market is on
     and the token may publish there (a user token of an administrator with the `market` right;
-    vk-market-api.md §2, §7). Writes nothing.
+    docs/contracts/vk-market-api.md §2, §7). Writes nothing.
 
     `worked_before` picks the words for a refused token: withdrawn (it worked) or mistyped (it
     never did).

@@ -14,7 +14,7 @@ An app declares its schedules in `<app>/schedules.py`:
 
 `setup_schedules` (run on every deploy, after `migrate`) finds these lists over
 INSTALLED_APPS and makes the django-q2 `Schedule` table match them (django-q2
-docs/schedules.rst; ops-stack.md §1.4: never from `AppConfig.ready()`, where every process
+docs/schedules.rst; docs/contracts/ops-stack.md §1.4: never from `AppConfig.ready()`, where every process
 would race to create the same rows).
 """
 

@@ -278,7 +278,7 @@ if not DEBUG:
     if env.bool("BEHIND_TLS_PROXY", default=True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SILENCED_SYSTEM_CHECKS = [
-    # django-q2's Task model has a partial index MariaDB cannot build; harmless (ops-stack.md §1.9).
+    # django-q2's Task model has a partial index MariaDB cannot build; harmless (docs/contracts/ops-stack.md §1.9).
     "models.W037",
     # HSTS preload is a commitment the operator opts into with SECURE_HSTS_PRELOAD=true.
     "security.W021",
@@ -311,7 +311,7 @@ if not DEBUG and EVOTOR_WEBHOOK_SECRET and _short:
         "webhooks closed)."
     )
 # "bearer" sends `Authorization: Bearer <token>`, "x-authorization" the raw token in
-# `X-Authorization`: the docs disagree on which one production wants (evotor-api.md §10.1).
+# `X-Authorization`: the docs disagree on which one production wants (docs/contracts/evotor-api.md §10.1).
 EVOTOR_AUTH_HEADER = env("EVOTOR_AUTH_HEADER", default="bearer")
 # Image URLs come from Evotor's data: only these hosts are fetched (".evotor.ru" = the domain and
 # its subdomains; Evotor's API host is always allowed), and a download may take this long in all.
@@ -321,7 +321,7 @@ VK_API_URL = env("VK_API_URL", default="https://api.vk.com/method").rstrip("/")
 VK_API_VERSION = env("VK_API_VERSION", default="5.199")
 VK_REQUESTS_PER_SECOND = env.float("VK_REQUESTS_PER_SECOND", default=3.0)
 VK_DEFAULT_PHOTO_PATH = env("VK_DEFAULT_PHOTO_PATH", default="")
-# VK ID (one-click VK connect, vk-market-api.md §13 addendum): the authorization server, the
+# VK ID (one-click VK connect, docs/contracts/vk-market-api.md §13 addendum): the authorization server, the
 # app registered at id.vk.com, and the address VK sends the person back to. Without a client id
 # the button is hidden and only pasting a token is offered. An empty redirect URI means "this
 # site's /connections/vk/callback/ as the request reached it"; production sets it to the exact
@@ -368,7 +368,7 @@ HTTP_BACKOFF_SECONDS = env.float("HTTP_BACKOFF_SECONDS", default=1.0)
 
 # --- Evotor webhooks (webhooks app) ----------------------------------------------------------
 # Optional "Basic Auth" of the Evotor developer portal, as "login:password"; empty = only the
-# bearer secret (EVOTOR_WEBHOOK_SECRET) is accepted (evotor-api.md §2, §7).
+# bearer secret (EVOTOR_WEBHOOK_SECRET) is accepted (docs/contracts/evotor-api.md §2, §7).
 EVOTOR_WEBHOOK_BASIC_AUTH = env("EVOTOR_WEBHOOK_BASIC_AUTH", default="")
 
 # --- VK rate limiter (connections/vk_rate_limit.py) --------------------------------------------

@@ -18,7 +18,7 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("vk-catalog/", include("vk_catalog.urls")),
     path("sync/", include("sync.urls")),
-    # Evotor calls these paths at the site root (evotor-api.md §7).
+    # Evotor calls these paths at the site root (docs/contracts/evotor-api.md §7).
     path("", include("webhooks.urls")),
 ]
 

@@ -2,8 +2,8 @@
 captcha, a run held by the removal guard).
 
 An active (unresolved) alert is a banner on every page; the merchant also gets an e-mail, at most
-one per cause per day however often the cause comes back (product.md: "an e-mail when something
-needs the merchant"; competitors.md §4.7: syncs that fail silently are what merchants hate).
+one per cause per day however often the cause comes back (docs/contracts/product.md: "an e-mail when something
+needs the merchant"; docs/contracts/competitors.md §4.7: syncs that fail silently are what merchants hate).
 
 The publishing engine calls `alert_raise` when a run stops for one of these causes and
 `alert_resolve` once the cause is gone (a run that gets through, a token that tests fine).

@@ -1,7 +1,7 @@
 """Forms of the publishing pages: the merchant's sync settings and the photo uploads.
 
 Uploaded photos are checked here, before anything is stored, against what VK accepts for a
-Market item photo (vk-market-api.md §4, errors 1433–1435: "photos crop invalid format / overflow
+Market item photo (docs/contracts/vk-market-api.md §4, errors 1433–1435: "photos crop invalid format / overflow
 / size too low"): a real image in a format VK takes, at least 400×400 px, not absurdly large.
 """
 

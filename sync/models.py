@@ -27,7 +27,7 @@ class OutOfStockPolicy(models.TextChoices):
 
 
 class SyncSettings(models.Model):
-    """How a merchant's Evotor products become VK items (product.md, default rules).
+    """How a merchant's Evotor products become VK items (docs/contracts/product.md, default rules).
 
     Created on demand by `sync.plan.inputs.sync_settings_get(user)`. Nothing is published
     automatically until the first publish went through the preview (`first_published_at`).
@@ -96,7 +96,7 @@ class ItemLink(models.Model):
 
     `state` changes only through sync/publish/links.py (the state machine).
     `sku` is always set before `market.add` is sent (state `creating`): it is how a lost answer
-    is recovered (vk-market-api.md §11: VK has no dedup key). `vk_item_id` is unique per
+    is recovered (docs/contracts/vk-market-api.md §11: VK has no dedup key). `vk_item_id` is unique per
     merchant; a plain unique constraint does it because SQLite and MariaDB both treat NULLs as
     distinct. `published_fields` keeps the VK fields last sent (plus `hidden`), so a plan can
     show old → new. `photo_hash` identifies the photo source last uploaded (its kind, id and

@@ -169,7 +169,7 @@ CategoryChoices = list[tuple[str, list[tuple[int, str]]]]
 
 # Used when VK cannot be asked (no connection yet, VK down). Ids and names as VK's
 # market.getCategories answered in 2024–2025 (real answers captured by the OpenIntegrations
-# project's test runs, vk-market-api.md S14); the headings are ours.
+# project's test runs, docs/contracts/vk-market-api.md S14); the headings are ours.
 FALLBACK_CATEGORIES: CategoryChoices = [
     (
         _("Food and drinks"),
@@ -256,7 +256,7 @@ FALLBACK_CATEGORIES: CategoryChoices = [
 def parse_categories(response) -> CategoryChoices:
     """VK's market.getCategories answer as grouped choices.
 
-    Understands both shapes VK has used (vk-market-api.md §3, §12.7): the 5.199 tree
+    Understands both shapes VK has used (docs/contracts/vk-market-api.md §3, §12.7): the 5.199 tree
     (`items` of sections with `children`) and the older flat list (`items` with a `section`).
     Only leaves are offered: they are what an item's `category_id` takes.
     """

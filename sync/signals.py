@@ -1,6 +1,6 @@
 """Automation hooks, connected in `SyncConfig.ready`.
 
-- After each Evotor refresh, publish the changes (product.md: "a change at the till reaches VK
+- After each Evotor refresh, publish the changes (docs/contracts/product.md: "a change at the till reaches VK
   within the sync interval, sooner where Evotor notifies us"). The periodic `sync_to_vk`
   schedule still reconciles everything; this only makes a change at the till reach VK right
   after the refresh that saw it.

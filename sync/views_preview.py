@@ -1,6 +1,6 @@
 """The preview: what the next run would do to VK, before anything is written, and "Publish".
 
-A merchant's first publish always goes through here (competitors.md §4.2: nobody else shows a
+A merchant's first publish always goes through here (docs/contracts/competitors.md §4.2: nobody else shows a
 diff before writing). The plan comes from the engine (`sync.plan.preview.sync_run_preview`) and is built
 from the cached catalogs (plus, for at most 200 new products whose only photo is Evotor's, a
 bounded read of Evotor's image lists), so the page stays reasonably quick; for big catalogs it

@@ -1,7 +1,7 @@
 """The merchant's VK Market as last read from VK: albums, items, and the refresh runs.
 
 These tables are a cache: VK stays the source of truth, and `vk_catalog.services` rewrites
-them from `market.getAlbums` / `market.get` (vk-market-api.md §3, §3.1). Rows that vanish
+them from `market.getAlbums` / `market.get` (docs/contracts/vk-market-api.md §3, §3.1). Rows that vanish
 from VK are kept and flagged `is_removed`, so a page (or the sync) can still name them.
 """
 
@@ -63,7 +63,7 @@ class VkCachedAlbum(models.Model):
 
 
 class Availability(models.IntegerChoices):
-    """`market_item.availability` (vk-market-api.md §3.1)."""
+    """`market_item.availability` (docs/contracts/vk-market-api.md §3.1)."""
 
     AVAILABLE = 0, _("Available")
     REMOVED = 1, _("Deleted")

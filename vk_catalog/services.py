@@ -1,7 +1,7 @@
 """Writes of the VK catalog cache: refresh from VK, queue a refresh, forget a merchant's cache.
 
 A refresh reads everything first (`market.getAlbums`, then `market.get` with `extended=1`,
-vk-market-api.md §3, §5) and only then writes, in one transaction: a VK failure part-way
+docs/contracts/vk-market-api.md §3, §5) and only then writes, in one transaction: a VK failure part-way
 through leaves the previous cache exactly as it was. The run row is written outside that
 transaction on purpose, so the merchant sees "running" while VK is being read and the error
 after a failure.
@@ -344,7 +344,7 @@ def _announce_finished(user, run: VkCatalogRefresh) -> None:
 def vk_catalog_refresh_for_user(
     *, user, trigger: str = RefreshTrigger.SCHEDULE, progress: Progress | None = None
 ) -> VkCatalogRefresh:
-    """Re-read the merchant's VK Market albums and items into the cache (vk-market-api.md §3).
+    """Re-read the merchant's VK Market albums and items into the cache (docs/contracts/vk-market-api.md §3).
 
     Raises `VkCatalogNotConnected` (no usable VK connection; any queued run is marked failed)
     or `VkCatalogBusy` (another refresh of this merchant holds the lock). Otherwise returns the

@@ -1,4 +1,4 @@
-"""Who may call the webhooks (evotor-api.md §7 "Common", §10.6).
+"""Who may call the webhooks (docs/contracts/evotor-api.md §7 "Common", §10.6).
 
 `/user/*` carry the app's own secret from the Evotor developer portal: `Bearer <secret>`
 ("С помощью токена") or, when configured, `Basic base64(login:password)`. Installation and

@@ -1,7 +1,7 @@
 """Change events from Evotor: recorded raw at intake, processed by a task (issue 10 item 1).
 
 Three intake paths feed the same record (`EvotorChange`) and the same processing:
-- push: Evotor posts each event, signed (`webhooks.views.evotor_push`, evotor-api.md §7.5);
+- push: Evotor posts each event, signed (`webhooks.views.evotor_push`, docs/contracts/evotor-api.md §7.5);
 - pull: one poller reads the application's events API (`evotor_events_poll`, §7.5a);
 - legacy: v1 product notifications, products created on a terminal (§7.5 item 1).
 Processing routes the event to the merchant (by Evotor user id, else by store id) and applies

@@ -1,4 +1,4 @@
-"""Error replies in Evotor's format (evotor-api.md §7.6): `{"errors": [{"code": ...}]}`."""
+"""Error replies in Evotor's format (docs/contracts/evotor-api.md §7.6): `{"errors": [{"code": ...}]}`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ VALUE = 2003  # a field's value is wrong: reason "incorrect"
 LINKED_ELSEWHERE = 2004
 ALREADY_REGISTERED = 2005
 # Not one of Evotor's codes: ours for "EvoSync cannot answer now" (the database is down).
-# Evotor repeats the call until it gets 200 (evotor-api.md §7.4), so nothing is lost.
+# Evotor repeats the call until it gets 200 (docs/contracts/evotor-api.md §7.4), so nothing is lost.
 UNAVAILABLE = 5003
 
 STATUS = {

@@ -16,7 +16,7 @@ class EventOutcome(models.TextChoices):
 
 
 class EvotorEvent(models.Model):
-    """One installation or subscription event Evotor sent us (evotor-api.md §7.4).
+    """One installation or subscription event Evotor sent us (docs/contracts/evotor-api.md §7.4).
 
     Evotor repeats an event until it gets 200, for days: the event id makes a replay a no-op,
     and the event time keeps an old event that arrives late from undoing a newer one.
@@ -58,7 +58,7 @@ class ChangeOutcome(models.TextChoices):
 
 
 class EvotorChange(models.Model):
-    """One change event from Evotor (evotor-api.md §7.5), stored raw before it is processed.
+    """One change event from Evotor (docs/contracts/evotor-api.md §7.5), stored raw before it is processed.
 
     Recorded first and processed by a task, so the push is answered at once (Evotor waits
     15 s) and a worker lost mid-way leaves the event pending, not lost. `delivery_id`

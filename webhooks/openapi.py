@@ -67,7 +67,7 @@ SCHEMAS: dict[str, dict] = {
     },
     "Errors": {
         "type": "object",
-        "description": "Evotor's error format (evotor-api.md §7.6).",
+        "description": "Evotor's error format (docs/contracts/evotor-api.md §7.6).",
         "required": ["errors"],
         "properties": {"errors": {"type": "array", "minItems": 1, "items": _ref("Error")}},
         "additionalProperties": False,
@@ -239,7 +239,7 @@ SCHEMAS: dict[str, dict] = {
         },
     },
     "ChangeEvent": {
-        "description": "A change event Evotor pushes (evotor-api.md §7.5): the envelope of the "
+        "description": "A change event Evotor pushes (docs/contracts/evotor-api.md §7.5): the envelope of the "
         "events API. Product, ProductGroup and ProductImage events (also spelled with an "
         "`Event` suffix) must name their store and object; other types are recorded and "
         "ignored.",
@@ -338,7 +338,7 @@ PATHS: dict[str, dict] = {
     "/user/create": _post(
         "userCreate",
         "Create an EvoSync account for an Evotor user",
-        "Creates an account linked to the Evotor userId (evotor-api.md §7.1); it can sign in "
+        "Creates an account linked to the Evotor userId (docs/contracts/evotor-api.md §7.1); it can sign in "
         "to EvoSync once the address owner follows the link e-mailed to them. "
         "A replay for a linked userId with the same e-mail (or none) answers the same token.",
         "UserCreateRequest",
@@ -407,7 +407,7 @@ PATHS: dict[str, dict] = {
             "operationId": "evotorPush",
             "tags": ["Evotor webhooks"],
             "summary": "A product, group or picture changed in Evotor (push)",
-            "description": "Evotor's signed push (evotor-api.md §7.5): `X-Hub-Signature: "
+            "description": "Evotor's signed push (docs/contracts/evotor-api.md §7.5): `X-Hub-Signature: "
             "sha1=<HMAC-SHA1 of the body with the app secret>` (sha256= accepted too; the "
             "header name is EVOTOR_PUSH_SIGNATURE_HEADER) and `X-Evotor-Delivery`. The event "
             "is recorded and answered at once, then applied by a background task. A repeated "

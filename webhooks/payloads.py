@@ -1,4 +1,4 @@
-"""What Evotor posts to the webhooks, parsed and checked at the edge (evotor-api.md §7).
+"""What Evotor posts to the webhooks, parsed and checked at the edge (docs/contracts/evotor-api.md §7).
 
 Each parser takes the decoded JSON object and returns a frozen dataclass, or raises a
 `WebhookError` with Evotor's code: 2001 not a JSON object, 2002 a required field is missing,
@@ -211,7 +211,7 @@ def parse_subscription_event(data: dict) -> SubscriptionEvent:
     )
 
 
-# Change events (evotor-api.md §7.5): the 2018 SDK names types "ProductEvent", the 2025 API
+# Change events (docs/contracts/evotor-api.md §7.5): the 2018 SDK names types "ProductEvent", the 2025 API
 # "Product"; both are read as the short name.
 PRODUCT, PRODUCT_GROUP, PRODUCT_IMAGE = "Product", "ProductGroup", "ProductImage"
 CATALOG_TYPES = (PRODUCT, PRODUCT_GROUP, PRODUCT_IMAGE)
@@ -267,7 +267,7 @@ def parse_change_event(data: dict) -> ChangeEvent:
     )
 
 
-# v1 camelCase → v2 names (evotor-api.md §3.2 vs §5.2), for the legacy product notification.
+# v1 camelCase → v2 names (docs/contracts/evotor-api.md §3.2 vs §5.2), for the legacy product notification.
 _V1_TO_V2 = {
     "uuid": "id",
     "parentUuid": "parent_id",

@@ -1,4 +1,4 @@
-"""What the Evotor webhooks do to accounts and connections (evotor-api.md §7).
+"""What the Evotor webhooks do to accounts and connections (docs/contracts/evotor-api.md §7).
 
 Replays are safe everywhere: Evotor repeats a call whose answer it did not get, so the same
 call twice gives the same result.
@@ -111,7 +111,7 @@ def _replay_of_create(connection: EvotorConnection, payload: UserCreate) -> Evot
 
 @transaction.atomic
 def evotor_user_create(*, payload: UserCreate) -> EvotorConnection:
-    """Create an EvoSync account for an Evotor user and link it (evotor-api.md §7.1).
+    """Create an EvoSync account for an Evotor user and link it (docs/contracts/evotor-api.md §7.1).
 
     Evotor vouches for its user, not for the e-mail address they type: anybody could name
     someone else's. So the account is pending until the address owner answers the e-mail sent

@@ -6,7 +6,7 @@ from webhooks import views
 app_name = "webhooks"
 
 # Included at the site root: Evotor calls the paths configured in its developer portal
-# (evotor-api.md §7), and the JSON endpoints are documented at /docs and /openapi.json.
+# (docs/contracts/evotor-api.md §7), and the JSON endpoints are documented at /docs and /openapi.json.
 urlpatterns = [
     path("user/create", views.user_create, name="user_create"),
     path("user/verify", views.user_verify, name="user_verify"),

@@ -1,4 +1,4 @@
-"""The endpoints Evotor calls (evotor-api.md §7), and their documentation.
+"""The endpoints Evotor calls (docs/contracts/evotor-api.md §7), and their documentation.
 
 JSON in, JSON out, no session: CSRF protection does not apply (Evotor cannot hold a CSRF
 token); the app secret in `Authorization` is the protection instead (see webhooks.auth).
@@ -236,7 +236,7 @@ def _raw_body(request) -> bytes:
 
 
 def _evotor_push(request) -> JsonResponse:
-    """A change event Evotor pushes (evotor-api.md §7.5): signature first, then the envelope.
+    """A change event Evotor pushes (docs/contracts/evotor-api.md §7.5): signature first, then the envelope.
     Recorded and answered at once; a task applies it (Evotor waits 15 s at most)."""
     if not changes.intake_enabled("push"):
         raise WebhookNotFound("push intake is off")

@@ -1,1 +1,1 @@
-"""A local emulator of the Evotor cloud API v2 (evotor-api.md §3-§6), for the demo and the tests."""
+"""A local emulator of the Evotor cloud API v2 (docs/contracts/evotor-api.md §3-§6), for the demo and the tests."""

@@ -1,7 +1,7 @@
 """The Evotor cloud API v2 emulator: a plain, thread-safe WSGI application.
 
 Served by `sandbox.server.SandboxServer` under `/evotor`, so the paths below are the API's own
-(`/stores`, `/stores/{id}/products`, ...). It follows evotor-api.md §3-§6 and the emulator
+(`/stores`, `/stores/{id}/products`, ...). It follows docs/contracts/evotor-api.md §3-§6 and the emulator
 recommendations of §11:
 
 * lists answer `{"items": [...], "paging": {"next_cursor": "..."}}`, and `"paging": {}` on the

@@ -1,7 +1,7 @@
 """The seeded demo catalog: three stores of a small Russian shop owner, built deterministically.
 
 Everything comes from one `random.Random(DEMO_SEED)`, so ids, prices and timestamps are the
-same on every run and in every test. Rows use the v2 field names (evotor-api.md §5) with the
+same on every run and in every test. Rows use the v2 field names (docs/contracts/evotor-api.md §5) with the
 timestamps kept as Unix milliseconds; `store.emit()` turns them into Evotor's text format.
 """
 
@@ -420,7 +420,7 @@ def make_uuid(rng: random.Random) -> str:
 
 
 def make_store_id(rng: random.Random, date: str) -> str:
-    """Store ids look like `20170228-F4F1-401B-80FA-9ECCA8451FFB` (evotor-api.md §1)."""
+    """Store ids look like `20170228-F4F1-401B-80FA-9ECCA8451FFB` (docs/contracts/evotor-api.md §1)."""
     tail = uuid.UUID(int=rng.getrandbits(128)).hex.upper()
     return f"{date}-{tail[0:4]}-{tail[4:8]}-{tail[8:12]}-{tail[12:24]}"
 

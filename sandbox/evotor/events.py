@@ -1,4 +1,4 @@
-"""Change events of the Evotor emulator (evotor-api.md §7.5, §7.5a), and «the till» page.
+"""Change events of the Evotor emulator (docs/contracts/evotor-api.md §7.5, §7.5a), and «the till» page.
 
 Every change made through the emulator (the Python methods, `/_control/…`, the till page)
 becomes an event `{id, timestamp, type, action, payload}`:

@@ -1,4 +1,4 @@
-"""The VK API emulator (vk-market-api.md §13), served under /vk by sandbox.server.
+"""The VK API emulator (docs/contracts/vk-market-api.md §13), served under /vk by sandbox.server.
 
     POST|GET /method/<name>       the API: form-encoded or multipart, `access_token` or Bearer;
                                   always HTTP 200 with {"response": …} or {"error": …}
@@ -14,7 +14,7 @@ Stateful per community (sandbox.vk.state), `execute` through a VKScript subset
 failures (`fail`, `slow`) and a log of every request with its time, so a benchmark can count
 the most requests any token sent in one second.
 
-The rate limit is VK's (vk-market-api.md §6): a user token may have 3 requests accepted in any
+The rate limit is VK's (docs/contracts/vk-market-api.md §6): a user token may have 3 requests accepted in any
 one-second window; the 4th is refused with error 6 "Too many requests per second" and counted
 in `refused_by_token`, so a test can assert the client's limiter from the outside. Requests are
 placed in the window by their arrival time on this host (sandbox.server.RECEIVED_AT), not by
@@ -55,7 +55,7 @@ DEMO_MARKET_OFF_GROUP_ID = 200002
 # A community the demo user only edits (not an administrator): listed by groups.get
 # filter=editor, left out by filter=admin, refused by the Market.
 DEMO_EDITOR_GROUP_ID = 200003
-DEFAULT_RATE_LIMIT = 3  # user token, requests per second (vk-market-api.md §6)
+DEFAULT_RATE_LIMIT = 3  # user token, requests per second (docs/contracts/vk-market-api.md §6)
 DEFAULT_GROUP_RATE_LIMIT = 20  # community token
 MAX_BODY_BYTES = 60 * 1024 * 1024
 # The request and call logs keep this many entries, so a long demo does not grow without end.
@@ -200,7 +200,7 @@ class VkSandbox:
         approved: tuple[str, ...] | list[str] | None = None,
     ) -> None:
         """An app at VK ID: its exact redirect addresses (none: any loopback one), its secret,
-        and the rights VK approved for it (`market` needs VK's approval, vk-market-api.md §2)."""
+        and the rights VK approved for it (`market` needs VK's approval, docs/contracts/vk-market-api.md §2)."""
         with self._lock:
             self.vkid.register_app(
                 client_id, name, redirect_uris=redirect_uris, secret=secret, approved=approved
@@ -450,7 +450,7 @@ class VkSandbox:
         elif content_type.startswith("multipart/form-data"):
             for name, (_filename, value) in parse_multipart(content_type, body).items():
                 params[name] = value.decode("utf-8", "replace")
-        # application/json is not read at all, as VK does not (vk-market-api.md §1).
+        # application/json is not read at all, as VK does not (docs/contracts/vk-market-api.md §1).
         auth = environ.get("HTTP_AUTHORIZATION", "")
         if auth.lower().startswith("bearer ") and "access_token" not in params:
             params["access_token"] = auth[7:].strip()

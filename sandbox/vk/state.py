@@ -1,4 +1,4 @@
-"""The VK sandbox's data and its Market rules (vk-market-api.md §2, §3, §7, §13).
+"""The VK sandbox's data and its Market rules (docs/contracts/vk-market-api.md §2, §3, §7, §13).
 
 Plain in-memory objects; the WSGI app (sandbox.vk.app) holds the lock around every use.
 `MarketApi.call(token, method, params)` runs one API method and returns its `response` value or
@@ -67,7 +67,7 @@ PHOTO_UPLOADER_ID = 100  # VK's real answers show user_id 100 on market photos
 CURRENCY = {"id": 643, "name": "RUB", "title": "₽"}
 
 # A small category tree in the 5.199 getCategories shape; items answer the production shape
-# (`market_market_category_old` with its `section`, vk-market-api.md §3.1).
+# (`market_market_category_old` with its `section`, docs/contracts/vk-market-api.md §3.1).
 CATEGORY_TREE = [
     {
         "id": 10001,
@@ -268,7 +268,7 @@ class Params:
 
 
 def vk_length(text: str) -> int:
-    """Length in cp1251, characters outside it counted as HTML entities (vk-market-api.md §3)."""
+    """Length in cp1251, characters outside it counted as HTML entities (docs/contracts/vk-market-api.md §3)."""
     return len(text.encode("cp1251", errors="xmlcharrefreplace"))
 
 

@@ -1,4 +1,4 @@
-"""The sandbox's photo upload server (vk-market-api.md §4.1).
+"""The sandbox's photo upload server (docs/contracts/vk-market-api.md §4.1).
 
 `POST /upload/<one-time key>` with a multipart field `file`. A good image (at least 400×400,
 width + height ≤ 14 000, ≤ 50 MB, side ratio ≤ 20:1) gets `{"album_id": -53, "meta": "…"}`;

@@ -1,4 +1,4 @@
-"""A small VKScript interpreter for the sandbox's `execute` (vk-market-api.md §5).
+"""A small VKScript interpreter for the sandbox's `execute` (docs/contracts/vk-market-api.md §5).
 
 Supported, which is what EvoSync's client generates plus simple hand-written scripts:
 

@@ -1,12 +1,12 @@
 """Adoption: linking products to VK items that already exist instead of creating duplicates.
 
-Two uses (competitors.md §3.1: duplicates and lost links are merchants' first complaint):
+Two uses (docs/contracts/competitors.md §3.1: duplicates and lost links are merchants' first complaint):
 - the first sync finds the merchant's hand-made VK items with the same sku (else the same
   name) and adopts them;
 - a `market.add` whose answer was lost (timeout, killed worker) left its link in state
   `creating` with the sku we sent: the next run looks for that sku in VK (`find_by_sku`,
   sync/publish/recovery.py) and adopts the item if VK made it, or creates it again if not (VK
-  has no dedup key of its own, vk-market-api.md §11).
+  has no dedup key of its own, docs/contracts/vk-market-api.md §11).
 
 Matching only: what an adoption writes on the link is sync.publish.links.adopt.
 """

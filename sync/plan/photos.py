@@ -1,4 +1,4 @@
-"""Where an item's photo comes from, and its bytes (product.md: the photo rules).
+"""Where an item's photo comes from, and its bytes (docs/contracts/product.md: the photo rules).
 
 The chain: the Evotor product image → a photo the merchant uploaded for the product → one
 uploaded for its group (nearest ancestor first) → the merchant's default photo →

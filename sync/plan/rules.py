@@ -1,6 +1,6 @@
 """How an Evotor product becomes a VK item: pure functions, no database, no network.
 
-product.md "How an Evotor product becomes a VK item" and vk-market-api.md §3 (`market.add`
+docs/contracts/product.md "How an Evotor product becomes a VK item" and docs/contracts/vk-market-api.md §3 (`market.add`
 limits). The planner feeds plain `SourceProduct`s and `RuleSettings` in and gets `DesiredItem`s
 back, so every rule here is tested on its own.
 
@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-# --- VK's limits (vk-market-api.md §3, market.add) -------------------------------------------------
+# --- VK's limits (docs/contracts/vk-market-api.md §3, market.add) -------------------------------------------------
 NAME_MIN = 4
 NAME_MAX = 100
 DESCRIPTION_MIN = 10

@@ -2,7 +2,7 @@
 
 Albums are made before the items (`market.addAlbum`, packed like everything else); an item joins
 its album once VK gave it an id, 100 items per `market.addToAlbum` (`item_ids` array,
-vk-market-api.md §3). An album shared by groups of one title is made once.
+docs/contracts/vk-market-api.md §3). An album shared by groups of one title is made once.
 
 A collaborator of the executor (sync/publish/executor.py), which hands it what it needs at
 construction and calls `apply`, `queue`, `has_work`, `ready_calls` and `compose`.

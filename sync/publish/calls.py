@@ -1,4 +1,4 @@
-"""The VK calls for one plan item (vk-market-api.md §3): pure functions, no state.
+"""The VK calls for one plan item (docs/contracts/vk-market-api.md §3): pure functions, no state.
 
 A new item is `market.saveProductPhoto` + `market.add` chained by `VkRef` (the photo id the
 first call returns); a changed photo is the same pair with `market.edit`; everything else is one

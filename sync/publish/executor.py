@@ -1,6 +1,6 @@
 """The executor: applies a plan to VK, turning plan items into VK calls packed into requests.
 
-How a run stays fast (product.md "Limits": 3 requests per second, 25 calls per `execute`):
+How a run stays fast (docs/contracts/product.md "Limits": 3 requests per second, 25 calls per `execute`):
 - every request is an `execute` filled to 25 calls from whatever is ready: a new item is a
   `market.saveProductPhoto` + `market.add` pair chained by `VkRef` (2 calls), an edit, hide,
   restore or delete is one call, album memberships go 100 items per `market.addToAlbum`
@@ -9,7 +9,7 @@ How a run stays fast (product.md "Limits": 3 requests per second, 25 calls per `
   this thread waits for its next request slot, so the wall time is the rate limit's;
 - a request is sent when its slot comes, with whatever is ready, or earlier once it is full.
 
-How a run stays right (competitors.md §3.1, §3.5):
+How a run stays right (docs/contracts/competitors.md §3.1, §3.5):
 - a new item's link is written `creating` BEFORE the request leaves (sync/publish/links.py);
 - every batch's results are written in one transaction as soon as they arrive
   (sync/publish/records.py);

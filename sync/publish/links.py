@@ -6,7 +6,7 @@
        └────────forget_vk_item────┘◀── VK says the item is gone (1403, too late to restore)
 
 A link is written `creating` (sku and fields being sent) BEFORE `market.add` leaves, so a run
-that dies in between never loses an item nor makes it twice (vk-market-api.md §11: VK has no
+that dies in between never loses an item nor makes it twice (docs/contracts/vk-market-api.md §11: VK has no
 dedup key of its own). These functions change the object only; the caller saves it
 (sync.publish.records.save_links).
 """

@@ -1,5 +1,5 @@
 """Resolving `creating` links: a `market.add` whose answer never came (a lost answer, a killed
-worker). VK has no dedup key (vk-market-api.md §11), so the sku we sent is looked up in VK:
+worker). VK has no dedup key (docs/contracts/vk-market-api.md §11), so the sku we sent is looked up in VK:
 the item is adopted if VK made it, else created again. No duplicate, no lost link."""
 
 from __future__ import annotations

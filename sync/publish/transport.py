@@ -1,6 +1,6 @@
 """How the executor's calls reach VK: packed into `execute` requests, or one call a request.
 
-`ExecuteTransport` sends up to 25 calls as one `execute` (vk-market-api.md §5): a
+`ExecuteTransport` sends up to 25 calls as one `execute` (docs/contracts/vk-market-api.md §5): a
 saveProductPhoto and the market.add/edit that uses its photo id travel in the same request,
 chained by `VkRef`. `NaiveTransport` sends every call as its own API request, resolving the
 references itself: the way most existing integrations work, kept for the benchmark's

@@ -1,4 +1,4 @@
-"""The Evotor client against the sandbox over real HTTP (evotor-api.md §3-§6)."""
+"""The Evotor client against the sandbox over real HTTP (docs/contracts/evotor-api.md §3-§6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Parsing Evotor's JSON: samples quoted in evotor-api.md §5 and the edge cases around them."""
+"""Parsing Evotor's JSON: samples quoted in docs/contracts/evotor-api.md §5 and the edge cases around them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from connections.evotor_client import (
     to_epoch_ms,
 )
 
-# Real v2 objects from a live store (evotor-api.md §5.2, §5.3; source S9).
+# Real v2 objects from a live store (docs/contracts/evotor-api.md §5.2, §5.3; source S9).
 REAL_PRODUCT = {
     "type": "NORMAL",
     "name": "SHEBA ... 85г",

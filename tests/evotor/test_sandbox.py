@@ -1,4 +1,4 @@
-"""The Evotor sandbox keeps Evotor's contract (evotor-api.md §4-§6, §11), seen over raw HTTP."""
+"""The Evotor sandbox keeps Evotor's contract (docs/contracts/evotor-api.md §4-§6, §11), seen over raw HTTP."""
 
 from __future__ import annotations
 

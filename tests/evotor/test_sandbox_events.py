@@ -1,5 +1,5 @@
 """The Evotor sandbox's change events: the events API, signed pushes, and the till page
-(evotor-api.md §7.5, §7.5a), seen over raw HTTP."""
+(docs/contracts/evotor-api.md §7.5, §7.5a), seen over raw HTTP."""
 
 from __future__ import annotations
 

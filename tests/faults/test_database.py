@@ -4,7 +4,7 @@ process with production settings (DEBUG off) on a SQLite file, whose file is the
 and given back.
 
 While it is gone, Evotor's webhooks answer Evotor's JSON error format with 503 (Evotor repeats
-the call until it gets 200, evotor-api.md §7.4), pages answer EvoSync's own error page, /health
+the call until it gets 200, docs/contracts/evotor-api.md §7.4), pages answer EvoSync's own error page, /health
 says which part is down. Once it is back everything answers again with no restart, and
 Evotor's repeated call is applied once. tests/webhooks/test_hardening.py covers the same answers
 in-process with the driver refusing every query (either backend, MariaDB included).

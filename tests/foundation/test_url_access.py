@@ -27,7 +27,7 @@ PUBLIC_PREFIXES = (
     "docs",
     "redoc",
 )
-# Evotor's server calls these with the app secret, not a session (evotor-api.md §7).
+# Evotor's server calls these with the app secret, not a session (docs/contracts/evotor-api.md §7).
 WEBHOOKS = {
     "user/create",
     "user/verify",

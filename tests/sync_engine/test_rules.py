@@ -1,4 +1,4 @@
-"""The product → VK item rules (product.md "How an Evotor product becomes a VK item")."""
+"""The product → VK item rules (docs/contracts/product.md "How an Evotor product becomes a VK item")."""
 
 from decimal import Decimal
 

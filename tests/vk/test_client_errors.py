@@ -1,4 +1,4 @@
-"""The VK client against the sandbox over real HTTP: every error path of vk-market-api.md §6–7."""
+"""The VK client against the sandbox over real HTTP: every error path of docs/contracts/vk-market-api.md §6–7."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""The per-token request limit shared by every worker (vk-market-api.md §6, issue 11).
+"""The per-token request limit shared by every worker (docs/contracts/vk-market-api.md §6, issue 11).
 
 The log's rules run on an injected clock (the sleep advances it), on each store. The client
 and the loaded-host tests count from the outside: the VK sandbox dates each request by its

@@ -1,4 +1,4 @@
-"""The VK sandbox itself: VK's rules and envelopes, over raw HTTP (vk-market-api.md §13)."""
+"""The VK sandbox itself: VK's rules and envelopes, over raw HTTP (docs/contracts/vk-market-api.md §13)."""
 
 import sys
 import time
@@ -134,7 +134,7 @@ def test_albums_and_membership_rules(vk):
     assert error_of(api("market.addToAlbum", owner_id=OWNER, item_ids=99, album_ids=1))[0] == 1403
     assert api("market.get", owner_id=OWNER, album_id=1)["response"]["count"] == 1
     assert api("market.removeFromAlbum", owner_id=OWNER, item_id=item, album_ids=1)["response"] == 1
-    # The older `item_id` spelling is still accepted (vk-market-api.md §12.4).
+    # The older `item_id` spelling is still accepted (docs/contracts/vk-market-api.md §12.4).
     assert api("market.addToAlbum", owner_id=OWNER, item_id=item, album_ids=1)["response"] == 1
     assert api("market.editAlbum", owner_id=OWNER, album_id=1, title="Хлеб")["response"] == 1
     main_and_hidden = {"main_album": 1, "is_hidden": 1}

@@ -8,9 +8,9 @@ The files are draft-07 with draft-03 habits: `"required": true` on a property in
 `required` list on its object, and `$schema` pointing at a custom meta-schema. Both are
 rewritten on load. Documented schema gaps are tolerated explicitly, and only these:
 
-- vk-market-api.md §9: items carry `category` as `market_market_category_old` with a `section`
+- docs/contracts/vk-market-api.md §9: items carry `category` as `market_market_category_old` with a `section`
   in production, while the schema only knows `market_market_category_nested`; both are accepted.
-- real error bodies (vk-market-api.md §1, copied verbatim from production) have no `inner_type`,
+- real error bodies (docs/contracts/vk-market-api.md §1, copied verbatim from production) have no `inner_type`,
   which `base_error` lists as required; it is not required here.
 - the captcha fields and the item's `dimensions`/`weight` (§9) need nothing: the schema allows
   extra properties.
@@ -42,7 +42,7 @@ FILES = [
     "photos/responses.json",
     "video/objects.json",
 ]
-# Parameters every method takes (vk-market-api.md §1, §6), not listed per method.
+# Parameters every method takes (docs/contracts/vk-market-api.md §1, §6), not listed per method.
 GLOBAL_PARAMS = {"v", "lang", "test_mode", "captcha_sid", "captcha_key"}
 
 PRODUCTION_CATEGORY = {

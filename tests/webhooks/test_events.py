@@ -1,4 +1,4 @@
-"""Installation and subscription events (evotor-api.md §7.4): applied once, in order."""
+"""Installation and subscription events (docs/contracts/evotor-api.md §7.4): applied once, in order."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Evotor push webhook (evotor-api.md §7.5): signature, idempotency, routing, bad input."""
+"""The Evotor push webhook (docs/contracts/evotor-api.md §7.5): signature, idempotency, routing, bad input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/user/create, /user/verify, /user/token exactly as Evotor calls them (evotor-api.md §7.1-§7.3)."""
+"""/user/create, /user/verify, /user/token exactly as Evotor calls them (docs/contracts/evotor-api.md §7.1-§7.3)."""
 
 from __future__ import annotations
 
