@@ -215,7 +215,10 @@ def test_htmx_shows_a_rejected_token_in_red(owner_client, owner_connection, evot
     evotor_sandbox.fail("401")
     html = owner_client.post(TEST, HTTP_HX_REQUEST="true").content.decode()
     assert 'id="evotor-test-result" class="result badge badge-err"' in html
-    assert "Эвотор не принимает токен" in html
+    # The token worked before, so it was revoked: said once, in the state block.
+    owner_connection.refresh_from_db()
+    assert "Эвотор больше не принимает токен" in owner_connection.last_error
+    assert "Не работает" in html and html.count(owner_connection.last_error) == 1
 
 
 def test_a_rejected_token_marks_the_connection_broken(
