@@ -103,8 +103,7 @@ def handle_upload(api: MarketApi, key: str, fields: dict[str, tuple[str | None, 
     if url is None or url.expired:
         return dict(URL_EXPIRED)
     if api.upload_url_posts is not None and url.posts >= api.upload_url_posts:
-        url.expired = True
-        return dict(URL_EXPIRED)
+        return dict(URL_EXPIRED)  # the uploads it took stay good to save
     url.posts += 1
     files = upload_files(fields, bulk=url.bulk)
     if not files:

@@ -324,6 +324,8 @@ class Executor:
                 logger.info("VK refused bulk photo saves", extra={"code": error.code})
                 self._back_to_upload(group.jobs)
                 self.photos.refuse_bulk()
+                for job in group.jobs:
+                    self.photos.upload_again(job)
                 return
             refused = (
                 error is not None
