@@ -36,18 +36,6 @@ def main_call(
     return VkCall("market.edit", params)
 
 
-def photo_calls(
-    item: PlanItem, *, owner_id: int, vk_item_id: int | None, upload_response: str, at: int
-) -> list[VkCall]:
-    """Save the uploaded photo, then add or edit the item with it; `at`: the index the save
-    call will have in its request (what the `VkRef` points at)."""
-    save = VkCall("market.saveProductPhoto", {"upload_response": upload_response})
-    main = main_call(
-        item, owner_id=owner_id, vk_item_id=vk_item_id, photo_ref=VkRef(at, "photo_id")
-    )
-    return [save, main]
-
-
 def simple_calls(item: PlanItem, *, owner_id: int, vk_item_id: int) -> list[VkCall]:
     """An item with no photo to send: delete, or restore and/or edit."""
     target = {"owner_id": owner_id, "item_id": vk_item_id}
