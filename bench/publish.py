@@ -40,6 +40,7 @@ import logging
 import math
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -291,6 +292,8 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    # Terminated, the benchmark still stops its busy loops and the sandbox (the `finally`s).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     workdir = Path(tempfile.mkdtemp(prefix="evosync-bench-publish-"))
     photo = workdir / "default.png"

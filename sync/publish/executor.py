@@ -165,13 +165,16 @@ class Executor:
         half-full request on a busy host would be one more request than on a quiet one."""
         full = self.transport.max_calls
         calls = self.photos.urls_wanted()
+        if calls and not self.photos.ready:
+            return True  # no photo moves without an upload URL: fetch it now
         for group in self.photos.ready:
             if calls + group.calls > full:
                 return True
             calls += group.calls
-        calls += len(self.simple) + self.albums.ready_calls()
         if calls + self.photos.next_group_calls() > full:
             return True
+        # Other calls (edits, memberships) only fill the room photo groups leave: counting them
+        # here would send 3 groups instead of 4 whenever the 4th was a moment late.
         return not self.photos.can_progress()
 
     def _advance_photos(self) -> None:
