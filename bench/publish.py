@@ -1,7 +1,7 @@
 """Benchmark: a first publish of 10,000 Evotor products to VK at VK's real 3 requests/second.
 
     python -m bench publish [--products 10000] [--sample 300] [--rps 3] [--skip-naive]
-                            [--skip-full] [--skip-preview]
+                            [--skip-full] [--skip-preview] [--runs 3] [--cpu-load 6]
 
 Both sandboxes run in a child process (`manage.py run_sandbox`) on loopback, so the emulators
 never compete with the publisher for this process's interpreter; the publisher works on a
@@ -22,9 +22,14 @@ Phases (docs/benchmarks.md, "Publishing"):
    Evotor requests, wall time, and what the preview then says (must be within the look-up's
    time budget plus 2 s, and say which products have no photo).
 
-The minimum number of requests for N products with G albums under VK's contract is
-ceil((3N + G + G) / 25) (see docs/benchmarks.md); the script prints it and the ratio.
-The script exits non-zero when a target is missed.
+`--runs K` repeats the full first publish K times, each into a new empty community (the same
+request count every time is a target); the re-sync and price phases follow the first.
+`--cpu-load N` runs N busy-loop processes (bench.cpuload) during the full phase, started and
+stopped by the benchmark (issue 11: 6 on this 2-core machine reproduce a loaded host).
+
+The reference for N products with G albums is ceil(N/20) + 1 + ceil(G/25) requests (bulk photo
+uploads of 5, 4 groups a request; docs/benchmarks.md derives it); the script prints it and the
+ratio. The script exits non-zero when a target is missed.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import logging
 import math
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -42,6 +48,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from bench.cpuload import cpu_load, load_average
 
 ROOT = Path(__file__).resolve().parent.parent
 VK_TOKEN = "vk-demo-token"
@@ -158,9 +166,10 @@ def _writes(calls: dict) -> int:
 
 
 def minimum_requests(products: int, albums: int) -> int:
-    """3 calls per product (upload server, save photo, add), one addAlbum and at least one
-    addToAlbum per album, 25 calls per execute."""
-    return math.ceil((3 * products + 2 * albums) / 25)
+    """⌈N/20⌉ requests of 4 photo groups (a saveProductPhotoBulk + 5 market.add, 24 calls; the
+    25th carries an addToAlbum), 1 for the last memberships (or the first upload URL), and
+    ⌈G/25⌉ of market.addAlbum (docs/benchmarks.md)."""
+    return math.ceil(products / 20) + 1 + math.ceil(albums / 25)
 
 
 def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
@@ -205,6 +214,7 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
         "albums": albums,
         "client_requests": run.vk_requests,
         "refused_with_error_6": _Refusals.count - refusals_before,
+        "run_vk_rate_refusals": run.vk_rate_refusals,
         "sandbox_requests": requests,
         "calls": calls,
         "wall_seconds": round(wall, 1),
@@ -276,8 +286,14 @@ def main(argv: list[str]) -> int:
         default=None,
         help="the rate limiter's safety margin (default: settings.VK_RATE_LIMIT_MARGIN)",
     )
+    parser.add_argument("--runs", type=int, default=1, help="full first publishes to make")
+    parser.add_argument(
+        "--cpu-load", type=int, default=0, help="busy-loop processes during the full phase"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    # Terminated, the benchmark still stops its busy loops and the sandbox (the `finally`s).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     workdir = Path(tempfile.mkdtemp(prefix="evosync-bench-publish-"))
     photo = workdir / "default.png"
@@ -316,6 +332,8 @@ def main(argv: list[str]) -> int:
 
     results: dict = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "load_average_before": load_average(),
+        "cpu_load": args.cpu_load,
         "rps": args.rps,
         "limiter_margin": args.margin,
     }
@@ -362,36 +380,66 @@ def main(argv: list[str]) -> int:
             }
 
         if not args.skip_full:
-            print(f"full: {args.products} products at {args.rps} requests/s", flush=True)
+            print(
+                f"full: {args.products} products at {args.rps} requests/s, {args.runs} run(s), "
+                f"{args.cpu_load} busy loops",
+                flush=True,
+            )
             (store,) = sandbox.control(
                 "evotor", "generate", products=args.products, stores=1, user_id="01-BENCH-FULL"
             )
             sandbox.control("evotor", "add_token", token="bench-full", user_id="01-BENCH-FULL")
-            user = _merchant(
-                "full@bench.local", evotor_token="bench-full", group_id=MAIN_GROUP, store_id=store
-            )
-            started = time.monotonic()
-            refresh = catalog_refresh_for_user(user=user)
-            results["catalog_refresh_seconds"] = round(time.monotonic() - started, 1)
-            assert refresh.ok, refresh.error
-            full = _publish(sandbox, user, naive=False, label="full")
+            runs = []
+            users = []
+            for number in range(args.runs):
+                group_id = MAIN_GROUP if number == 0 else MAIN_GROUP + 1000 + number
+                if number:
+                    sandbox.control(
+                        "vk", "add_group", group_id=group_id, name=f"run {number}", admins=[1001]
+                    )
+                user = _merchant(
+                    f"full{number}@bench.local",
+                    evotor_token="bench-full",
+                    group_id=group_id,
+                    store_id=store,
+                )
+                users.append(user)
+                started = time.monotonic()
+                refresh = catalog_refresh_for_user(user=user)
+                results["catalog_refresh_seconds"] = round(time.monotonic() - started, 1)
+                assert refresh.ok, refresh.error
+                # The load runs through the publish only, bounded in case this process dies.
+                with cpu_load(args.cpu_load, max_seconds=3600):
+                    loads_before = load_average()
+                    full = _publish(sandbox, user, naive=False, label=f"full {number + 1}")
+                    full["load_average_at_end"] = load_average()
+                full["load_average_at_start"] = loads_before
+                full["max_requests_in_a_second"] = sandbox.control(
+                    "vk", "max_requests_in_window", token=VK_TOKEN, window=1.0
+                )
+                full["minimum_requests"] = minimum_requests(args.products, full["albums"])
+                full["ratio_to_minimum"] = round(
+                    full["sandbox_requests"] / full["minimum_requests"], 3
+                )
+                full["rate_bound_seconds"] = round(full["sandbox_requests"] / args.rps, 1)
+                full["limiter_bound_seconds"] = round(
+                    full["sandbox_requests"] * (1 + args.margin) / args.rps, 1
+                )
+                full["time_ratio"] = round(full["wall_seconds"] / full["rate_bound_seconds"], 3)
+                runs.append(full)
+                print(json.dumps(full, ensure_ascii=False), flush=True)
+            results["full"] = runs
+            for full in runs:
+                ok &= (
+                    full["status"] == "succeeded"
+                    and full["created"] + full["skipped"] == args.products
+                )
+                ok &= full["ratio_to_minimum"] <= 1.25 and full["time_ratio"] <= 1.10
+                ok &= full["run_vk_rate_refusals"] == 0
+            results["same_request_count"] = len({r["sandbox_requests"] for r in runs}) == 1
+            ok &= results["same_request_count"]
+            user = users[0]
             stats = sandbox.control("vk", "stats")
-            full["max_requests_in_a_second"] = sandbox.control(
-                "vk", "max_requests_in_window", token=VK_TOKEN, window=1.0
-            )
-            full["minimum_requests"] = minimum_requests(args.products, full["albums"])
-            full["ratio_to_minimum"] = round(full["sandbox_requests"] / full["minimum_requests"], 3)
-            full["rate_bound_seconds"] = round(full["sandbox_requests"] / args.rps, 1)
-            full["limiter_bound_seconds"] = round(
-                full["sandbox_requests"] * (1 + args.margin) / args.rps, 1
-            )
-            full["time_ratio"] = round(full["wall_seconds"] / full["rate_bound_seconds"], 3)
-            results["full"] = full
-            print(json.dumps(full, ensure_ascii=False), flush=True)
-            ok &= (
-                full["status"] == "succeeded" and full["created"] + full["skipped"] == args.products
-            )
-            ok &= full["ratio_to_minimum"] <= 1.25 and full["time_ratio"] <= 1.10
 
             # Nothing changed.
             before = stats

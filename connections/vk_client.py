@@ -47,6 +47,7 @@ from connections.vk_errors import (
     VkRateLimitError,
     VkScriptError,
     VkUnavailableError,
+    VkUploadUrlRefused,
     error_from_payload,
 )
 from connections.vk_photos import normalize_product_image
@@ -83,6 +84,10 @@ FLOOD_DELAYS = (10.0, 30.0)
 ITEMS_PAGE = 200  # market.get count maximum
 ALBUMS_PAGE = 100  # market.getAlbums count maximum
 GROUPS_PAGE = 1000  # groups.get count maximum
+
+# What the upload server answers when the URL itself is no longer good (sandbox.vk.upload; VK's
+# own wording is not documented, docs/contracts/vk-market-api.md §13).
+UPLOAD_URL_ERRORS = frozenset({"upload_url_expired"})
 
 # Methods that change nothing at VK: safe to repeat after a lost answer.
 _READ_PREFIXES = ("get", "search", "is")
@@ -426,13 +431,10 @@ class VkClient:
         upload_response = self.upload_photo(server["upload_url"], jpeg)
         return self.save_product_photo(upload_response)
 
-    def get_upload_urls(self, group_id: int, n: int) -> list[str]:
-        """`n` one-time upload URLs, 25 per `execute` request."""
+    def get_upload_urls(self, group_id: int, n: int, *, bulk: bool = False) -> list[str]:
+        """`n` upload URLs (`bulk`: each takes several files in one POST), 25 per `execute`."""
         urls: list[str] = []
-        calls = [
-            VkCall("market.getProductPhotoUploadServer", {"group_id": abs(group_id)})
-            for _ in range(n)
-        ]
+        calls = [upload_url_call(group_id, bulk=bulk) for _ in range(n)]
         for start in range(0, n, MAX_CALLS):
             for result in self.execute(calls[start : start + MAX_CALLS]):
                 urls.append(result.unwrap()["upload_url"])
@@ -441,13 +443,28 @@ class VkClient:
     def upload_photo(self, upload_url: str, jpeg_bytes: bytes) -> str:
         """POSTs the file to the upload server (not an API request); returns its answer verbatim,
         to be passed as `upload_response` to market.saveProductPhoto."""
+        return self.upload_photos(upload_url, [jpeg_bytes], bulk=False)
+
+    def upload_photos(self, upload_url: str, jpegs: Sequence[bytes], *, bulk: bool) -> str:
+        """POSTs files to an upload URL (not an API request) and returns its answer verbatim:
+        a plain URL takes one file (field `file`), a `bulk=1` URL several in one POST (`file1`…
+        `fileN`, docs/contracts/vk-market-api.md §13), saved by market.saveProductPhotoBulk.
+
+        Raises `VkUploadUrlRefused` when the server refuses the URL itself (take a fresh one);
+        any other answer, a refused image included, is returned for the save to judge.
+        """
+        if not jpegs or (len(jpegs) > 1 and not bulk):
+            raise ValueError("one file for a plain upload URL, one or more for a bulk one")
+        if bulk:
+            files = {
+                f"file{number}": (f"photo{number}.jpg", data, "image/jpeg")
+                for number, data in enumerate(jpegs, start=1)
+            }
+        else:
+            files = {"file": ("photo.jpg", jpegs[0], "image/jpeg")}
         try:
             response = http.request(
-                "POST",
-                upload_url,
-                vendor="vk-upload",
-                idempotent=False,
-                files={"file": ("photo.jpg", jpeg_bytes, "image/jpeg")},
+                "POST", upload_url, vendor="vk-upload", idempotent=False, files=files
             )
         except http.TransientHTTPError as exc:
             # An orphan upload is harmless: the caller may take a new URL and upload again.
@@ -458,6 +475,12 @@ class VkClient:
             raise VkUnavailableError(
                 NO_ANSWER, f"upload server answered HTTP {response.status_code}", method="upload"
             )
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and answer.get("error") in UPLOAD_URL_ERRORS:
+            raise VkUploadUrlRefused(NO_ANSWER, str(answer.get("error")), method="upload")
         return response.text
 
     def save_product_photo(self, upload_response: str) -> int:
@@ -465,10 +488,25 @@ class VkClient:
             self.call("market.saveProductPhoto", upload_response=upload_response)["photo_id"]
         )
 
+    def save_product_photos(self, upload_response: str) -> list[int]:
+        """market.saveProductPhotoBulk: the photo ids of a bulk upload, in its files' order."""
+        saved = self.call("market.saveProductPhotoBulk", upload_response=upload_response)
+        return [int(entry["photo_id"]) for entry in saved]
+
     @staticmethod
-    def save_product_photo_call(upload_response: str) -> VkCall:
-        """The saveProductPhoto call to chain in an `execute` before market.add/edit."""
-        return VkCall("market.saveProductPhoto", {"upload_response": upload_response})
+    def save_product_photo_call(upload_response: str, *, bulk: bool = False) -> VkCall:
+        """The save call to chain in an `execute` before market.add/edit: its result is
+        `{"photo_id"}`, or with `bulk` a list of them (`VkRef(i, "0.photo_id")`)."""
+        method = "market.saveProductPhotoBulk" if bulk else "market.saveProductPhoto"
+        return VkCall(method, {"upload_response": upload_response})
+
+
+def upload_url_call(group_id: int, *, bulk: bool) -> VkCall:
+    """market.getProductPhotoUploadServer (docs/contracts/vk-market-api.md §3, `bulk` §13)."""
+    params = {"group_id": abs(int(group_id))}
+    if bulk:
+        params["bulk"] = 1
+    return VkCall("market.getProductPhotoUploadServer", params)
 
 
 # --- parsing at the edge ----------------------------------------------------------------------

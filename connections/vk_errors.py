@@ -216,6 +216,11 @@ class VkScriptError(VkApiError):
         return _("Something went wrong on our side while talking to VK; we will look into it.")
 
 
+class VkUploadUrlRefused(VkItemError):
+    """The photo upload server refused the URL itself (expired, or no more uploads taken):
+    take a fresh one from market.getProductPhotoUploadServer and upload again."""
+
+
 class VkDependencyError(VkItemError):
     """A call in an `execute` batch was skipped because a call it refers to failed."""
 

@@ -118,7 +118,15 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
         ),
         (
             _("Progress and counts"),
-            {"fields": ["total", *SyncRun.COUNTERS, "vk_requests", "all_items_link"]},
+            {
+                "fields": [
+                    "total",
+                    *SyncRun.COUNTERS,
+                    "vk_requests",
+                    "vk_rate_refusals",
+                    "all_items_link",
+                ]
+            },
         ),
         (
             _("Timing"),

@@ -78,6 +78,7 @@ def run_finish(run: SyncRun, status: str, *, error: str = "", stop_cause: str = 
         "total",
         *SyncRun.COUNTERS,
         "vk_requests",
+        "vk_rate_refusals",
         "plan_summary",
         "started_at",
     )
@@ -95,6 +96,7 @@ def run_finish(run: SyncRun, status: str, *, error: str = "", stop_cause: str = 
             "items_failed": run.failed,
             "items_skipped": run.skipped,
             "vk_requests": run.vk_requests,
+            "vk_rate_refusals": run.vk_rate_refusals,
         },
     )
     return run

@@ -287,6 +287,9 @@ class SyncRun(LifecycleRun):
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
     albums_created = models.PositiveIntegerField(_("albums created"), default=0)
     vk_requests = models.PositiveIntegerField(_("VK requests"), default=0)
+    # Requests VK refused with error 6 "Too many requests per second" (each was retried):
+    # the shared rate limiter should keep this at 0 (issue 11).
+    vk_rate_refusals = models.PositiveIntegerField(_("VK rate-limit refusals"), default=0)
     # What VK said when it stopped the run (code, method, message; tokens masked), for staff:
     # `error` says it in the merchant's words.
     vk_error = models.CharField(_("VK error"), max_length=500, blank=True, default="")

@@ -2,7 +2,7 @@
 
     POST|GET /method/<name>       the API: form-encoded or multipart, `access_token` or Bearer;
                                   always HTTP 200 with {"response": …} or {"error": …}
-    POST     /upload/<key>        the photo upload server (sandbox.vk.upload), one-time URLs
+    POST     /upload/<key>        the photo upload server (sandbox.vk.upload), bulk or plain
     GET      /photo/<id>.jpg      photo and thumbnail URLs the API hands out
     GET|POST /id/authorize        VK ID's consent page, POST /id/oauth2/auth its token and
                                   refresh endpoint (sandbox.vk.vkid)
@@ -105,6 +105,7 @@ class VkSandbox:
             # out of their arrival order), trimmed to the last few seconds.
             self._windows: dict[str, list[float]] = defaultdict(list)
             self.refused_by_token: Counter[str] = Counter()
+            self.uploads_by_url: Counter[str] = Counter()  # POSTs each upload URL received
             self.requests_by_method: Counter[str] = Counter()
             self.calls_by_method: Counter[str] = Counter()
             self.requests_by_token: dict[str, list[float]] = defaultdict(list)
@@ -315,6 +316,30 @@ class VkSandbox:
             self.rate_limit_per_second = n
             self._windows.clear()
 
+    def set_photo_upload(
+        self,
+        *,
+        bulk: bool = True,
+        url_posts: int | None = None,
+        bulk_max_files: int | None = None,
+    ) -> None:
+        """How the upload server behaves where docs/contracts/vk-market-api.md §13 is silent: `bulk` off
+        plays a VK without bulk uploads (`bulk=1` refused with error 100,
+        market.saveProductPhotoBulk unknown: 3); `url_posts` is how many POSTs one upload URL
+        takes (None: any number); `bulk_max_files` caps the files of one bulk POST."""
+        with self._lock:
+            self.api.bulk_photos = bool(bulk)
+            self.api.upload_url_posts = None if url_posts is None else int(url_posts)
+            self.api.bulk_max_files = None if bulk_max_files is None else int(bulk_max_files)
+
+    def expire_upload_urls(self) -> int:
+        """Every upload URL handed out so far stops working, and uploads not yet saved from
+        them are refused when saved (VK rotated its upload servers); returns how many."""
+        with self._lock:
+            for url in self.api.upload_urls.values():
+                url.expired = True
+            return len(self.api.upload_urls)
+
     def set_require_main_photo(self, required: bool) -> None:
         with self._lock:
             self.api.require_main_photo = bool(required)
@@ -354,6 +379,7 @@ class VkSandbox:
                 "calls_by_method": dict(self.calls_by_method),
                 "requests_by_token": {k: list(v) for k, v in self.requests_by_token.items()},
                 "refused_by_token": dict(self.refused_by_token),
+                "uploads_by_url": dict(self.uploads_by_url),
             }
 
     def refused(self, token: str) -> int:
@@ -390,6 +416,8 @@ class VkSandbox:
         "photo",
         "set_rate_limit",
         "set_require_main_photo",
+        "set_photo_upload",
+        "expire_upload_urls",
         "fail",
         "slow",
         "clear_failures",
@@ -621,9 +649,9 @@ class VkSandbox:
             )
         body = self._read_body(environ)
         fields = parse_multipart(environ.get("CONTENT_TYPE", ""), body)
-        file_bytes = fields.get("file", (None, b""))[1]
         with self._lock:
-            answer = handle_upload(self.api, key, file_bytes)
+            self.uploads_by_url[key] += 1
+            answer = handle_upload(self.api, key, fields)
         return self._json(start_response, answer)
 
     def _photo(self, start_response, name: str):

@@ -182,12 +182,28 @@ class Group:
 
 
 @dataclass
-class Upload:
+class UploadUrl:
+    """An upload URL `market.getProductPhotoUploadServer` handed out (`bulk`: takes
+    `file1`…`fileN` in one POST, saved by `market.saveProductPhotoBulk`)."""
+
     key: str
     group_id: int
     user_id: int
     created: float
-    used: bool = False
+    bulk: bool = False
+    posts: int = 0
+    expired: bool = False
+
+
+@dataclass
+class Upload:
+    """One file an upload URL received, waiting to be saved as a photo."""
+
+    key: str
+    group_id: int
+    user_id: int
+    created: float
+    url_key: str = ""
     saved: bool = False
     width: int = 0
     height: int = 0
@@ -296,9 +312,17 @@ class MarketApi:
         self.tokens: dict[str, Token] = {}
         self.groups: dict[int, Group] = {}
         self.photos: dict[int, Photo] = {}
+        self.upload_urls: dict[str, UploadUrl] = {}
         self.uploads: dict[str, Upload] = {}
         self.next_photo_id = 457239001
         self.require_main_photo = False
+        # docs/contracts/vk-market-api.md §13 documents neither how many POSTs one upload URL takes nor how
+        # many files one bulk POST may carry: both are switches (None: no limit), so tests can
+        # play a VK that refuses a reused URL or a large bulk POST. `bulk_photos` off plays a
+        # VK without the 2025-01 bulk methods.
+        self.upload_url_posts: int | None = None
+        self.bulk_max_files: int | None = None
+        self.bulk_photos = True
         # Signs the upload server's answers (`meta`), so an edited one is refused.
         self.upload_secret = secrets.token_bytes(32)
 
@@ -799,10 +823,13 @@ class MarketApi:
 
     def market_getProductPhotoUploadServer(self, token: Token, p: Params):
         group_id = p.int("group_id", required=True, minimum=1)
+        bulk = p.bool("bulk")
+        if bulk and not self.bulk_photos:
+            raise bad_param("bulk is not supported")
         group = self._upload_group(token, group_id)
         key = secrets.token_urlsafe(18)
-        self.uploads[key] = Upload(
-            key=key, group_id=group.id, user_id=token.user_id, created=time.time()
+        self.upload_urls[key] = UploadUrl(
+            key=key, group_id=group.id, user_id=token.user_id, created=time.time(), bulk=bulk
         )
         return {"upload_url": f"{self.public_url}/upload/{key}"}
 
@@ -810,13 +837,38 @@ class MarketApi:
         from sandbox.vk.upload import read_upload_response
 
         upload_response = p.str("upload_response", required=True)
-        upload = read_upload_response(self, upload_response)
-        group = self._upload_group(token, upload.group_id)
-        if upload.saved:
-            raise bad_param("upload_response is invalid: photo already saved")
-        upload.saved = True
-        photo = self.new_photo(group.owner_id, upload.width, upload.height, upload.thumb)
-        return {"photo_id": photo.id}
+        uploads, bulk = read_upload_response(self, upload_response)
+        if bulk:
+            raise bad_param("upload_response is invalid: use market.saveProductPhotoBulk")
+        (photo_id,) = self._save_uploads(token, uploads)
+        return {"photo_id": photo_id}
+
+    def market_saveProductPhotoBulk(self, token: Token, p: Params):
+        """docs/contracts/vk-market-api.md §13: one photo per file of a bulk upload, in the files' order."""
+        from sandbox.vk.upload import read_upload_response
+
+        if not self.bulk_photos:
+            raise ApiError(3)
+        upload_response = p.str("upload_response", required=True)
+        uploads, bulk = read_upload_response(self, upload_response)
+        if not bulk:
+            raise bad_param("upload_response is invalid: use market.saveProductPhoto")
+        return [{"photo_id": photo_id} for photo_id in self._save_uploads(token, uploads)]
+
+    def _save_uploads(self, token: Token, uploads: list[Upload]) -> list[int]:
+        group = self._upload_group(token, uploads[0].group_id)
+        for upload in uploads:
+            if upload.saved:
+                raise bad_param("upload_response is invalid: photo already saved")
+            url = self.upload_urls.get(upload.url_key)
+            if url is None or url.expired:
+                raise bad_param("upload_response is invalid: the upload server expired")
+        photo_ids = []
+        for upload in uploads:
+            upload.saved = True
+            photo = self.new_photo(group.owner_id, upload.width, upload.height, upload.thumb)
+            photo_ids.append(photo.id)
+        return photo_ids
 
     # --- groups / utils (the connection test, the community choice) ---------------------------
 
@@ -934,6 +986,7 @@ class MarketApi:
         "market.getProductPhotoUploadServer": market_getProductPhotoUploadServer,
         "market.saveProductPhoto": market_saveProductPhoto,
         "groups.get": groups_get,
+        "market.saveProductPhotoBulk": market_saveProductPhotoBulk,
         "groups.getById": groups_getById,
         "utils.resolveScreenName": utils_resolveScreenName,
     }

@@ -1,10 +1,15 @@
-"""The sandbox's photo upload server (docs/contracts/vk-market-api.md §4.1).
+"""The sandbox's photo upload server (docs/contracts/vk-market-api.md §4.1, §13).
 
-`POST /upload/<one-time key>` with a multipart field `file`. A good image (at least 400×400,
-width + height ≤ 14 000, ≤ 50 MB, side ratio ≤ 20:1) gets `{"album_id": -53, "meta": "…"}`;
-`meta` is opaque and HMAC-signed, so market.saveProductPhoto can tell a genuine answer from an
-edited one (VK answers error 121 "Invalid hash"). A bad file gets an `{"error": …}` body, which
-saveProductPhoto then refuses (1435 for a too-small image, 100 otherwise). Each URL works once.
+`POST /upload/<key>`, multipart. A URL from `market.getProductPhotoUploadServer` takes the
+field `file`; one asked for with `bulk=1` takes `file1`…`fileN` in one POST (§13). A good image
+(at least 400×400, width + height ≤ 14 000, ≤ 50 MB, side ratio ≤ 20:1) gets
+`{"album_id": -53, "meta": "…"}` — one answer per POST, for all its files; `meta` is opaque and
+HMAC-signed, so market.saveProductPhoto(Bulk) can tell a genuine answer from an edited one (VK
+answers error 121 "Invalid hash"). A bad file gets an `{"error": …}` body, which the save then
+refuses (1435 for a too-small image, 100 otherwise); in a bulk POST one bad file spoils the
+whole answer. An unknown or expired URL answers `{"error": "upload_url_expired"}`. How many POSTs
+one URL takes and how many files one bulk POST may carry are not documented (§13): the
+sandbox's switches `upload_url_posts` and `bulk_max_files` (no limit by default).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import hashlib
 import hmac
 import io
 import json
+import time
 from email.parser import BytesParser
 from email.policy import HTTP
 
@@ -47,14 +53,22 @@ def _sign(secret: bytes, payload: str) -> str:
     return hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def handle_upload(api: MarketApi, key: str, file_bytes: bytes | None) -> dict:
-    """The upload server's JSON answer for one POST."""
-    upload = api.uploads.get(key)
-    if upload is None or upload.used:
-        return {"error": "upload_url_expired", "error_descr": "This upload URL is not valid"}
-    upload.used = True
-    if not file_bytes:
-        return {"error": "no_file", "error_descr": "No file in the field 'file'"}
+URL_EXPIRED = {"error": "upload_url_expired", "error_descr": "This upload URL is not valid"}
+
+
+def upload_files(fields: dict[str, tuple[str | None, bytes]], *, bulk: bool) -> list[bytes]:
+    """The files of one POST: `file` for a plain URL, `file1`, `file2`, … for a bulk one."""
+    if not bulk:
+        data = fields.get("file", (None, b""))[1]
+        return [data] if data else []
+    files = []
+    while f"file{len(files) + 1}" in fields:
+        files.append(fields[f"file{len(files) + 1}"][1])
+    return files
+
+
+def _check_image(file_bytes: bytes) -> tuple[int, int, bytes] | dict:
+    """(width, height, thumbnail JPEG) of a good image, or the upload server's error body."""
     if len(file_bytes) > MAX_BYTES:
         return {"error": "file_too_large", "error_descr": "The file is larger than 50 MB"}
     try:
@@ -80,18 +94,58 @@ def handle_upload(api: MarketApi, key: str, file_bytes: bytes | None) -> dict:
         return {"error": "size_too_large", "error_descr": "Width + height exceeds 14000 px"}
     if max(width, height) > MAX_RATIO * min(width, height):
         return {"error": "bad_ratio", "error_descr": "Side ratio exceeds 20:1"}
-    upload.width, upload.height, upload.thumb = width, height, buffer.getvalue()
-    payload = base64.urlsafe_b64encode(
-        json.dumps({"k": key, "g": upload.group_id, "w": width, "h": height}).encode()
-    ).decode()
+    return width, height, buffer.getvalue()
+
+
+def handle_upload(api: MarketApi, key: str, fields: dict[str, tuple[str | None, bytes]]) -> dict:
+    """The upload server's JSON answer for one POST."""
+    url = api.upload_urls.get(key)
+    if url is None or url.expired:
+        return dict(URL_EXPIRED)
+    if api.upload_url_posts is not None and url.posts >= api.upload_url_posts:
+        return dict(URL_EXPIRED)  # the uploads it took stay good to save
+    url.posts += 1
+    files = upload_files(fields, bulk=url.bulk)
+    if not files:
+        field_name = "file1" if url.bulk else "file"
+        return {"error": "no_file", "error_descr": f"No file in the field '{field_name}'"}
+    if url.bulk and api.bulk_max_files is not None and len(files) > api.bulk_max_files:
+        return {
+            "error": "too_many_files",
+            "error_descr": f"At most {api.bulk_max_files} files in one upload",
+        }
+    uploads: list[Upload] = []
+    for number, file_bytes in enumerate(files, start=1):
+        checked = _check_image(file_bytes)
+        if isinstance(checked, dict):
+            if url.bulk:
+                checked["error_descr"] = f"file{number}: {checked['error_descr']}"
+            return checked
+        width, height, thumb = checked
+        upload = Upload(
+            key=f"{key}.{url.posts}.{number}",
+            group_id=url.group_id,
+            user_id=url.user_id,
+            created=time.time(),
+            url_key=key,
+            width=width,
+            height=height,
+            thumb=thumb,
+        )
+        uploads.append(upload)
+    for upload in uploads:
+        api.uploads[upload.key] = upload
+    data = {"k": [upload.key for upload in uploads], "g": url.group_id, "b": int(url.bulk)}
+    payload = base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
     return {
         "album_id": MARKET_PHOTO_ALBUM,
         "meta": f"{payload}.{_sign(api.upload_secret, payload)}",
     }
 
 
-def read_upload_response(api: MarketApi, upload_response: str) -> Upload:
-    """The pending upload an `upload_response` stands for, or VK's error for saveProductPhoto."""
+def read_upload_response(api: MarketApi, upload_response: str) -> tuple[list[Upload], bool]:
+    """The uploads an `upload_response` stands for and whether it came from a bulk URL, or
+    VK's error for market.saveProductPhoto(Bulk)."""
     try:
         body = json.loads(upload_response)
     except ValueError:
@@ -111,7 +165,10 @@ def read_upload_response(api: MarketApi, upload_response: str) -> Upload:
         raise ApiError(121)
     try:
         data = json.loads(base64.urlsafe_b64decode(payload.encode()))
-        upload = api.uploads[data["k"]]
+        uploads = [api.uploads[key] for key in data["k"]]
+        bulk = bool(data["b"])
     except (ValueError, KeyError, TypeError):
         raise ApiError(121) from None
-    return upload
+    if not uploads:
+        raise ApiError(121)
+    return uploads, bulk

@@ -1,12 +1,15 @@
-"""The VK calls for one plan item (docs/contracts/vk-market-api.md §3): pure functions, no state.
+"""The VK calls for plan items (docs/contracts/vk-market-api.md §3): pure functions, no state.
 
-A new item is `market.saveProductPhoto` + `market.add` chained by `VkRef` (the photo id the
-first call returns); a changed photo is the same pair with `market.edit`; everything else is one
-`market.edit`, `market.delete`, or `market.restore` (+ `market.edit`).
+New items go in photo groups: one `market.saveProductPhotoBulk` for the group's uploaded photos,
+then a `market.add` per item whose `main_photo_id` is `VkRef(save, "<n>.photo_id")` (§13);
+where VK refuses bulk uploads a group is one item, `market.saveProductPhoto` + `market.add`. A
+changed photo is the same with `market.edit`; everything else is one `market.edit`,
+`market.delete`, or `market.restore` (+ `market.edit`).
 """
 
 from __future__ import annotations
 
+from connections.vk_client import VkClient, upload_url_call
 from connections.vk_script import VkCall, VkRef
 from sync.models import RunAction
 from sync.plan.plan import PlanItem
@@ -33,18 +36,6 @@ def main_call(
     return VkCall("market.edit", params)
 
 
-def photo_calls(
-    item: PlanItem, *, owner_id: int, vk_item_id: int | None, upload_response: str, at: int
-) -> list[VkCall]:
-    """Save the uploaded photo, then add or edit the item with it; `at`: the index the save
-    call will have in its request (what the `VkRef` points at)."""
-    save = VkCall("market.saveProductPhoto", {"upload_response": upload_response})
-    main = main_call(
-        item, owner_id=owner_id, vk_item_id=vk_item_id, photo_ref=VkRef(at, "photo_id")
-    )
-    return [save, main]
-
-
 def simple_calls(item: PlanItem, *, owner_id: int, vk_item_id: int) -> list[VkCall]:
     """An item with no photo to send: delete, or restore and/or edit."""
     target = {"owner_id": owner_id, "item_id": vk_item_id}
@@ -58,7 +49,28 @@ def simple_calls(item: PlanItem, *, owner_id: int, vk_item_id: int) -> list[VkCa
     return calls
 
 
-def upload_url_calls(group_id: int, count: int) -> list[VkCall]:
-    return [
-        VkCall("market.getProductPhotoUploadServer", {"group_id": group_id}) for _ in range(count)
+def group_calls(
+    items: list[tuple[PlanItem, int | None]],
+    *,
+    owner_id: int,
+    upload_response: str,
+    bulk: bool,
+    at: int,
+) -> list[VkCall]:
+    """Save a group's uploaded photos, then add or edit each item ((item, vk_item_id)) with its
+    photo; `at`: the index the save will have in its request (what the `VkRef`s point at)."""
+    save = VkClient.save_product_photo_call(upload_response, bulk=bulk)
+    mains = [
+        main_call(
+            item,
+            owner_id=owner_id,
+            vk_item_id=vk_item_id,
+            photo_ref=VkRef(at, f"{n}.photo_id" if bulk else "photo_id"),
+        )
+        for n, (item, vk_item_id) in enumerate(items)
     ]
+    return [save, *mains]
+
+
+def upload_url_calls(group_id: int, count: int, *, bulk: bool = False) -> list[VkCall]:
+    return [upload_url_call(group_id, bulk=bulk) for _ in range(count)]

@@ -1,13 +1,14 @@
 """The executor: applies a plan to VK, turning plan items into VK calls packed into requests.
 
 How a run stays fast (docs/contracts/product.md "Limits": 3 requests per second, 25 calls per `execute`):
-- every request is an `execute` filled to 25 calls from whatever is ready: a new item is a
-  `market.saveProductPhoto` + `market.add` pair chained by `VkRef` (2 calls), an edit, hide,
-  restore or delete is one call, album memberships go 100 items per `market.addToAlbum`
-  (sync/publish/albums.py), and the remaining room fetches upload URLs ahead of need;
-- photos are read, normalized and uploaded in a thread pool (sync/publish/pipeline.py) while
-  this thread waits for its next request slot, so the wall time is the rate limit's;
-- a request is sent when its slot comes, with whatever is ready, or earlier once it is full.
+- every request is an `execute` filled to 25 calls: new items go in photo groups of five, one
+  `market.saveProductPhotoBulk` + five `market.add` chained by `VkRef` (6 calls; 4 groups a
+  request), an edit, hide, restore or delete is one call, album memberships go 100 items per
+  `market.addToAlbum` (sync/publish/albums.py) in the room left; one upload URL serves the run
+  while VK takes it (docs/contracts/vk-market-api.md §13; docs/benchmarks.md derives the minimum);
+- photos are read, normalized and uploaded ahead in a thread pool (sync/publish/pipeline.py);
+- a request leaves only once it is full, or when nothing more can become ready without it, so
+  the number of requests of a publish does not depend on how busy the host is.
 
 How a run stays right (docs/contracts/competitors.md §3.1, §3.5):
 - a new item's link is written `creating` BEFORE the request leaves (sync/publish/links.py);
@@ -39,14 +40,15 @@ from sync.plan.plan import Plan
 from sync.publish import answers, calls, links
 from sync.publish.albums import Albums
 from sync.publish.answers import Verdict
-from sync.publish.pipeline import PhotoPipeline, PhotoUnavailable
+from sync.publish.pipeline import PhotoGroup, PhotoPipeline, PhotoUnavailable
 from sync.publish.records import RunRecorder, create_missing_links, photo_id_of, vk_message
 from sync.publish.transport import NotSentError, UnknownOutcomeError
 from sync.publish.work import MAX_ATTEMPTS, Batch, EvotorStopped, Job, Outcome, Stop
 
 logger = logging.getLogger(__name__)
 
-MIN_PAIRS = 8  # new items per request the composer never gives up for URL fetches
+UNKNOWN_METHOD = 3  # market.saveProductPhotoBulk on a VK without bulk uploads
+INVALID_PARAMETER = 100  # getProductPhotoUploadServer refusing `bulk=1`
 MAX_FAILED_REQUESTS = 3  # consecutive requests VK did not answer before the run gives up
 
 
@@ -75,7 +77,7 @@ class Executor:
         self.owner_id = -int(group_id)
         self.recorder = RunRecorder(run)
         self.photos = PhotoPipeline(
-            evotor_client=evotor_client, upload=transport.client.upload_photo
+            evotor_client=evotor_client, upload=transport.client.upload_photos
         )
         self.albums = Albums(
             user=run.user, owner_id=self.owner_id, recorder=self.recorder, note_stop=self._note_stop
@@ -143,7 +145,7 @@ class Executor:
             if self.stop_error is not None:
                 raise Stop(self.stop_error)
             if not self._ready_to_send():
-                self.photos.wait(self.transport.next_slot)
+                self.photos.wait(time.monotonic() + 0.5)
                 continue
             batch = self._compose()
             if not batch.calls:
@@ -151,27 +153,29 @@ class Executor:
                     # Nothing can make progress (should not happen): give up on the rest.
                     self._abandon_rest(reasons.NOT_SENT)
                     return
-                self.photos.wait(self.transport.next_slot)
+                self.photos.wait(time.monotonic() + 0.5)
                 continue
             self._send(batch)
             if self.stop_error is not None:
                 raise Stop(self.stop_error)
 
-    def _potential(self) -> int:
-        """How many calls are ready to go right now."""
-        calls = 2 * len(self.photos.ready) + len(self.simple) + self.albums.ready_calls()
-        return calls + self.photos.urls_wanted()
-
     def _ready_to_send(self) -> bool:
-        """Send when the batch would be full, or when our next request slot has come."""
-        potential = self._potential()
-        if potential >= self.transport.max_calls:
+        """Send once the request is full (one more photo group would not fit), or when
+        nothing more will become ready by waiting. Never because a rate-limit slot came: a
+        half-full request on a busy host would be one more request than on a quiet one."""
+        full = self.transport.max_calls
+        calls = self.photos.urls_wanted()
+        if calls and not self.photos.ready:
+            return True  # no photo moves without an upload URL: fetch it now
+        for group in self.photos.ready:
+            if calls + group.calls > full:
+                return True
+            calls += group.calls
+        if calls + self.photos.next_group_calls() > full:
             return True
-        if self.photos.idle():
-            return True  # nothing more will become ready by waiting
-        if potential == 0:
-            return False
-        return time.monotonic() >= self.transport.next_slot
+        # Other calls (edits, memberships) only fill the room photo groups leave: counting them
+        # here would send 3 groups instead of 4 whenever the 4th was a moment late.
+        return not self.photos.can_progress()
 
     def _advance_photos(self) -> None:
         for job, error in self.photos.advance():
@@ -221,36 +225,35 @@ class Executor:
     def _compose(self) -> Batch:
         batch = Batch()
         full = self.transport.max_calls
+        if self.photos.urls_wanted():
+            # First: without an upload URL no photo moves.
+            call = calls.upload_url_calls(self.group_id, 1, bulk=self.photos.bulk)
+            batch.add(call, self._urls_handler)
+            self.photos.url_requested_now()
         ready = self.photos.ready
-        # Room kept for URL fetches, so the photo pipeline never runs dry; the rest of the
-        # request is filled first with ready items, then other work, then more URLs.
-        reserved = min(self.photos.urls_wanted(), full - 2 * min(len(ready), MIN_PAIRS))
-        limit = full - max(0, reserved)
-        while ready and len(batch.calls) + 2 <= limit:
-            job = ready.popleft()
-            pair = calls.photo_calls(
-                job.item,
+        while ready and len(batch.calls) + ready[0].calls <= full:
+            group = ready.popleft()
+            group_calls = calls.group_calls(
+                [(job.item, job.link.vk_item_id) for job in group.jobs],
                 owner_id=self.owner_id,
-                vk_item_id=job.link.vk_item_id,
-                upload_response=job.upload_response,
+                upload_response=group.upload_response,
+                bulk=group.bulk,
                 at=len(batch.calls),
             )
-            batch.add(pair, self._item_handler(job, with_photo=True))
-            self._mark_creating(job)
-        while self.simple and len(batch.calls) < limit:
+            batch.add(group_calls, self._group_handler(group))
+            for job in group.jobs:
+                self._mark_creating(job)
+        while self.simple and len(batch.calls) < full:
             job = self.simple[0]
             item_calls = calls.simple_calls(
                 job.item, owner_id=self.owner_id, vk_item_id=job.link.vk_item_id
             )
-            if len(batch.calls) + len(item_calls) > limit:
+            if len(batch.calls) + len(item_calls) > full:
                 break
             self.simple.popleft()
             batch.add(item_calls, self._item_handler(job, with_photo=False))
         flush_partial = not self.photos.has_work() and not self.simple
-        self.albums.compose(batch, limit=limit, flush_partial=flush_partial)
-        urls = min(self.photos.urls_needed(), full - len(batch.calls))
-        if urls > 0:
-            batch.add(calls.upload_url_calls(self.group_id, urls), self._urls_handler)
+        self.albums.compose(batch, limit=full, flush_partial=flush_partial)
         self.recorder.flush()  # the `creating` marks are written before the request leaves
         return batch
 
@@ -290,7 +293,10 @@ class Executor:
             for handler, indexes in batch.handlers:
                 handler([sent.results[i] for i in indexes])
             self.recorder.flush()
-            self.recorder.save_counters(vk_requests=self.transport.client.requests_made)
+            client = self.transport.client
+            self.recorder.save_counters(
+                vk_requests=client.requests_made, vk_rate_refusals=client.rate_refusals
+            )
         if self.on_batch:
             self.on_batch()
 
@@ -300,17 +306,61 @@ class Executor:
             raise Stop(self.stop_error)
 
     def _urls_handler(self, results: list[VkCallResult]) -> None:
-        for result in results:
-            if result.ok and isinstance(result.value, dict) and result.value.get("upload_url"):
-                self.photos.add_url(result.value["upload_url"])
-            elif not isinstance(result.error, NotSentError | UnknownOutcomeError):
-                self._note_stop(result.error)
+        (result,) = results
+        bulk = bool(result.call.params.get("bulk"))
+        if result.ok and isinstance(result.value, dict) and result.value.get("upload_url"):
+            self.photos.add_url(result.value["upload_url"], bulk=bulk)
+            return
+        self.photos.url_not_given()
+        error = result.error
+        if bulk and error is not None and error.code in (INVALID_PARAMETER, UNKNOWN_METHOD):
+            logger.info("VK refused bulk photo uploads", extra={"code": error.code})
+            self.photos.refuse_bulk()
+        elif not isinstance(error, NotSentError | UnknownOutcomeError):
+            self._note_stop(error)
 
     def _note_stop(self, error) -> None:
         if error is not None and error.stops_run and not isinstance(error, VkUnavailableError):
             self.stop_error = self.stop_error or error
 
     # --- results of item calls ------------------------------------------------------------------
+    def _group_handler(self, group: PhotoGroup):
+        """A photo group's results: [save, add/edit per job]. A refused bulk save sends the
+        group back for a fresh upload (sync/publish/pipeline.py); otherwise each item is judged
+        on its own save result (its entry of the bulk answer) and its add/edit."""
+
+        def handle(results: list[VkCallResult]) -> None:
+            save, mains = results[0], results[1:]
+            error = save.error
+            if group.bulk and error is not None and error.code == UNKNOWN_METHOD:
+                logger.info("VK refused bulk photo saves", extra={"code": error.code})
+                self._back_to_upload(group.jobs)
+                self.photos.refuse_bulk()
+                for job in group.jobs:
+                    self.photos.upload_again(job)
+                return
+            refused = (
+                error is not None
+                and not error.stops_run
+                and not isinstance(error, NotSentError | UnknownOutcomeError)
+            )
+            if group.bulk and refused and len(group.jobs) > 1:
+                self._back_to_upload(group.jobs)
+                self.photos.save_refused(group)
+                return
+            for n, (job, main) in enumerate(zip(group.jobs, mains, strict=True)):
+                handler = self._item_handler(job, with_photo=True)
+                handler([_save_result_of(save, n, bulk=group.bulk), main])
+
+        return handle
+
+    def _back_to_upload(self, jobs: list[Job]) -> None:
+        """Their adds were skipped (the save they depend on failed): not in VK."""
+        for job in jobs:
+            if job.action == RunAction.CREATE:
+                links.mark_not_sent(job.link)
+                self.recorder.dirty(job.link)
+
     def _item_handler(self, job: Job, *, with_photo: bool):
         def handle(results: list[VkCallResult]) -> None:
             main, error = answers.main_result(
@@ -412,3 +462,11 @@ class Executor:
         for job in [*self.photos.unsent(), *self.simple]:
             self._finish(job, Outcome.failed(reason))
         self.simple.clear()
+
+
+def _save_result_of(save: VkCallResult, n: int, *, bulk: bool) -> VkCallResult:
+    """One item's share of a save: the `n`-th entry of a bulk save's list."""
+    if not bulk or not save.ok:
+        return save
+    value = save.value[n] if isinstance(save.value, list) and n < len(save.value) else None
+    return VkCallResult(save.call, value=value)

@@ -1,10 +1,18 @@
 """The photo pipeline: a small thread pool that gets every new photo ready for its request.
 
 For each item with a photo to send: read Evotor's image list if nobody has, download or open
-the photo, normalize it to a JPEG VK accepts, then upload it to an upload URL the executor
-fetched in an earlier request (uploads are not API requests, so they do not count against the
-rate limit). The executor's main thread sends requests while this runs; an item is `ready` once
-its upload answered, and goes out as a `market.saveProductPhoto` + `market.add`/`edit` pair.
+the photo, normalize it to a JPEG VK accepts, then upload it (uploads are not API requests, so
+they do not count against the rate limit). Photos go up in groups of `BULK_PHOTOS`: one POST to
+a `bulk=1` upload URL carries the group's files, one `market.saveProductPhotoBulk` saves them,
+chained in the same `execute` to the group's `market.add`/`edit` calls (docs/contracts/vk-market-api.md §13).
+One upload URL serves every upload for as long as VK takes it; a refused URL is dropped and the
+executor fetches a fresh one. Where VK refuses bulk uploads the run goes on with one photo per
+upload (`market.saveProductPhoto`).
+
+Order is kept: items become groups in plan order and groups become `ready` in that order, so
+the requests a run sends do not depend on which thread finished first (on a busy host as on a
+quiet one). The executor sends a request only once its groups fill it, or when nothing more
+can become ready (sync/publish/executor.py).
 
 Pool threads never touch the database: failures come back to the executor as `(job, error)`.
 
@@ -21,13 +29,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.conf import settings
 
 from connections.evotor_client import EvotorAuthError, EvotorError
-from connections.vk_errors import VkApiError
+from connections.vk_errors import VkApiError, VkUploadUrlRefused
 from connections.vk_photos import (
     InvalidImageError,
     UnusableImage,
@@ -40,9 +49,11 @@ from sync.plan.rules import FLAG_NO_PHOTO
 from sync.publish.work import MAX_ATTEMPTS, Job
 
 PREP_WINDOW = 120  # photos being read/normalized/uploaded or waiting, at most
-URL_WINDOW = 100  # upload URLs fetched ahead of use, at most
-URL_AHEAD = 48  # items ready to go out (URL in hand) kept up, about 4 requests' worth
 POOL_SIZE = 8
+# Photos per bulk upload and per market.saveProductPhotoBulk. VK documents no limit
+# (docs/contracts/vk-market-api.md §13); five items' photos make a save + 5 adds = 6 calls, so 4 groups fill an
+# `execute` (24 of its 25 calls): the derivation is in docs/benchmarks.md.
+BULK_PHOTOS = 5
 
 
 class PhotoUnavailable(Exception):
@@ -169,134 +180,239 @@ def prepare_photo(item, evotor_client, cache: dict, budget: MemoryBudget | None 
         raise PhotoUnavailable(code, str(exc), evotor_image=evotor_note or "") from None
 
 
+@dataclass
+class PhotoGroup:
+    """Photos uploaded in one POST and saved by one call: `bulk` (several files, saved by
+    market.saveProductPhotoBulk) or a plain upload of one photo (market.saveProductPhoto)."""
+
+    jobs: list[Job]
+    bulk: bool
+    url: str | None = None
+    upload: Future | None = None
+    upload_response: str | None = None
+
+    @property
+    def calls(self) -> int:
+        """Calls in a request: the save, then one market.add/edit per item."""
+        return 1 + len(self.jobs)
+
+
 class PhotoPipeline:
-    """Jobs move to_prep → prepping → waiting_url → uploading → ready; `advance` moves them."""
+    """Jobs move to_prep → prepping → prepared → (groups) waiting → uploading → ready;
+    `advance` moves them. `upload(url, jpegs, bulk=…)` is VkClient.upload_photos."""
 
     def __init__(
         self,
         *,
         evotor_client,
         upload,
+        bulk: bool = True,
         pool_size: int = POOL_SIZE,
         budget: MemoryBudget | None = None,
     ):
         self.evotor = evotor_client
-        self.upload = upload  # (url, jpeg) -> VK's upload answer; raises VkApiError
         self.budget = MemoryBudget.from_settings() if budget is None else budget
+        self.upload = upload
+        self.bulk = bulk
         self.pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="sync-photo")
         self.to_prep: deque[Job] = deque()
-        self.prepping: list[Job] = []
-        self.waiting_url: deque[Job] = deque()
-        self.uploading: list[Job] = []
-        self.ready: deque[Job] = deque()
-        self.spare_urls: deque[str] = deque()
+        self.prepping: deque[Job] = deque()
+        self.prepared: deque[Job] = deque()
+        self.again: deque[Job] = deque()  # prepared once, to be uploaded again
+        self.waiting: deque[PhotoGroup] = deque()
+        self.uploading: deque[PhotoGroup] = deque()
+        self.ready: deque[PhotoGroup] = deque()
+        self.url: str | None = None  # the upload URL in use, reused while VK takes it
+        self.url_requested = False  # a fetch is in a request on its way
+        self.urls_refused = 0  # URLs dropped because VK refused an upload or a save from them
         self._jpegs: dict[str, bytes] = {}  # normalized fallback photos, by fingerprint
 
     # --- state --------------------------------------------------------------------------------
     def has_work(self) -> bool:
         return bool(
-            self.to_prep or self.prepping or self.waiting_url or self.uploading or self.ready
+            self.to_prep
+            or self.prepping
+            or self.prepared
+            or self.again
+            or self.waiting
+            or self.uploading
+            or self.ready
         )
 
     def in_flight(self) -> bool:
         return bool(self.prepping or self.uploading)
 
+    def _in_window(self) -> int:
+        groups = (*self.waiting, *self.uploading, *self.ready)
+        jobs_in_groups = sum(len(group.jobs) for group in groups)
+        return len(self.prepping) + len(self.prepared) + len(self.again) + jobs_in_groups
+
+    def can_progress(self) -> bool:
+        """Something will become ready without a request being sent first."""
+        if self.in_flight():
+            return True
+        if self.to_prep and self._in_window() < PREP_WINDOW:
+            return True
+        return bool((self.waiting or self.prepared or self.again) and self.url)
+
     def idle(self) -> bool:
         """Nothing will become ready by waiting."""
-        return not self.in_flight() and not self.to_prep
+        return not self.can_progress()
 
-    def before_send(self) -> bool:
-        """Photos not yet sent (none ready, but some on their way)."""
-        return bool(self.to_prep or self.prepping or self.waiting_url or self.uploading)
+    def next_group_calls(self) -> int:
+        """Calls of a full group: what a request must have room for to take one more."""
+        return 1 + (BULK_PHOTOS if self.bulk else 1)
 
     def sizes(self) -> dict[str, int]:
         """How many jobs wait at each step (for the debug log)."""
         return {
             "prepping": len(self.prepping),
-            "waiting_url": len(self.waiting_url),
-            "uploading": len(self.uploading),
-            "ready": len(self.ready),
-            "spare_urls": len(self.spare_urls),
+            "prepared": len(self.prepared) + len(self.again),
+            "waiting_url": sum(len(group.jobs) for group in self.waiting),
+            "uploading": sum(len(group.jobs) for group in self.uploading),
+            "ready": sum(len(group.jobs) for group in self.ready),
         }
 
-    def urls_needed(self) -> int:
-        """Upload URLs still to fetch for the photos not yet uploading (at most URL_WINDOW)."""
-        need = len(self.waiting_url) + len(self.prepping) + len(self.to_prep)
-        return max(0, min(need, URL_WINDOW) - len(self.spare_urls))
-
     def urls_wanted(self) -> int:
-        """URLs to fetch in the next request so the items that can go out without a new fetch
-        (spare URLs, uploads, ready pairs) stay about URL_AHEAD: enough for the next requests."""
-        ahead = len(self.spare_urls) + len(self.uploading) + len(self.ready)
-        return min(self.urls_needed(), max(0, URL_AHEAD - ahead))
+        """Upload URLs the next request should fetch: one, when there is none to upload to."""
+        if self.url is not None or self.url_requested:
+            return 0
+        pending = self.to_prep or self.prepping or self.prepared or self.again or self.waiting
+        return 1 if pending else 0
+
+    # --- upload URLs ----------------------------------------------------------------------------
+    def url_requested_now(self) -> None:
+        self.url_requested = True
+
+    def add_url(self, url: str, *, bulk: bool) -> None:
+        self.url_requested = False
+        if bulk == self.bulk:  # a bulk URL that came back after bulk was refused is no use
+            self.url = url
+
+    def url_not_given(self) -> None:
+        """The fetch failed (request refused or lost): the next request asks again."""
+        self.url_requested = False
+
+    def drop_url(self, url: str | None) -> None:
+        """VK refused an upload to `url` or a save of one: take a fresh URL from now on."""
+        if url is not None and self.url == url:
+            self.url = None
+            self.urls_refused += 1
+
+    def refuse_bulk(self) -> None:
+        """VK does not take bulk uploads here: one photo per upload from now on. Groups made
+        for bulk and not yet saved are uploaded again, one photo each."""
+        if not self.bulk:
+            return
+        self.bulk = False
+        self.url = None
+        self.url_requested = False
+        for group in [*self.waiting, *self.ready]:
+            for job in group.jobs:
+                job.upload_response = None
+                self.again.append(job)
+        self.waiting.clear()
+        self.ready.clear()
 
     # --- moving jobs --------------------------------------------------------------------------
     def add(self, job: Job) -> None:
         self.to_prep.append(job)
 
-    def add_url(self, url: str) -> None:
-        self.spare_urls.append(url)
-
     def upload_again(self, job: Job) -> None:
-        """A photo upload is good for one save: take a new URL and upload again."""
+        """Upload the job's photo again (an upload is good for one save), to a URL in use."""
         job.upload_response = None
-        self.waiting_url.append(job)
+        self.again.append(job)
+
+    def save_refused(self, group: PhotoGroup) -> None:
+        """VK refused a bulk save (the upload is stale, or one of its photos is bad): drop the
+        URL, upload the group again once to a fresh one, then each photo on its own, so a bad
+        photo costs only its own item (VK's message then names it)."""
+        self.drop_url(group.url)
+        for job in group.jobs:
+            job.upload_response = None
+            job.bulk_refusals += 1
+            self.again.append(job)
 
     def advance(self) -> list[tuple[Job, Exception]]:
         """Collect finished work, start new work; returns the jobs that failed, with why."""
         failed: list[tuple[Job, Exception]] = []
-        still = []
-        for job in self.prepping:
-            if not job.prep.done():
-                still.append(job)
-                continue
+        # Prepared photos leave in plan order: a job done early waits for the ones before it.
+        while self.prepping and self.prepping[0].prep.done():
+            job = self.prepping.popleft()
             try:
                 job.jpeg, job.photo_source, job.evotor_image = job.prep.result()
             except Exception as exc:  # the executor decides what each failure means
                 failed.append((job, exc))
                 continue
-            job.prep = None
-            self.waiting_url.append(job)
-        self.prepping = still
+            finally:
+                job.prep = None
+            self.prepared.append(job)
 
-        while self.to_prep and (
-            len(self.prepping) + len(self.waiting_url) + len(self.uploading) + len(self.ready)
-            < PREP_WINDOW
-        ):
+        while self.to_prep and self._in_window() < PREP_WINDOW:
             job = self.to_prep.popleft()
             job.prep = self.pool.submit(
                 prepare_photo, job.item, self.evotor, self._jpegs, self.budget
             )
             self.prepping.append(job)
 
-        while self.waiting_url and self.spare_urls:
-            job = self.waiting_url.popleft()
-            job.upload = self.pool.submit(self.upload, self.spare_urls.popleft(), job.jpeg)
-            self.uploading.append(job)
+        self._make_groups()
+        while self.waiting and self.url:
+            group = self.waiting.popleft()
+            group.url = self.url
+            jpegs = [job.jpeg for job in group.jobs]
+            group.upload = self.pool.submit(self.upload, group.url, jpegs, bulk=group.bulk)
+            self.uploading.append(group)
 
-        still = []
-        for job in self.uploading:
-            if not job.upload.done():
-                still.append(job)
-                continue
+        retry: list[PhotoGroup] = []
+        while self.uploading and self.uploading[0].upload.done():
+            group = self.uploading.popleft()
             try:
-                job.upload_response = job.upload.result()
+                group.upload_response = group.upload.result()
             except VkApiError as exc:
-                job.attempts += 1
-                job.upload = None
-                if job.attempts < MAX_ATTEMPTS:
-                    self.waiting_url.append(job)
+                group.upload = None
+                if isinstance(exc, VkUploadUrlRefused):
+                    self.drop_url(group.url)
+                for job in group.jobs:
+                    job.attempts += 1
+                if group.jobs[0].attempts < MAX_ATTEMPTS:
+                    retry.append(group)
                 else:
-                    failed.append((job, exc))
+                    failed.extend((job, exc) for job in group.jobs)
                 continue
-            job.upload = None
-            self.ready.append(job)
-        self.uploading = still
+            group.upload = None
+            if group.bulk != self.bulk:  # uploaded for bulk, but VK refused bulk meanwhile
+                for job in group.jobs:
+                    self.again.append(job)
+                continue
+            for job in group.jobs:
+                job.upload_response = group.upload_response
+            self.ready.append(group)
+        # Refused uploads go first when a URL comes, in their order.
+        self.waiting.extendleft(reversed(retry))
         return failed
+
+    def _make_groups(self) -> None:
+        """Prepared jobs → groups of BULK_PHOTOS in plan order (a smaller one only when no more
+        photos will come); a job whose bulk save VK refused twice goes alone."""
+        size = BULK_PHOTOS if self.bulk else 1
+        while self.again:
+            job = self.again[0]
+            if not self.bulk or job.bulk_refusals >= 2:
+                self.again.popleft()
+                self.waiting.append(PhotoGroup([job], bulk=self.bulk))
+                continue
+            jobs = []
+            while self.again and len(jobs) < size and self.again[0].bulk_refusals < 2:
+                jobs.append(self.again.popleft())
+            self.waiting.append(PhotoGroup(jobs, bulk=True))
+        more_to_come = bool(self.to_prep or self.prepping)
+        while self.prepared and (len(self.prepared) >= size or not more_to_come):
+            jobs = [self.prepared.popleft() for _ in range(min(size, len(self.prepared)))]
+            self.waiting.append(PhotoGroup(jobs, bulk=self.bulk))
 
     def wait(self, until: float) -> None:
         """Wait for some photo work to finish, or until `until` (time.monotonic)."""
-        futures = [job.prep for job in self.prepping] + [job.upload for job in self.uploading]
+        futures = [job.prep for job in self.prepping] + [g.upload for g in self.uploading]
         timeout = max(0.005, until - time.monotonic())
         if futures:
             wait(futures, timeout=min(timeout, 0.5), return_when=FIRST_COMPLETED)
@@ -305,10 +421,11 @@ class PhotoPipeline:
 
     def unsent(self) -> list[Job]:
         """Take every job not yet prepared, uploading or sent (the run gives up on them)."""
-        jobs = [*self.to_prep, *self.waiting_url, *self.ready]
-        self.to_prep.clear()
-        self.waiting_url.clear()
-        self.ready.clear()
+        jobs = [*self.to_prep, *self.prepared, *self.again]
+        for group in (*self.waiting, *self.ready):
+            jobs.extend(group.jobs)
+        for queue in (self.to_prep, self.prepared, self.again, self.waiting, self.ready):
+            queue.clear()
         return jobs
 
     def shutdown(self) -> None:

@@ -178,10 +178,12 @@ class RunRecorder:
             SyncRunItem.objects.bulk_create(self.pending_items, batch_size=500)
             self.pending_items = []
 
-    def save_counters(self, *, vk_requests: int) -> None:
+    def save_counters(self, *, vk_requests: int, vk_rate_refusals: int = 0) -> None:
         self.run.vk_requests = vk_requests
+        self.run.vk_rate_refusals = vk_rate_refusals
+        figures = (*SyncRun.COUNTERS, "vk_requests", "vk_rate_refusals")
         SyncRun.objects.filter(pk=self.run.pk).update(
-            **{name: getattr(self.run, name) for name in (*SyncRun.COUNTERS, "vk_requests")}
+            **{name: getattr(self.run, name) for name in figures}
         )
 
 

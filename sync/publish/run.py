@@ -116,10 +116,10 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
     transport = (NaiveTransport if naive else ExecuteTransport)(ctx.client)
     try:
         plan, links = _plan_run(ctx)
-        run.vk_requests = ctx.client.requests_made
+        _take_figures(run, ctx.client)
         run.plan_summary = plan.summary()
         run.total = plan.total
-        run_save(run, "plan_summary", "total", "vk_requests", "created")
+        run_save(run, "plan_summary", "total", "vk_requests", "vk_rate_refusals", "created")
         if run.dry_run:
             return run_finish(run, RunStatus.SUCCEEDED)
         if plan.guard_held:
@@ -133,7 +133,7 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
 
         def on_batch():
             lock.renew()
-            run.vk_requests = ctx.client.requests_made
+            _take_figures(run, ctx.client)
             if progress:
                 progress(run)
 
@@ -149,7 +149,7 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
         try:
             executor.run()
         finally:
-            run.vk_requests = ctx.client.requests_made
+            _take_figures(run, ctx.client)
         if executor.unknown_creates:
             resolve_lost_answers(
                 run=run,
@@ -157,18 +157,18 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
                 owner_id=vk.owner_id,
                 links=[job.link for job in executor.unknown_creates],
             )
-        run.vk_requests = ctx.client.requests_made
+        _take_figures(run, ctx.client)
     except Stop as stop:
-        run.vk_requests = ctx.client.requests_made
+        _take_figures(run, ctx.client)
         return _stopped(run, ctx, stop.error)
     except vk_errors.VkApiError as exc:
-        run.vk_requests = ctx.client.requests_made
+        _take_figures(run, ctx.client)
         return _stopped(run, ctx, exc)
     except LockLost:
         return run_finish(run, RunStatus.FAILED, error=_("Another process took over this sync."))
     except Exception:
         logger.exception("sync run crashed", extra={"user_id": user.pk, "run_id": run.pk})
-        run.vk_requests = ctx.client.requests_made
+        _take_figures(run, ctx.client)
         run_finish(
             run,
             RunStatus.FAILED,
@@ -176,6 +176,12 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
         )
         raise
     return _completed(run, ctx)
+
+
+def _take_figures(run: SyncRun, client) -> None:
+    """The client's request figures onto the run (saved with the run's next save)."""
+    run.vk_requests = client.requests_made
+    run.vk_rate_refusals = client.rate_refusals
 
 
 def _plan_run(ctx: _Context) -> tuple[Plan, dict[tuple[str, str], ItemLink]]:

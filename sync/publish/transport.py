@@ -15,7 +15,6 @@ Both answer a list of `VkCallResult` and a "stop" error, never raise for one cal
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -76,16 +75,12 @@ class ExecuteTransport:
 
     def __init__(self, client: VkClient):
         self.client = client
-        self.next_slot = 0.0
 
     def send(self, calls: list[VkCall]) -> SendResult:
-        started = time.monotonic()
         try:
             results = self.client.execute(calls)
         except VkApiError as exc:
             return SendResult(_blanket(calls, exc), stop=exc)
-        finally:
-            self.next_slot = max(started + request_interval(), time.monotonic())
         return SendResult(results)
 
 
@@ -110,7 +105,6 @@ class NaiveTransport:
 
     def __init__(self, client: VkClient):
         self.client = client
-        self.next_slot = 0.0
 
     def send(self, calls: list[VkCall]) -> SendResult:
         results: list[VkCallResult] = []
@@ -125,7 +119,6 @@ class NaiveTransport:
                 results.append(VkCallResult(call, error=error))
                 continue
             params = {k: _resolve(v, results) for k, v in call.params.items()}
-            started = time.monotonic()
             try:
                 value = self.client.call(call.method, **params)
             except VkItemError as exc:
@@ -136,6 +129,4 @@ class NaiveTransport:
                 return SendResult(results, stop=exc)
             else:
                 results.append(VkCallResult(call, value=value))
-            finally:
-                self.next_slot = max(started + request_interval(), time.monotonic())
         return SendResult(results)

@@ -31,8 +31,8 @@ class Job:
     jpeg: bytes | None = None
     photo_source: PhotoSource | None = None
     evotor_image: str | None = None  # what Evotor's image list said, when read
-    upload: Future | None = None
     upload_response: str | None = None
+    bulk_refusals: int = 0  # bulk saves of this photo VK refused (then it goes alone)
     finished: bool = False
 
     @property

@@ -28,8 +28,8 @@ def sync_failing_after_first_batch(shop, inject):
 
 @pytest.fixture
 def bigger_shop(shop, default_photo_path):
-    """Enough products for several requests: 12 new items fit in one, so the 25 here take three
-    (the failures are injected once the first has been applied)."""
+    """Enough products for several requests: 20 new items fit in one (four bulk photo groups of
+    five), so the 25 here take two (the failures are injected once the first was applied)."""
     for n in range(20):
         shop.add(f"x{n}", f"Товар для проверки {n}", image=False, price=10 + n)
     shop.refresh()
@@ -106,6 +106,7 @@ def test_a_few_too_many_requests_errors_are_waited_out(bigger_shop, retry_waits)
     run = sync_failing_after_first_batch(shop, lambda vk: vk.fail(6, count=2))
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert retry_waits == [1.0, 2.0]  # HTTP_BACKOFF_SECONDS, then twice that
+    assert run.vk_rate_refusals == 2  # the run's figures keep what VK refused
     assert len(shop.vk_items()) == len(shop.products)
     assert_no_duplicates_and_links_intact(shop)
 
