@@ -121,12 +121,16 @@ def test_a_run_whose_task_redis_lost_is_sent_again_and_carried_out(
     assert_no_duplicates_and_links_intact(shop)
 
 
+ITEMS = 45
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_redis_lost_in_the_middle_of_a_run_fails_it_with_a_message_and_the_next_run_finishes(
     published, on_redis, sig
 ):
     shop = published
-    for n in range(20):
+    # More items than one request carries (20 new items an `execute`), so the run is cut short.
+    for n in range(ITEMS):
         shop.add(f"x{n}", f"Товар для проверки {n}", image=False, price=10 + n)
     shop.refresh()
     state = {"stopped": False}
@@ -142,7 +146,7 @@ def test_redis_lost_in_the_middle_of_a_run_fails_it_with_a_message_and_the_next_
     assert run.status == RunStatus.FAILED
     assert run.error  # a message for the merchant, in Russian
     assert any("а" <= ch.lower() <= "я" for ch in run.error), run.error
-    assert 0 < run.created < 20
+    assert 0 < run.created < ITEMS
     assert not SyncRun.objects.filter(user=shop.user, status=RunStatus.RUNNING).exists()
     assert_no_duplicates_and_links_intact(shop)
 
@@ -150,6 +154,6 @@ def test_redis_lost_in_the_middle_of_a_run_fails_it_with_a_message_and_the_next_
     again = shop.sync()
 
     assert again.status == RunStatus.SUCCEEDED, again.error
-    assert again.created == 20 - run.created
+    assert again.created == ITEMS - run.created
     assert len(shop.vk_items()) == len(shop.products)
     assert_no_duplicates_and_links_intact(shop)
