@@ -216,7 +216,7 @@ class RunStatus(models.TextChoices):
     PLANNING = "planning", _("Planning")
     RUNNING = "running", _("Publishing")
     SUCCEEDED = "succeeded", _("Done")
-    PARTIAL = "partial", _("Done with errors")
+    PARTIAL = "partial", _("Done with problems")
     FAILED = "failed", _("Failed")
     HELD = "held", _("Waiting for confirmation")
     STOPPED = "stopped", _("Stopped")
