@@ -56,9 +56,7 @@ NAMES: dict[str, AdminNames] = {
     ),
     "catalog.cachedgroup": _names(
         pgettext_lazy("accusative", "Evotor product group"),
-        lambda n: ngettext(
-            "%(count)d Evotor product group", "%(count)d Evotor product groups", n
-        ),
+        lambda n: ngettext("%(count)d Evotor product group", "%(count)d Evotor product groups", n),
     ),
     "catalog.cachedproduct": _names(
         pgettext_lazy("accusative", "Evotor product"),
@@ -177,7 +175,7 @@ def _decline(model_admin, names: AdminNames) -> None:
     def get_changelist_instance(request):
         cl = original_changelist(request)
         cl.title = _changelist_title(cl, request, names.accusative)
-        cl.evosync_count = names.count(cl.result_count)
+        cl.evosync_count = names.count(cl.result_count) % {"count": cl.result_count}
         cl.evosync_add = gettext("Add %s") % names.accusative
         return cl
 

@@ -198,8 +198,10 @@ def build_plan(
     def publishable(item: DesiredItem) -> bool:
         """Whether the item can be in VK after the run (flags only stop new items)."""
         link = links_by_key.get(item.key)
-        return item.key in adoptions or (link is not None and link.vk_item_id is not None) or (
-            not item.flags
+        return (
+            item.key in adoptions
+            or (link is not None and link.vk_item_id is not None)
+            or (not item.flags)
         )
 
     new_albums: dict[str, AlbumPlan] = {}

@@ -26,6 +26,7 @@ def category_label(category_id) -> str:
         return str(category_id)
     return category_name(FALLBACK_CATEGORIES, number) or _("category %(id)s") % {"id": number}
 
+
 # The VK fields (and pseudo-fields) a plan or a run item lists as old → new.
 FIELD_LABELS = {
     "name": pgettext_lazy("VK item field", "Name"),
