@@ -16,8 +16,8 @@ field has Django's automatic verbose name, which the admin showed as a raw "USER
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _

@@ -26,9 +26,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from evosync.formats import money_text
 from sync import selectors
 from sync.models import RunTrigger
-from evosync.formats import money_text
 from sync.templatetags.sync_tags import FIELD_LABELS, FLAGS, category_label
 from sync.views import url_or_empty
 

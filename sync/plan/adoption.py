@@ -48,9 +48,7 @@ def sku_distinctive(sku: str) -> bool:
     key = sku_key(sku)
     if len(key) < SKU_MIN_LENGTH or len(set(key)) < 3:
         return False
-    if key.isdigit() and int(key) < 10 ** (SKU_MIN_LENGTH - 1):
-        return False
-    return True
+    return not (key.isdigit() and int(key) < 10 ** (SKU_MIN_LENGTH - 1))
 
 
 def name_words(name: str) -> set[str]:

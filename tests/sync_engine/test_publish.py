@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from sync.adoptions import adoption_decide
 from sync.models import (
     AdoptionVerdict,
     AlbumLink,
@@ -14,7 +15,6 @@ from sync.models import (
     StopCause,
     SyncRunItem,
 )
-from sync.adoptions import adoption_decide
 from sync.plan.preview import sync_run_preview
 
 from .conftest import VK_GROUP
