@@ -181,3 +181,28 @@ def test_a_category_is_shown_by_its_name():
     with translation.override("ru"):
         assert change_value(20055, "category_id") == "Бакалея"
         assert change_value("197.9", "price") == "197,90\u00a0₽"
+
+
+# --- the dashboard's main button ------------------------------------------------------------------
+def main_action(page: str) -> str:
+    start = page.index('data-main-action="') + len('data-main-action="')
+    return page[start : page.index('"', start)]
+
+
+def test_an_account_with_nothing_connected_is_led_to_connect_not_to_sync(owner_client):
+    page = owner_client.get(reverse("sync:dashboard")).content.decode()
+    assert main_action(page) == "connect_vk"
+    assert "Синхронизировать сейчас" not in page
+    assert f'action="{reverse("sync:sync_now")}"' not in page
+
+
+def test_a_connected_account_before_its_first_publish_is_led_to_the_preview(owner_client, shop):
+    page = owner_client.get(reverse("sync:dashboard")).content.decode()
+    assert main_action(page) == "preview"
+
+
+def test_after_the_first_publish_the_main_button_syncs(owner_client, shop):
+    shop.sync()
+    page = owner_client.get(reverse("sync:dashboard")).content.decode()
+    assert main_action(page) == "sync_now"
+    assert f'action="{reverse("sync:sync_now")}"' in page
