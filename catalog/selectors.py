@@ -48,6 +48,11 @@ def _count(model, **filters) -> Coalesce:
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
+def store_count(user) -> int:
+    """How many stores `stores_for_page` shows."""
+    return CachedStore.objects.filter(user=user, is_removed=False).count()
+
+
 def stores_for_page(user) -> list[CachedStore]:
     """The user's stores with `group_count`, `product_count` and `sync_enabled`."""
     stores = list(

@@ -59,6 +59,9 @@ def _refresh_context(user) -> dict:
         "refresh_active": run is not None
         and not stale
         and run.status in (RefreshStatus.QUEUED, RefreshStatus.RUNNING),
+        # The stores the page shows as cards (a store Evotor gives no access to is one too):
+        # the summary counts the same (issue 12: «2 магазина» above three cards).
+        "store_count": selectors.store_count(user),
     }
 
 
@@ -80,6 +83,14 @@ def stores(request: HttpRequest) -> HttpResponse:
 def store_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     store = selectors.store_for_user(request.user, pk)
     enabled = _enabled_from(request)
+    if enabled and not store.is_accessible:
+        refused = _("Evotor gives no access to «%(name)s», so it cannot be published.") % {
+            "name": store.name
+        }
+        if _wants_json(request):
+            return JsonResponse({"ok": False, "message": refused}, status=409)
+        messages.error(request, refused)
+        return _back(request, reverse("catalog:stores"))
     sync_filter_set(
         user=request.user, entity_type=EntityType.STORE, entity_id=store.evotor_id, enabled=enabled
     )

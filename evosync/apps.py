@@ -11,5 +11,7 @@ class EvosyncConfig(AppConfig):
         from django.contrib import admin
 
         from evosync.admin_changelists import harden_changelists
+        from evosync.admin_names import decline_admin_names
 
         harden_changelists(admin.site)
+        decline_admin_names(admin.site)

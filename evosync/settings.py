@@ -241,6 +241,8 @@ LANGUAGE_CODE = "ru"
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# One date-time format across the site, per language (evosync/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["evosync.formats"]
 TIME_ZONE = env("TIME_ZONE", default="Europe/Moscow")
 USE_TZ = True
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from sync.models import (
+    AdoptionDecision,
     AlbumLink,
     Alert,
     ItemLink,
@@ -295,3 +296,12 @@ class SyncLockAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["user", "holder", "expires_at"]
     search_fields = ["user__email", "holder"]
     list_select_related = ["user"]
+
+
+@admin.register(AdoptionDecision)
+class AdoptionDecisionAdmin(admin.ModelAdmin):
+    list_display = ["product_id", "user", "vk_item_id", "verdict", "decided_at"]
+    list_filter = ["verdict"]
+    search_fields = ["product_id", "user__email", "=vk_item_id"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]

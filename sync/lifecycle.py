@@ -187,7 +187,9 @@ def sync_run_start_check(user, *, trigger: str) -> StartCheck:
       first publish done through the preview;
     - a run already queued or in progress, really alive, is the answer instead of a second one
       (dead ones are closed here); a lock held by a run nobody recorded refuses;
-    - a run by hand (or a retry) needs a working VK connection (it would only fail).
+    - a run by hand (or a retry) needs a working VK connection (it would only fail);
+    - no run without a VK category: VK refuses every item without one (issue 12: a run
+      skipped 397 of 427 items and still read «Готово»).
     """
     if not user.is_active:
         return StartCheck(refusal=StartRefused(_("This account is not active."), code="inactive"))
@@ -208,7 +210,21 @@ def sync_run_start_check(user, *, trigger: str) -> StartCheck:
         refusal = _vk_refusal(user)
         if refusal is not None:
             return StartCheck(refusal=refusal)
+    refusal = category_refusal(user)
+    if refusal is not None:
+        return StartCheck(refusal=refusal)
     return StartCheck()
+
+
+def category_refusal(user) -> StartRefused | None:
+    """Why nothing may be published for want of a VK category (None when one is chosen)."""
+    chosen = SyncSettings.objects.filter(user=user, vk_category_id__isnull=False).exists()
+    if chosen:
+        return None
+    return StartRefused(
+        _("Choose a VK category in the settings first: VK does not accept items without one."),
+        code="no_category",
+    )
 
 
 def _vk_refusal(user) -> StartRefused | None:

@@ -42,6 +42,16 @@ def first_publish_done(user) -> bool:
 
 
 # --- runs -----------------------------------------------------------------------------------------
+def anything_sent(user) -> bool:
+    """Whether anything of the merchant's is in VK through EvoSync (an item or an album)."""
+    from sync.models import AlbumLink, ItemLink
+
+    return (
+        ItemLink.objects.filter(user=user, vk_item_id__isnull=False).exists()
+        or AlbumLink.objects.filter(user=user).exists()
+    )
+
+
 def runs_of(user) -> QuerySet[SyncRun]:
     """The merchant's runs, newest first (previews are not runs the merchant started)."""
     return SyncRun.objects.filter(user=user, dry_run=False).order_by("-created_at", "-id")
@@ -76,6 +86,84 @@ def run_items(run: SyncRun, *, status: str | None = None) -> QuerySet[SyncRunIte
     if status:
         items = items.filter(status=status)
     return items
+
+
+@dataclass(frozen=True)
+class RunProblem:
+    """Why a run is "done with problems", in one line, and where to fix it."""
+
+    text: str
+    fix_url: str = ""
+    fix_label: str = ""
+
+
+def run_problem(run: SyncRun) -> RunProblem | None:
+    """The main reason items of a finished run were skipped or failed (None: nothing was).
+
+    Skipped items say why through their reason codes (sync.reasons): a missing category or
+    missing photos point to the settings, where one choice fixes them all; other skips and
+    VK's refusals point to the run's item list.
+    """
+    from django.urls import reverse
+    from django.utils.translation import ngettext
+
+    from sync import reasons
+    from sync.plan.rules import FLAG_NO_CATEGORY
+
+    if not (run.skipped or run.failed):
+        return None
+    codes: dict[str, int] = {}
+    skipped = SyncRunItem.objects.filter(run=run, status=RunItemStatus.SKIPPED)
+    for error in skipped.values_list("error", flat=True):
+        for code in {c.strip() for c in (error or "").split(",") if c.strip()}:
+            codes[code] = codes.get(code, 0) + 1
+    settings_url = reverse("sync:settings")
+    items_url = reverse("sync:run_detail", args=[run.pk]) + "?status=%s#items"
+    if codes.get(FLAG_NO_CATEGORY):
+        count = codes[FLAG_NO_CATEGORY]
+        return RunProblem(
+            ngettext(
+                "%(count)d item was skipped: no VK category is chosen.",
+                "%(count)d items were skipped: no VK category is chosen.",
+                count,
+            )
+            % {"count": count},
+            settings_url,
+            _("Choose a category"),
+        )
+    photo = sum(n for code, n in codes.items() if code in reasons.PHOTO_PROBLEMS)
+    if photo:
+        return RunProblem(
+            ngettext(
+                "%(count)d item was skipped: it has no photo.",
+                "%(count)d items were skipped: they have no photo.",
+                photo,
+            )
+            % {"count": photo},
+            settings_url + "#id_default_photo",
+            _("Upload a default photo"),
+        )
+    if run.skipped:
+        return RunProblem(
+            ngettext(
+                "%(count)d item was skipped: VK would refuse it as it is.",
+                "%(count)d items were skipped: VK would refuse them as they are.",
+                run.skipped,
+            )
+            % {"count": run.skipped},
+            items_url % RunItemStatus.SKIPPED,
+            _("See why"),
+        )
+    return RunProblem(
+        ngettext(
+            "%(count)d item was not accepted by VK; it is tried again on the next run.",
+            "%(count)d items were not accepted by VK; they are tried again on the next run.",
+            run.failed,
+        )
+        % {"count": run.failed},
+        items_url % RunItemStatus.FAILED,
+        _("See why"),
+    )
 
 
 def run_failed_items(run: SyncRun) -> QuerySet[SyncRunItem]:

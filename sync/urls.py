@@ -9,6 +9,11 @@ urlpatterns = [
     path("sync-now", views.sync_now, name="sync_now"),
     path("preview", views_preview.preview, name="preview"),
     path("publish", views_preview.publish, name="publish"),
+    path(
+        "adoptions/<str:store_id>/<str:product_id>",
+        views_preview.adoption_answer,
+        name="adoption_answer",
+    ),
     path("settings", views.settings_page, name="settings"),
     path("settings/default-photo", views.default_photo_image, name="default_photo_image"),
     path("runs", views_runs.runs, name="runs"),

@@ -26,9 +26,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from evosync.formats import money_text
 from sync import selectors
 from sync.models import RunTrigger
-from sync.templatetags.sync_tags import FIELD_LABELS, FLAGS
+from sync.templatetags.sync_tags import FIELD_LABELS, FLAGS, category_label
 from sync.views import url_or_empty
 
 ITEMS_PER_ACTION = 10
@@ -40,8 +41,8 @@ ACTION_SECTIONS = (
         "adopt",
         gettext_lazy("Items already in VK"),
         gettext_lazy(
-            "Found in your VK Market with the same article or name: they are linked to the "
-            "Evotor product and updated, not duplicated."
+            "Found in your VK Market with the same barcode or article and a similar name: "
+            "they are linked to the Evotor product and updated, not duplicated."
         ),
     ),
     ("update", gettext_lazy("Changed items"), gettext_lazy("Only the fields shown change.")),
@@ -101,9 +102,10 @@ def _value(field: str, value, category_names: dict[int, str]):
         return PHOTO_KINDS.get(value, value) if value else None
     if field in ("visible", "deleted"):
         return _("yes") if value else _("no")
+    if field in ("price", "old_price") and value not in (None, ""):
+        return money_text(value)
     if field == "category_id" and value is not None:
-        name = category_names.get(value)
-        return f"{name} ({value})" if name else value
+        return category_names.get(value) or category_label(value)
     return value
 
 
@@ -187,9 +189,17 @@ def preview(request: HttpRequest) -> HttpResponse:
     if action not in ACTION_LABELS and action != "flagged":
         action = ""
 
+    from sync.lifecycle import category_refusal
+
+    connections = {c.vendor: c for c in selectors.connection_statuses(user)}
     context = {
         "plan": plan,
         "counts": plan.counts,
+        "vk_connected": connections["vk"].connected,
+        "vk_url": url_or_empty("connections:vk"),
+        "category_refusal": category_refusal(user),
+        "sent_before": selectors.anything_sent(user),
+        "adoption_reviews": plan.adoption_reviews,
         "first_published": selectors.first_publish_done(user),
         "stores_on": bool(enabled_store_ids(user)),
         "stores_url": url_or_empty("catalog:stores"),
@@ -270,6 +280,43 @@ def publish(request: HttpRequest) -> HttpResponse:
         started_message=_("Publishing has started. You can follow it here."),
         confirm_removals=_confirmed_removals(request),
     )
+
+
+@login_required
+@require_POST
+def adoption_answer(request: HttpRequest, store_id: str, product_id: str) -> HttpResponse:
+    """The merchant's answer about a VK item that may be this product: "the same" adopts it,
+    "different" creates a new item. Another merchant's product or VK item is a 404."""
+    from django.contrib import messages
+    from django.http import Http404
+    from django.shortcuts import redirect
+
+    from sync.adoptions import AdoptionNotFound, adoption_decide
+    from sync.models import AdoptionVerdict
+
+    verdict = request.POST.get("verdict") or ""
+    try:
+        vk_item_id = int(request.POST.get("vk_item_id") or "")
+    except ValueError:
+        vk_item_id = None
+    if verdict not in AdoptionVerdict.values or vk_item_id is None:
+        messages.error(request, _("The answer was not understood; choose one of the buttons."))
+        return redirect("sync:preview")
+    try:
+        adoption_decide(
+            user=request.user,
+            store_id=store_id,
+            product_id=product_id,
+            vk_item_id=vk_item_id,
+            verdict=verdict,
+        )
+    except AdoptionNotFound:
+        raise Http404 from None
+    if verdict == AdoptionVerdict.CONFIRMED:
+        messages.success(request, _("Linked: the VK item will be updated, not duplicated."))
+    else:
+        messages.success(request, _("Noted: the product gets a new VK item of its own."))
+    return redirect(reverse("sync:preview") + "#adoption-reviews")
 
 
 def _confirmed_removals(request: HttpRequest) -> int:

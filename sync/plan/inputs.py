@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catalog.models import CachedGroup, CachedProduct
-from sync.models import AlbumLink, ItemLink, SyncSettings
+from sync.models import AdoptionDecision, AlbumLink, ItemLink, SyncSettings
 from sync.plan import rules
 from sync.plan.photos import (
     EvotorImage,
@@ -53,6 +53,8 @@ class Inputs:
     # Evotor's image list as the preview just read it, for new items (never stored): see
     # `photo_for`.
     evotor_seen: dict[tuple[str, str], str] = field(default_factory=dict)
+    # The merchant's answers about weak adoption matches: {key: (VK item id, verdict)}.
+    adoption_decisions: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
 
     def group_chain(self, store_id: str, group_id: str) -> list[str]:
         """The group and its ancestors, nearest first (cycles in bad data are cut)."""
@@ -189,6 +191,7 @@ def load_inputs(user) -> Inputs:
             "quantity",
             "allow_to_sell",
             "content_hash",
+            "barcodes",
         )
     )
     store_ids = {row["store_evotor_id"] for row in rows}
@@ -222,6 +225,7 @@ def load_inputs(user) -> Inputs:
                 group_id=group_id,
                 group_name=group_name,
                 source_hash=row["content_hash"],
+                barcodes=tuple(row["barcodes"] or ()),
             )
         )
     selected = {(p.store_id, p.product_id) for p in products}
@@ -259,6 +263,10 @@ def load_inputs(user) -> Inputs:
         fallbacks=load_fallbacks(user, sync_settings),
         groups=groups,
         removed_keys=removed_keys,
+        adoption_decisions={
+            (d.store_id, d.product_id): (d.vk_item_id, d.verdict)
+            for d in AdoptionDecision.objects.filter(user=user)
+        },
     )
     kept = {key: link.sku for key, link in links.items() if link.sku}
     inputs.skus = rules.assign_skus(products, kept=kept)
@@ -300,4 +308,5 @@ def plan_from_inputs(
         vk_albums=vk_albums,
         removed_keys=inputs.removed_keys,
         confirmed_removals=confirmed_removals,
+        adoption_decisions=inputs.adoption_decisions,
     )

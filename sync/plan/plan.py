@@ -92,6 +92,20 @@ class PlanItem:
 
 
 @dataclass
+class AdoptionReview:
+    """A VK item that may be this product, waiting for the merchant's answer: the product is
+    neither adopted nor created until then (sync.plan.adoption)."""
+
+    desired: DesiredItem
+    vk: VkItemSnapshot
+    evidence: str  # barcode | sku | name
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.desired.key
+
+
+@dataclass
 class Plan:
     """Everything a run would do, with counts for the preview page."""
 
@@ -107,6 +121,10 @@ class Plan:
     unchanged: int = 0
     # The VK catalog cache was used to look for items to adopt.
     adoption_checked: bool = False
+    # Weak matches the merchant has to confirm or reject (left out of the run until then).
+    adoption_reviews: list[AdoptionReview] = field(default_factory=list)
+    # The groups whose album is not made: none of their items can be published (titles).
+    albums_not_created: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -119,6 +137,7 @@ class Plan:
         )
         counts["albums_to_rename"] = len(self.album_renames)
         counts["photo_unchecked"] = len(self.photo_unchecked)
+        counts["adoption_reviews"] = len(self.adoption_reviews)
         return counts
 
     @property

@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from sync.models import LinkState, RemovalPolicy, RunAction
-from sync.plan.adoption import match_adoptions
+from sync.models import AdoptionVerdict, LinkState, RemovalPolicy, RunAction
+from sync.plan.adoption import STRONG, match_adoptions
 from sync.plan.plan import (
     ACTION_ORDER,
     REASON_FILTERED,
     REASON_OUT_OF_STOCK,
     REASON_REMOVED,
+    AdoptionReview,
     AlbumPlan,
     AlbumRename,
     Plan,
@@ -107,6 +108,7 @@ def build_plan(
     vk_albums: list[AlbumSnapshot] = (),
     removed_keys: set[tuple[str, str]] = frozenset(),
     confirmed_removals: int | None = None,
+    adoption_decisions: dict[tuple[str, str], tuple[int, str]] | None = None,
 ) -> Plan:
     """The plan for one merchant.
 
@@ -115,7 +117,9 @@ def build_plan(
     vk_items: the merchant's VK items from the VK catalog cache, to adopt (None: don't adopt);
     vk_albums: the community's albums, to adopt one whose title matches instead of making it;
     removed_keys: products removed at the till (for the reason shown; others are filtered out);
-    confirmed_removals: the merchant confirmed a held run with that many removals.
+    confirmed_removals: the merchant confirmed a held run with that many removals;
+    adoption_decisions: {product key: (VK item id, AdoptionVerdict)}, the merchant's answers
+    about weak adoption matches.
     """
     plan = Plan(guard_percent=settings.removal_guard_percent)
     links_by_key = {link.key: link for link in links}
@@ -162,6 +166,44 @@ def build_plan(
             return renamed.get(album_id, album_title_of[album_id])
         return item.album_title
 
+    # Adoption: products without an item in VK, against VK items nobody links to. A weak match
+    # waits for the merchant's answer (adoption_decisions) and is left out until then.
+    adoptions: dict[tuple[str, str], VkItemSnapshot] = {}
+    waiting: set[tuple[str, str]] = set()
+    if vk_items is not None:
+        plan.adoption_checked = True
+        linked_ids = {link.vk_item_id for link in links if link.vk_item_id is not None}
+        candidates = [
+            item
+            for item in desired
+            if (link := links_by_key.get(item.key)) is None
+            or (link.vk_item_id is None and link.state != LinkState.CREATING)
+        ]
+        free_items = [vk for vk in vk_items if vk.vk_id not in linked_ids]
+        decisions = adoption_decisions or {}
+        by_key = {item.key: item for item in candidates}
+        for key, match in match_adoptions(candidates, free_items).items():
+            if match.strength == STRONG:
+                adoptions[key] = match.vk
+                continue
+            answer = decisions.get(key)
+            if answer == (match.vk.vk_id, AdoptionVerdict.CONFIRMED):
+                adoptions[key] = match.vk
+            elif answer != (match.vk.vk_id, AdoptionVerdict.REJECTED):
+                waiting.add(key)
+                plan.adoption_reviews.append(AdoptionReview(by_key[key], match.vk, match.evidence))
+        plan.adoption_reviews.sort(key=lambda r: r.desired.product_name.casefold())
+    desired = [item for item in desired if item.key not in waiting]
+
+    def publishable(item: DesiredItem) -> bool:
+        """Whether the item can be in VK after the run (flags only stop new items)."""
+        link = links_by_key.get(item.key)
+        return (
+            item.key in adoptions
+            or (link is not None and link.vk_item_id is not None)
+            or (not item.flags)
+        )
+
     new_albums: dict[str, AlbumPlan] = {}
     vk_album_by_title = {}
     for album in vk_albums:
@@ -174,6 +216,8 @@ def build_plan(
         if key in group_album:
             continue
         folded = item.album_title.casefold()
+        if not publishable(item):
+            continue  # an album with nothing in it helps no one (issue 12)
         if folded in album_by_title:
             continue  # an album we made for another group of that title: linked at publish
         plan_album = new_albums.get(folded)
@@ -186,20 +230,6 @@ def build_plan(
             new_albums[folded] = plan_album
         if key not in plan_album.group_keys:
             plan_album.group_keys.append(key)
-
-    # Adoption: products without an item in VK, against VK items nobody links to.
-    adoptions: dict[tuple[str, str], VkItemSnapshot] = {}
-    if vk_items is not None:
-        plan.adoption_checked = True
-        linked_ids = {link.vk_item_id for link in links if link.vk_item_id is not None}
-        candidates = [
-            item
-            for item in desired
-            if (link := links_by_key.get(item.key)) is None
-            or (link.vk_item_id is None and link.state != LinkState.CREATING)
-        ]
-        free_items = [vk for vk in vk_items if vk.vk_id not in linked_ids]
-        adoptions = match_adoptions(candidates, free_items)
 
     plan.published = sum(1 for link in links if link.on_vk and not link.hidden)
     for item in desired:
@@ -323,6 +353,18 @@ def build_plan(
             )
 
     plan.albums_to_create = list(new_albums.values())
+    planned = {album.title.casefold() for album in plan.albums_to_create}
+    plan.albums_not_created = sorted(
+        {
+            item.album_title
+            for item in desired
+            if item.album_title
+            and (item.store_id, item.album_group_id) not in group_album
+            and item.album_title.casefold() not in planned
+            and item.album_title.casefold() not in album_by_title
+        },
+        key=str.casefold,
+    )
     plan.removals = sum(1 for item in plan.items if item.action in (HIDE, DELETE))
     held = guard_holds(
         removals=plan.removals, published=plan.published, percent=settings.removal_guard_percent

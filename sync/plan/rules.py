@@ -72,6 +72,7 @@ class SourceProduct:
     group_id: str = ""
     group_name: str = ""
     is_removed: bool = False
+    barcodes: tuple[str, ...] = ()
     # CachedProduct.content_hash: tells the engine when to look at Evotor's image again.
     source_hash: str = ""
 
@@ -124,6 +125,8 @@ class DesiredItem:
     # Evotor's image has not been read for this version of the product: the run reads it
     # before uploading (and `photo` is only the fallback until then).
     photo_unknown: bool = False
+    # The product's barcodes: strong evidence when adopting a VK item (sync.plan.adoption).
+    barcodes: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -407,6 +410,7 @@ def desired_item(
         flags=flags,
         source_hash=product.source_hash,
         photo_unknown=photo_unknown,
+        barcodes=tuple(b for b in (clean_line(str(b)) for b in product.barcodes) if b),
     )
 
 

@@ -9,10 +9,23 @@ from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from evosync.formats import money_text
 from sync import reasons
 from sync.models import RunStatus
 
 register = template.Library()
+
+
+def category_label(category_id) -> str:
+    """A VK category by its name (the built-in list of VK's categories), else its number."""
+    from sync.selectors import FALLBACK_CATEGORIES, category_name
+
+    try:
+        number = int(category_id)
+    except (TypeError, ValueError):
+        return str(category_id)
+    return category_name(FALLBACK_CATEGORIES, number) or _("category %(id)s") % {"id": number}
+
 
 # The VK fields (and pseudo-fields) a plan or a run item lists as old → new.
 FIELD_LABELS = {
@@ -44,6 +57,14 @@ STATUS_BADGES = {
 def run_badge(status: str) -> str:
     """The badge class for a run status: green done, amber needs a look, red stopped."""
     return STATUS_BADGES.get(status, "")
+
+
+@register.simple_tag
+def run_problem(run):
+    """Why a run is done with problems, and the link that fixes it (sync.selectors)."""
+    from sync.selectors import run_problem as problem
+
+    return problem(run)
 
 
 @register.filter
@@ -79,10 +100,15 @@ def field_label(field: str) -> str:
 
 
 @register.filter
-def change_value(value) -> str:
-    """One side of an old → new change, readable: lists joined, empty as a dash."""
+def change_value(value, field: str = "") -> str:
+    """One side of an old → new change, readable: lists joined, empty as a dash; with the
+    field's name, prices as money and a category by its name."""
     if value is None or value == "":
         return "—"
+    if field in ("price", "old_price"):
+        return money_text(value)
+    if field == "category_id":
+        return category_label(value)
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "—"
     if isinstance(value, bool):

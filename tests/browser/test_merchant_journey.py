@@ -184,10 +184,13 @@ def test_merchant_signs_up_connects_publishes_and_follows_changes(site, sandboxe
         page.click("form[action$='/sync/publish'] button[type=submit]")
     assert re.fullmatch(r"/sync/runs/\d+", site.path), site.path
     run = SyncRun.objects.filter(user=user).latest("pk")
-    assert run.status == RunStatus.SUCCEEDED, (run.status, run.error)
-    # The till has no photo for two of them: the run finds out and leaves them for a fix.
+    # The till has no photo for two of them: the run finds out and leaves them for a fix, so
+    # it is done with problems (not green), and says why with a link to the default photo.
+    assert run.status == RunStatus.PARTIAL, (run.status, run.error)
     assert (run.created, run.skipped, run.failed) == (3, 2, 0)
-    expect(page.locator("#run-progress .badge-ok")).to_be_visible()
+    expect(page.locator("#run-progress .badge-warn")).to_be_visible()
+    expect(page.locator("#run-problem")).to_contain_text("2 товара пропущено: у них нет фото.")
+    expect(page.locator("#run-problem a[href$='/sync/settings#id_default_photo']")).to_be_visible()
     published = sorted(i["title"] for i in sandboxes.vk_items())
     assert len(published) == 3 and set(published) <= set(EXPECTED_ITEMS), published
     layout.check("run detail")

@@ -68,6 +68,7 @@ def publishing(owner):
     VkConnection.objects.create(user=owner, access_token="vk-token-of-owner", group_id=123)
     settings_obj = sync_settings_get(owner)
     settings_obj.first_published_at = timezone.now()
+    settings_obj.vk_category_id = 40099  # a first publish needs one
     settings_obj.save()
     return owner
 

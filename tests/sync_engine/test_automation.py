@@ -41,6 +41,7 @@ def test_one_merchants_failure_never_stops_the_others(shop, django_capture_on_co
 
     settings_obj = sync_settings_get(broken)
     settings_obj.first_published_at = timezone.now()
+    settings_obj.vk_category_id = 40099  # a first publish needs one
     settings_obj.save()
     # Something for the broken merchant's run to do in VK: hide an item no longer selected.
     ItemLink.objects.create(

@@ -162,13 +162,17 @@ def test_flagged_items_are_skipped_with_reasons():
     assert plan.counts["skipped"] == 1 and plan.counts["create"] == 0
 
 
-def test_first_sync_adopts_by_sku_then_by_name_and_shows_the_changes():
-    items = desired(product("p1"), product("p2", name="Кофе молотый"), product("p3", name="Сок"))
+def test_first_sync_adopts_by_sku_and_asks_about_a_name_and_shows_the_changes():
+    items = desired(
+        product("p1", article_number="TEA-2024-BLK"),
+        product("p2", name="Кофе молотый"),
+        product("p3", name="Сок"),
+    )
     vk = [
         VkItemSnapshot(
             vk_id=101,
-            title="Чай (старое имя)",
-            sku="A-p1",
+            title="Чай чёрный (старое имя)",
+            sku="TEA-2024-BLK",
             price=Decimal(90),
             description="Мой текст",
         ),
@@ -181,12 +185,15 @@ def test_first_sync_adopts_by_sku_then_by_name_and_shows_the_changes():
     ]
     plan = build_plan(desired=items, links=[], settings=SETTINGS, vk_items=vk)
     adopted = {item.product_id: item for item in plan.adoptions}
-    assert adopted["p1"].vk_item_id == 101 and adopted["p2"].vk_item_id == 102
-    assert "p3" not in adopted
+    assert set(adopted) == {"p1"} and adopted["p1"].vk_item_id == 101
+    assert [(r.desired.product_id, r.vk.vk_id, r.evidence) for r in plan.adoption_reviews] == [
+        ("p2", 102, "name")
+    ]
     # The merchant's own description stays: ours would only be generated.
     assert "description" not in adopted["p1"].send_fields
     assert adopted["p1"].changes["price"] == ["90", "100"]
-    assert plan.counts["adopt"] == 2 and plan.counts["create"] == 1
+    assert plan.counts["adopt"] == 1 and plan.counts["create"] == 1
+    assert plan.counts["adoption_reviews"] == 1
 
 
 def test_an_ambiguous_name_is_not_adopted():
@@ -195,7 +202,7 @@ def test_an_ambiguous_name_is_not_adopted():
     )
     vk = [VkItemSnapshot(vk_id=101, title="Чай, шт")]
     plan = build_plan(desired=items, links=[], settings=SETTINGS, vk_items=vk)
-    assert plan.adoptions == []
+    assert plan.adoptions == [] and plan.adoption_reviews == []
 
 
 def test_an_existing_vk_album_of_the_same_title_is_adopted():

@@ -27,7 +27,9 @@ def test_the_preview_reads_evotor_images_of_new_items_and_flags_the_one_without(
     assert not ItemLink.objects.filter(user=shop.user).exists()  # the preview stores nothing
 
     run = shop.sync()  # the run reads Evotor again, and agrees with the preview
-    assert (run.status, run.created, run.skipped) == (RunStatus.SUCCEEDED, 5, 1)
+    # A run that left an item out is done with problems, and says why (issue 12).
+    assert (run.status, run.created, run.skipped) == (RunStatus.PARTIAL, 5, 1)
+    assert run.error == "1 товар пропущен: у него нет фото."
     assert SyncRunItem.objects.get(run=run, status="skipped").error == "no_photo"
 
 

@@ -4,7 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from sync.adoptions import adoption_decide
 from sync.models import (
+    AdoptionVerdict,
     AlbumLink,
     ItemLink,
     LinkState,
@@ -141,7 +143,7 @@ def test_a_deleted_item_comes_back_with_its_product(shop):
 def test_hand_made_vk_items_with_the_same_sku_are_adopted_not_duplicated(shop):
     made = shop.vk.add_item(
         VK_GROUP,
-        title="Чай (сделан вручную)",
+        title="Чай чёрный (сделан вручную)",
         sku="ART-tea",
         price=10,
         with_photo=True,
@@ -151,7 +153,19 @@ def test_hand_made_vk_items_with_the_same_sku_are_adopted_not_duplicated(shop):
     plan = sync_run_preview(user=shop.user)
     assert plan.adoption_checked
     adopted = {item.product_id: item.vk_item_id for item in plan.adoptions}
-    assert adopted == {shop.products["tea"]: made["id"], shop.products["coffee"]: by_name["id"]}
+    # A distinctive sku and a similar name adopt at once; the same name alone waits for the
+    # merchant, and the product is neither adopted nor created meanwhile.
+    assert adopted == {shop.products["tea"]: made["id"]}
+    assert [(r.desired.product_id, r.vk.vk_id) for r in plan.adoption_reviews] == [
+        (shop.products["coffee"], by_name["id"])
+    ]
+    adoption_decide(
+        user=shop.user,
+        store_id=shop.store_id,
+        product_id=shop.products["coffee"],
+        vk_item_id=by_name["id"],
+        verdict=AdoptionVerdict.CONFIRMED,
+    )
     run = shop.sync()
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert (run.adopted, run.created) == (2, 3)
@@ -162,6 +176,33 @@ def test_hand_made_vk_items_with_the_same_sku_are_adopted_not_duplicated(shop):
     assert tea["description"] == "Мой собственный текст о чае."  # Evotor has none: theirs stays
     assert SyncRunItem.objects.filter(run=run, action="adopt").count() == 2
     assert ItemLink.objects.get(vk_item_id=made["id"]).adopted
+
+
+def test_a_rejected_match_gets_a_new_item_and_leaves_the_vk_item_alone(shop):
+    theirs = shop.vk.add_item(VK_GROUP, title="Кофе молотый", price=10, with_photo=True)
+    sync_run_preview(user=shop.user)
+    adoption_decide(
+        user=shop.user,
+        store_id=shop.store_id,
+        product_id=shop.products["coffee"],
+        vk_item_id=theirs["id"],
+        verdict=AdoptionVerdict.REJECTED,
+    )
+    assert sync_run_preview(user=shop.user).adoption_reviews == []
+    run = shop.sync()
+    assert (run.adopted, run.created) == (0, 5), run.error
+    assert len(shop.vk_items()) == 6
+    assert not ItemLink.objects.filter(vk_item_id=theirs["id"]).exists()
+
+
+def test_a_match_waiting_for_review_is_neither_adopted_nor_created(shop):
+    theirs = shop.vk.add_item(VK_GROUP, title="Кофе молотый", price=10, with_photo=True)
+    run = shop.sync()
+    assert (run.adopted, run.created) == (0, 4), run.error
+    assert not ItemLink.objects.filter(
+        product_id=shop.products["coffee"], vk_item_id__isnull=False
+    ).exists()
+    assert len(shop.vk_items()) == 5 and theirs["id"] in {i["id"] for i in shop.vk_items()}
 
 
 def test_an_item_vk_rejects_is_recorded_with_vks_message_and_retried(shop):

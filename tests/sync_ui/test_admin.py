@@ -136,9 +136,10 @@ def test_staff_queue_a_retry_of_a_runs_failed_items_from_the_admin(
     staff_client, run, django_capture_on_commit_callbacks
 ):
     from connections.models import VkConnection
-    from sync.models import RunTrigger, SyncRun
+    from sync.models import RunTrigger, SyncRun, SyncSettings
 
     VkConnection.objects.create(user=run.user, access_token="vk-token", group_id=1)
+    SyncSettings.objects.create(user=run.user, vk_category_id=40099)
     with django_capture_on_commit_callbacks(execute=False):
         staff_client.post(
             reverse("admin:sync_syncrun_changelist"),

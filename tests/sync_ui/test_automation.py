@@ -26,6 +26,7 @@ UNCHANGED = SimpleNamespace(
 def published(user, *, auto_sync=True):
     settings_obj = sync_settings_get(user)
     settings_obj.first_published_at = timezone.now()
+    settings_obj.vk_category_id = 40099  # a first publish needs one
     settings_obj.auto_sync = auto_sync
     settings_obj.save()
 

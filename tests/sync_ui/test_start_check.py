@@ -17,12 +17,16 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def vk(owner):
+    settings_obj = sync_settings_get(owner)
+    settings_obj.vk_category_id = 40099
+    settings_obj.save()
     return VkConnection.objects.create(user=owner, access_token="vk-token", group_id=7)
 
 
 def first_publish_done(user, *, auto_sync=True):
     settings_obj = sync_settings_get(user)
     settings_obj.first_published_at = timezone.now()
+    settings_obj.vk_category_id = 40099  # a first publish needs one
     settings_obj.auto_sync = auto_sync
     settings_obj.save()
 
@@ -86,3 +90,14 @@ def test_a_run_that_may_start_is_queued_with_its_task_sent_after_commit(
         run, started = sync_run_request(user=owner, trigger=RunTrigger.MANUAL)
     assert started and run.status == RunStatus.QUEUED
     assert len(callbacks) == 1
+
+
+def test_a_run_without_a_vk_category_is_refused_with_the_reason(owner, vk):
+    settings_obj = sync_settings_get(owner)
+    settings_obj.vk_category_id = None
+    settings_obj.save()
+    refusal = sync_run_start_check(owner, trigger=RunTrigger.MANUAL).refusal
+    assert refusal.code == "no_category"
+    with pytest.raises(StartRefused):
+        sync_run_request(user=owner, trigger=RunTrigger.MANUAL)
+    assert not SyncRun.objects.filter(user=owner).exists()
