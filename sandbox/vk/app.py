@@ -76,6 +76,7 @@ class _Slow:
     seconds: float
     method: str | None
     remaining: int | None
+    skip: int = 0
 
 
 class VkSandbox:
@@ -100,6 +101,7 @@ class VkSandbox:
             self.clock: Callable[[], float] | None = None
             self._failures: list[_Failure] = []
             self._slows: list[_Slow] = []
+            self._called_inside: set[str] = set()
             self._captchas: set[str] = set()
             # Accepted requests' arrival times per token, sorted (threads may take requests
             # out of their arrival order), trimmed to the last few seconds.
@@ -362,10 +364,25 @@ class VkSandbox:
             sid = captcha_sid or (str(secrets.randbelow(10**12)) if code == 14 else "")
             self._failures.append(_Failure(int(code), method, count, sid, message))
 
-    def slow(self, seconds: float, *, method: str | None = None, count: int | None = None) -> None:
-        """Matching requests are processed, then answered `seconds` late (a lost answer)."""
+    def slow(
+        self,
+        seconds: float,
+        *,
+        method: str | None = None,
+        count: int | None = None,
+        skip: int = 0,
+    ) -> None:
+        """Matching requests are processed, then answered `seconds` late (a lost answer).
+
+        A method name matches that method or an `execute` that called it; the first `skip`
+        matching requests are answered on time, so a test can hold back exactly the Nth one."""
         with self._lock:
-            self._slows.append(_Slow(float(seconds), method, count))
+            self._slows.append(_Slow(float(seconds), method, count, int(skip)))
+
+    def slows_pending(self) -> int:
+        """How many `slow` rules still wait for a request to hold back."""
+        with self._lock:
+            return len(self._slows)
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -495,8 +512,9 @@ class VkSandbox:
             self.requests_by_token[token_text].append(now)
             self.request_log.append((now, method, token_text))
             http_failure = self._take_http_failure(method)
+            self._called_inside = set()  # filled by `execute`, read under the same lock
             body = http_failure or self._api_answer(method, params, token_text, now)
-            delay = self._take_slow(method)
+            delay = self._take_slow({method, *self._called_inside})
         if delay:
             time.sleep(delay)
         return body
@@ -589,9 +607,12 @@ class VkSandbox:
         )
         return [data]
 
-    def _take_slow(self, method: str) -> float:
+    def _take_slow(self, methods: set[str]) -> float:
         for slow in self._slows:
-            if slow.method is None or slow.method == method:
+            if slow.method is None or slow.method in methods:
+                if slow.skip > 0:
+                    slow.skip -= 1
+                    return 0.0
                 if slow.remaining is not None:
                     slow.remaining -= 1
                     if slow.remaining <= 0:
@@ -604,6 +625,7 @@ class VkSandbox:
 
         def api(inner: str, inner_params: dict[str, str]) -> Any:
             self.calls_by_method[inner] += 1
+            self._called_inside.add(inner)
             self.call_log.append((inner, dict(inner_params)))
             try:
                 self._check_failure(inner, inner_params, top_level=False)
