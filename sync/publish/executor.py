@@ -7,6 +7,7 @@ How a run stays fast (docs/contracts/product.md "Limits": 3 requests per second,
   `market.addToAlbum` (sync/publish/albums.py) in the room left; one upload URL serves the run
   while VK takes it (docs/contracts/vk-market-api.md §13; docs/benchmarks.md derives the minimum);
 - photos are read, normalized and uploaded ahead in a thread pool (sync/publish/pipeline.py);
+- each answer is read by the handlers of sync/publish/outcomes.py (link state, run item, retry);
 - a request leaves only once it is full, or when nothing more can become ready without it, so
   the number of requests of a publish does not depend on how busy the host is.
 
@@ -31,23 +32,21 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from connections.evotor_client import EvotorAuthError
 from connections.vk_client import VkCallResult
-from connections.vk_errors import VkApiError, VkUnavailableError
+from connections.vk_errors import VkUnavailableError
 from sync import reasons
 from sync.models import ItemLink, RunAction, SyncRun
 from sync.plan.plan import Plan
-from sync.publish import answers, calls, links
+from sync.publish import calls, links
 from sync.publish.albums import Albums
-from sync.publish.answers import Verdict
-from sync.publish.pipeline import PhotoGroup, PhotoPipeline, PhotoUnavailable
-from sync.publish.records import RunRecorder, create_missing_links, photo_id_of, vk_message
+from sync.publish.outcomes import UNKNOWN_METHOD, ItemOutcomes, RunStop
+from sync.publish.pipeline import PhotoPipeline
+from sync.publish.records import RunRecorder, create_missing_links
 from sync.publish.transport import NotSentError, UnknownOutcomeError
-from sync.publish.work import MAX_ATTEMPTS, Batch, EvotorStopped, Job, Outcome, Stop
+from sync.publish.work import Batch, Job, Outcome, Stop
 
 logger = logging.getLogger(__name__)
 
-UNKNOWN_METHOD = 3  # market.saveProductPhotoBulk on a VK without bulk uploads
 INVALID_PARAMETER = 100  # getProductPhotoUploadServer refusing `bulk=1`
 MAX_FAILED_REQUESTS = 3  # consecutive requests VK did not answer before the run gives up
 
@@ -76,21 +75,31 @@ class Executor:
         self.group_id = int(group_id)
         self.owner_id = -int(group_id)
         self.recorder = RunRecorder(run)
+        self.stop = RunStop()
         self.photos = PhotoPipeline(
             evotor_client=evotor_client, upload=transport.client.upload_photos
         )
         self.albums = Albums(
-            user=run.user, owner_id=self.owner_id, recorder=self.recorder, note_stop=self._note_stop
+            user=run.user, owner_id=self.owner_id, recorder=self.recorder, note_stop=self.stop.note
         )
         self.on_batch = on_batch
         self.simple: deque[Job] = deque()  # items with calls but no photo to upload
-        self.unknown_creates: list[Job] = []
+        self.outcomes = ItemOutcomes(
+            recorder=self.recorder,
+            photos=self.photos,
+            albums=self.albums,
+            simple=self.simple,
+            stop=self.stop,
+        )
         self.failed_requests = 0
-        self.stop_error: Exception | None = None
 
     @property
     def run_row(self) -> SyncRun:
         return self.recorder.run
+
+    @property
+    def unknown_creates(self) -> list[Job]:
+        return self.outcomes.unknown_creates
 
     # --- entry point ----------------------------------------------------------------------------
     def run(self) -> None:
@@ -131,7 +140,7 @@ class Executor:
                 self.simple.append(job)
             else:
                 # Only album memberships change (or an adoption with nothing to send).
-                self._finish(job, Outcome.ok())
+                self.outcomes.finish(job, Outcome.ok())
                 self.albums.queue(job)
         self.recorder.flush()
 
@@ -142,8 +151,8 @@ class Executor:
     def _loop(self) -> None:
         while self._work_left():
             self._advance_photos()
-            if self.stop_error is not None:
-                raise Stop(self.stop_error)
+            if self.stop.error is not None:
+                raise Stop(self.stop.error)
             if not self._ready_to_send():
                 self.photos.wait(time.monotonic() + 0.5)
                 continue
@@ -151,13 +160,13 @@ class Executor:
             if not batch.calls:
                 if not self.photos.in_flight():
                     # Nothing can make progress (should not happen): give up on the rest.
-                    self._abandon_rest(reasons.NOT_SENT)
+                    self.outcomes.abandon_rest(reasons.NOT_SENT)
                     return
                 self.photos.wait(time.monotonic() + 0.5)
                 continue
             self._send(batch)
-            if self.stop_error is not None:
-                raise Stop(self.stop_error)
+            if self.stop.error is not None:
+                raise Stop(self.stop.error)
 
     def _ready_to_send(self) -> bool:
         """Send once the request is full (one more photo group would not fit), or when
@@ -179,47 +188,7 @@ class Executor:
 
     def _advance_photos(self) -> None:
         for job, error in self.photos.advance():
-            if isinstance(error, PhotoUnavailable):
-                if error.evotor_image:
-                    links.remember_evotor_image(
-                        job.link,
-                        note=error.evotor_image,
-                        source_hash=job.item.desired.source_hash if job.item.desired else "",
-                    )
-                    self.recorder.dirty(job.link)
-                if error.skip:
-                    if not error.none_found:
-                        logger.info(
-                            "photo unusable, item skipped",
-                            extra={
-                                "run_id": self.run_row.pk,
-                                "reason": error.code,
-                                "detail": error.detail,
-                            },
-                        )
-                    self._finish(job, Outcome.skipped(error.code), flag=True)
-                else:
-                    logger.info(
-                        "photo unavailable",
-                        extra={
-                            "run_id": self.run_row.pk,
-                            "reason": error.code,
-                            "detail": error.detail,
-                        },
-                    )
-                    self._finish(job, Outcome.failed(error.code))
-            elif isinstance(error, EvotorAuthError):
-                self.stop_error = EvotorStopped(str(error))
-                self._finish(job, Outcome.failed(reasons.EVOTOR_TOKEN_REVOKED), count_failure=False)
-            elif isinstance(error, VkApiError):  # the upload failed MAX_ATTEMPTS times
-                self._finish(job, Outcome.failed(error.user_message))
-            else:  # a bug must cost one item, not the run
-                logger.error(
-                    "preparing a photo failed",
-                    exc_info=error,
-                    extra={"run_id": self.run_row.pk},
-                )
-                self._finish(job, Outcome.failed(reasons.PHOTO_FAILED))
+            self.outcomes.photo_failed(job, error)
 
     # --- composing a request --------------------------------------------------------------------
     def _compose(self) -> Batch:
@@ -240,7 +209,7 @@ class Executor:
                 bulk=group.bulk,
                 at=len(batch.calls),
             )
-            batch.add(group_calls, self._group_handler(group))
+            batch.add(group_calls, self.outcomes.group_handler(group))
             for job in group.jobs:
                 self._mark_creating(job)
         while self.simple and len(batch.calls) < full:
@@ -251,7 +220,7 @@ class Executor:
             if len(batch.calls) + len(item_calls) > full:
                 break
             self.simple.popleft()
-            batch.add(item_calls, self._item_handler(job, with_photo=False))
+            batch.add(item_calls, self.outcomes.item_handler(job, with_photo=False))
         flush_partial = not self.photos.has_work() and not self.simple
         self.albums.compose(batch, limit=full, flush_partial=flush_partial)
         self.recorder.flush()  # the `creating` marks are written before the request leaves
@@ -284,9 +253,9 @@ class Executor:
             # VK down or an answer lost: the calls are retried, unless it keeps happening.
             self.failed_requests += 1
             if self.failed_requests >= MAX_FAILED_REQUESTS:
-                self.stop_error = sent.stop
+                self.stop.error = sent.stop
         elif sent.stop is not None:
-            self.stop_error = sent.stop
+            self.stop.error = sent.stop
         else:
             self.failed_requests = 0
         with transaction.atomic():
@@ -302,8 +271,8 @@ class Executor:
 
     def _send_or_stop(self, batch: Batch) -> None:
         self._send(batch)
-        if self.stop_error is not None:
-            raise Stop(self.stop_error)
+        if self.stop.error is not None:
+            raise Stop(self.stop.error)
 
     def _urls_handler(self, results: list[VkCallResult]) -> None:
         (result,) = results
@@ -317,156 +286,4 @@ class Executor:
             logger.info("VK refused bulk photo uploads", extra={"code": error.code})
             self.photos.refuse_bulk()
         elif not isinstance(error, NotSentError | UnknownOutcomeError):
-            self._note_stop(error)
-
-    def _note_stop(self, error) -> None:
-        if error is not None and error.stops_run and not isinstance(error, VkUnavailableError):
-            self.stop_error = self.stop_error or error
-
-    # --- results of item calls ------------------------------------------------------------------
-    def _group_handler(self, group: PhotoGroup):
-        """A photo group's results: [save, add/edit per job]. A refused bulk save sends the
-        group back for a fresh upload (sync/publish/pipeline.py); otherwise each item is judged
-        on its own save result (its entry of the bulk answer) and its add/edit."""
-
-        def handle(results: list[VkCallResult]) -> None:
-            save, mains = results[0], results[1:]
-            error = save.error
-            if group.bulk and error is not None and error.code == UNKNOWN_METHOD:
-                logger.info("VK refused bulk photo saves", extra={"code": error.code})
-                self._back_to_upload(group.jobs)
-                self.photos.refuse_bulk()
-                for job in group.jobs:
-                    self.photos.upload_again(job)
-                return
-            refused = (
-                error is not None
-                and not error.stops_run
-                and not isinstance(error, NotSentError | UnknownOutcomeError)
-            )
-            if group.bulk and refused and len(group.jobs) > 1:
-                self._back_to_upload(group.jobs)
-                self.photos.save_refused(group)
-                return
-            for n, (job, main) in enumerate(zip(group.jobs, mains, strict=True)):
-                handler = self._item_handler(job, with_photo=True)
-                handler([_save_result_of(save, n, bulk=group.bulk), main])
-
-        return handle
-
-    def _back_to_upload(self, jobs: list[Job]) -> None:
-        """Their adds were skipped (the save they depend on failed): not in VK."""
-        for job in jobs:
-            if job.action == RunAction.CREATE:
-                links.mark_not_sent(job.link)
-                self.recorder.dirty(job.link)
-
-    def _item_handler(self, job: Job, *, with_photo: bool):
-        def handle(results: list[VkCallResult]) -> None:
-            main, error = answers.main_result(
-                results, with_photo=with_photo, restore_deleted=job.item.restore_deleted
-            )
-            if main is None:
-                self._item_failed(job, error)
-            else:
-                self._item_ok(job, main, photo_id=photo_id_of(results[0]) if with_photo else None)
-
-        return handle
-
-    def _item_ok(self, job: Job, main: VkCallResult, *, photo_id: int | None = None) -> None:
-        link = job.link
-        item = job.item
-        if item.action == RunAction.DELETE:
-            links.mark_deleted(link)
-        else:
-            created = item.action == RunAction.CREATE
-            links.mark_applied(
-                link,
-                vk_item_id=int(main.value["market_item_id"]) if created else None,
-                sent_fields=item.send_fields,
-                set_hidden=item.set_hidden,
-                photo_hash=job.photo_source.photo_hash if job.photo_source else None,
-                vk_photo_id=photo_id,
-            )
-            if job.evotor_image is not None:
-                links.remember_evotor_image(
-                    link, note=job.evotor_image, source_hash=item.desired.source_hash
-                )
-        links.clear_error(link, sku=item.sku)
-        self.recorder.dirty(link)
-        self._finish(job, Outcome.ok())
-        if item.action != RunAction.DELETE:
-            self.albums.queue(job)
-
-    def _item_failed(self, job: Job, error: VkApiError) -> None:
-        link = job.link
-        creating = job.action == RunAction.CREATE
-        verdict = answers.verdict(
-            error, action=job.action, restore_deleted=job.item.restore_deleted
-        )
-        if verdict == Verdict.LOST:
-            self.unknown_creates.append(job)  # the link stays `creating`; resolved by sku
-            return
-        if verdict in (Verdict.NOT_SENT, Verdict.STOP) and creating:
-            links.mark_not_sent(link)
-            self.recorder.dirty(link)
-        if verdict in (Verdict.RETRY, Verdict.NOT_SENT):
-            self._retry(job, error)
-            return
-        if verdict == Verdict.STOP:
-            # Token, captcha, Market off, limits inside `execute`: not done; the run stops.
-            self._note_stop(error)
-            if self.stop_error is None:
-                self.stop_error = error
-            self._finish(job, Outcome.failed(error.user_message))
-            return
-        if verdict == Verdict.ALREADY_DELETED:
-            links.mark_already_deleted(link)
-            self.recorder.dirty(link)
-            self._finish(job, Outcome.ok())
-            return
-        message = vk_message(error)
-        if verdict == Verdict.GONE:
-            # Gone from VK (deleted by hand): forget it; the next run creates it again.
-            links.forget_vk_item(link)
-            links.record_refusal(link, message)
-        else:
-            links.mark_refused(link, message)
-        self.recorder.dirty(link)
-        self._finish(job, Outcome.failed(message))
-
-    def _retry(self, job: Job, error: VkApiError) -> None:
-        job.attempts += 1
-        if job.attempts >= MAX_ATTEMPTS:
-            self._finish(job, Outcome.failed(vk_message(error)))
-        elif job.needs_photo:
-            self.photos.upload_again(job)
-        else:
-            self.simple.append(job)
-
-    # --- bookkeeping ----------------------------------------------------------------------------
-    def _finish(
-        self, job: Job, outcome: Outcome, *, flag: bool = False, count_failure: bool = True
-    ) -> None:
-        if job.finished:
-            return
-        job.finished = True
-        if flag:
-            # A reason code the pages explain on the product (sync.reasons).
-            job.link.last_error = outcome.error
-            self.recorder.dirty(job.link)
-        self.recorder.item_done(job.item, job.link, outcome, count_failure=count_failure)
-
-    def _abandon_rest(self, reason: str) -> None:
-        """Every item not yet sent ends `failed` with `reason` (a sync.reasons code)."""
-        for job in [*self.photos.unsent(), *self.simple]:
-            self._finish(job, Outcome.failed(reason))
-        self.simple.clear()
-
-
-def _save_result_of(save: VkCallResult, n: int, *, bulk: bool) -> VkCallResult:
-    """One item's share of a save: the `n`-th entry of a bulk save's list."""
-    if not bulk or not save.ok:
-        return save
-    value = save.value[n] if isinstance(save.value, list) and n < len(save.value) else None
-    return VkCallResult(save.call, value=value)
+            self.stop.note(error)

@@ -15,7 +15,7 @@ from PIL import Image
 from connections.vk_photos import working_memory
 from sync import reasons
 from sync.models import ItemLink, RunItemStatus, RunStatus
-from sync.publish import pipeline
+from sync.publish import photo_prep
 
 from .conftest import png_bytes
 
@@ -73,14 +73,14 @@ def test_the_next_run_publishes_the_item_once_its_photo_is_fixed(shop):
 def test_running_out_of_memory_skips_the_item_and_the_run_goes_on(shop, monkeypatch):
     tea_png = strip_png(700, 300)
     give_image(shop, "tea", tea_png, (700, 300))
-    normalize = pipeline.normalize_product_image
+    normalize = photo_prep.normalize_product_image
 
     def short_of_memory(data):
         if data == tea_png:
             raise MemoryError
         return normalize(data)
 
-    monkeypatch.setattr(pipeline, "normalize_product_image", short_of_memory)
+    monkeypatch.setattr(photo_prep, "normalize_product_image", short_of_memory)
 
     run = shop.sync()
 
@@ -91,7 +91,7 @@ def test_running_out_of_memory_skips_the_item_and_the_run_goes_on(shop, monkeypa
     assert len(shop.vk_items()) == len(shop.products) - 1
 
 
-class CountingBudget(pipeline.MemoryBudget):
+class CountingBudget(photo_prep.MemoryBudget):
     """The run's budget, kept where the test can see it."""
 
     made: list[CountingBudget] = []
@@ -118,8 +118,8 @@ def test_concurrent_decodes_stay_within_the_memory_budget(shop, settings, monkey
     settings.SYNC_PHOTO_MEMORY_MB = 8
     assert (8 * 1024 * 1024) // per_photo == 2  # room for two photos, not three
     CountingBudget.made = []
-    monkeypatch.setattr(pipeline, "MemoryBudget", CountingBudget)
-    normalize = pipeline.normalize_product_image
+    monkeypatch.setattr(photo_prep, "MemoryBudget", CountingBudget)
+    normalize = photo_prep.normalize_product_image
     state = {"active": 0, "peak": 0, "started": 0, "in_use_peak": 0}
     changed = threading.Condition()
 
@@ -144,7 +144,7 @@ def test_concurrent_decodes_stay_within_the_memory_budget(shop, settings, monkey
                 state["active"] -= 1
                 changed.notify_all()
 
-    monkeypatch.setattr(pipeline, "normalize_product_image", instrumented)
+    monkeypatch.setattr(photo_prep, "normalize_product_image", instrumented)
 
     run = shop.sync()
 
@@ -168,7 +168,7 @@ def test_unusable_images_are_refused_before_any_memory_is_reserved(size, code):
 
 
 def test_a_photo_larger_than_the_whole_budget_runs_alone_instead_of_never():
-    budget = pipeline.MemoryBudget(100)
+    budget = photo_prep.MemoryBudget(100)
     with budget.hold(10):
         assert budget.in_use == 10
     with budget.hold(10_000):
