@@ -18,8 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sync import selectors
+from sync.categories import vk_categories
 from sync.forms import ProductPhotoForm, SyncSettingsForm, product_photo_delete
 from sync.models import PhotoEntity, RunStatus, RunTrigger
+from sync.pictures import photo_subject_get, product_photo_find, product_photo_get
 
 
 def url_or_empty(name: str, *args) -> str:
@@ -124,7 +126,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     user = request.user
     instance = sync_settings_get(user) if request.method == "POST" else None
     instance = instance or selectors.sync_settings_read(user)
-    categories = selectors.vk_categories(user)
+    categories = vk_categories(user)
     form = SyncSettingsForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
@@ -166,10 +168,10 @@ def photo_upload(
     request: HttpRequest, store_id: str, entity_type: str, entity_id: str
 ) -> HttpResponse:
     """Upload (or replace) the photo of one Evotor product or group."""
-    subject = selectors.photo_subject_get(
+    subject = photo_subject_get(
         user=request.user, store_id=store_id, entity_type=entity_type, entity_id=entity_id
     )
-    photo = selectors.product_photo_find(
+    photo = product_photo_find(
         user=request.user, store_id=store_id, entity_type=entity_type, entity_id=entity_id
     )
     next_url = safe_next(request, reverse("sync:preview"))
@@ -206,7 +208,7 @@ def photo_upload(
 @login_required
 @require_POST
 def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    photo = selectors.product_photo_get(user=request.user, pk=pk)
+    photo = product_photo_get(user=request.user, pk=pk)
     back = reverse("sync:photo_upload", args=[photo.store_id, photo.entity_type, photo.entity_id])
     product_photo_delete(photo=photo)
     messages.success(request, _("The photo is removed."))
@@ -216,7 +218,7 @@ def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def photo_image(request: HttpRequest, pk: int) -> FileResponse:
-    photo = selectors.product_photo_get(user=request.user, pk=pk)
+    photo = product_photo_get(user=request.user, pk=pk)
     return _file_response(photo.image)
 
 

@@ -28,7 +28,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from evosync.formats import money_text
 from sync import selectors
+from sync.categories import vk_categories
 from sync.models import RunTrigger
+from sync.pictures import item_pictures
 from sync.templatetags.sync_tags import FIELD_LABELS, FLAGS, category_label
 from sync.views import url_or_empty
 
@@ -94,7 +96,7 @@ class Row:
     changes: list[Change]
     flags: list[Flag]
     reason: str
-    picture: object = None  # selectors.ItemPicture
+    picture: object = None  # ItemPicture
 
 
 def _value(field: str, value, category_names: dict[int, str]):
@@ -151,7 +153,7 @@ def _vk_id(item) -> int | None:
 
 
 def _rows(items, category_names, *, preview_url: str, user) -> list[Row]:
-    pictures = selectors.item_pictures(
+    pictures = item_pictures(
         user, [(item.store_id, item.product_id, _vk_id(item)) for item in items]
     )
     return [
@@ -170,7 +172,7 @@ def _category_names(user, plan) -> dict[int, str]:
     wanted = any("category_id" in (item.changes or {}) for item in plan.items)
     if not wanted:
         return {}
-    categories = selectors.vk_categories(user).choices
+    categories = vk_categories(user).choices
     return {value: label for _group, options in categories for value, label in options}
 
 

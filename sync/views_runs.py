@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from evosync.polling import poll_answer
 from sync import selectors
 from sync.models import Alert, RunItemStatus, RunStatus, RunTrigger
+from sync.pictures import item_pictures
 
 RUNS_PER_PAGE = 25
 ITEMS_PER_PAGE = 50
@@ -61,12 +62,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _attach_pictures(user, items) -> None:
-    """`item.picture`: the thumbnail and VK link of each row (selectors.item_pictures)."""
+    """`item.picture`: the thumbnail and VK link of each row (item_pictures)."""
     keys = [
         (item.store_id, item.product_id, item.link.vk_item_id if item.link else None)
         for item in items
     ]
-    pictures = selectors.item_pictures(user, keys)
+    pictures = item_pictures(user, keys)
     for item, key in zip(items, keys, strict=True):
         item.picture = pictures[key]
 

@@ -20,8 +20,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sync.plan.rules import DesiredItem, clean_line
+from sync.plan.rules import DesiredItem
 from sync.plan.snapshots import VkItemSnapshot
+from sync.plan.text import clean_line
 
 # A sku is distinctive when it is long enough not to be a shop's running number: at least six
 # characters, not one character repeated, and not a small number padded with zeros ("000001").

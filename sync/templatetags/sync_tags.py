@@ -18,7 +18,7 @@ register = template.Library()
 
 def category_label(category_id) -> str:
     """A VK category by its name (the built-in list of VK's categories), else its number."""
-    from sync.selectors import FALLBACK_CATEGORIES, category_name
+    from sync.categories import FALLBACK_CATEGORIES, category_name
 
     try:
         number = int(category_id)

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from connections.models import VkConnection
 from sync.models import ItemLink, PhotoEntity, ProductPhoto, RunAction, RunItemStatus, SyncRunItem
-from sync.selectors import ItemPicture, item_pictures
+from sync.pictures import ItemPicture, item_pictures
 from tests.sync_ui.conftest import make_run, upload
 from tests.vk_catalog.conftest import make_products
 

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 
 from connections.models import ConnectionState, VkConnection
+from sync.categories import FALLBACK_CATEGORIES, parse_categories
 from sync.models import SyncSettings
 from sync.plan.inputs import sync_settings_get
-from sync.selectors import FALLBACK_CATEGORIES, parse_categories
 from tests.sync_ui.conftest import CATEGORY, image_bytes, upload
 
 pytestmark = pytest.mark.django_db

@@ -130,8 +130,8 @@ class Command(BaseCommand):
             self.stdout.write(f"VK catalog read: {run.items_seen} items, {run.albums_seen} albums.")
 
     def _choose_category(self, user) -> None:
+        from sync.categories import vk_categories
         from sync.plan.inputs import sync_settings_get
-        from sync.selectors import vk_categories
 
         settings_obj = sync_settings_get(user)
         if settings_obj.vk_category_id:
