@@ -20,8 +20,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from sync.models import AdoptionVerdict, LinkState
+from sync.plan.plan import AdoptionReview
 from sync.plan.rules import DesiredItem
-from sync.plan.snapshots import VkItemSnapshot
+from sync.plan.snapshots import LinkSnapshot, VkItemSnapshot
 from sync.plan.text import clean_line
 
 # A sku is distinctive when it is long enough not to be a shop's running number: at least six
@@ -165,6 +167,46 @@ def match_adoptions(
             continue
         result[item.key] = AdoptionMatch(vk, REVIEW, "name")
         taken.add(vk.vk_id)
+    return result
+
+
+@dataclass
+class Adoptions:
+    """What a plan adopts: {product key: VK item}, and the weak matches waiting for an answer."""
+
+    adopt: dict[tuple[str, str], VkItemSnapshot]
+    waiting: set[tuple[str, str]]
+    reviews: list[AdoptionReview]
+
+
+def adoptions_for(
+    desired: list[DesiredItem],
+    links_by_key: dict[tuple[str, str], LinkSnapshot],
+    vk_items: list[VkItemSnapshot],
+    decisions: dict[tuple[str, str], tuple[int, str]],
+) -> Adoptions:
+    """Products without an item in VK, against the VK items no link holds. A strong match is
+    adopted; a weak one is adopted once the merchant confirmed it (`decisions`: {product key:
+    (VK item id, AdoptionVerdict)}), left alone once they rejected it, and otherwise waits
+    for their answer (the product is left out of the plan until then)."""
+    linked_ids = {link.vk_item_id for link in links_by_key.values() if link.vk_item_id is not None}
+    candidates = [
+        item
+        for item in desired
+        if (link := links_by_key.get(item.key)) is None
+        or (link.vk_item_id is None and link.state != LinkState.CREATING)
+    ]
+    free_items = [vk for vk in vk_items if vk.vk_id not in linked_ids]
+    by_key = {item.key: item for item in candidates}
+    result = Adoptions(adopt={}, waiting=set(), reviews=[])
+    for key, match in match_adoptions(candidates, free_items).items():
+        answer = decisions.get(key)
+        if match.strength == STRONG or answer == (match.vk.vk_id, AdoptionVerdict.CONFIRMED):
+            result.adopt[key] = match.vk
+        elif answer != (match.vk.vk_id, AdoptionVerdict.REJECTED):
+            result.waiting.add(key)
+            result.reviews.append(AdoptionReview(by_key[key], match.vk, match.evidence))
+    result.reviews.sort(key=lambda review: review.desired.product_name.casefold())
     return result
 
 

@@ -2,7 +2,8 @@
 
 from decimal import Decimal
 
-from sync.plan import planner
+from sync.models import RunAction
+from sync.plan import plan as plan_module
 from sync.plan.planner import build_plan, guard_holds
 from sync.plan.rules import PhotoSource, RuleSettings, SourceProduct, desired_item
 from sync.plan.snapshots import AlbumSnapshot, LinkSnapshot, VkItemSnapshot
@@ -75,7 +76,7 @@ def test_update_sends_only_the_changed_fields_with_old_and_new():
         desired=[new], links=[published_link(old, vk_id=11)], settings=SETTINGS, albums=[ALBUM]
     )
     (item,) = plan.items
-    assert item.action == planner.UPDATE
+    assert item.action == RunAction.UPDATE
     assert item.send_fields == {"price": "120"}
     assert item.changes == {"price": ["100", "120"]}
 
@@ -97,8 +98,8 @@ def test_out_of_stock_hides_and_back_in_stock_restores():
         desired=[gone], links=[published_link(shown, vk_id=11)], settings=SETTINGS, albums=[ALBUM]
     )
     (item,) = plan.items
-    assert item.action == planner.HIDE and item.set_hidden is True
-    assert item.reason == planner.REASON_OUT_OF_STOCK
+    assert item.action == RunAction.HIDE and item.set_hidden is True
+    assert item.reason == plan_module.REASON_OUT_OF_STOCK
     plan = build_plan(
         desired=[shown],
         links=[published_link(shown, vk_id=11, hidden=True)],
@@ -106,20 +107,20 @@ def test_out_of_stock_hides_and_back_in_stock_restores():
         albums=[ALBUM],
     )
     (item,) = plan.items
-    assert item.action == planner.RESTORE and item.set_hidden is False
+    assert item.action == RunAction.RESTORE and item.set_hidden is False
 
 
 def test_removed_products_are_hidden_or_deleted_by_policy():
     (item,) = desired(product("p1"))
     link = published_link(item, vk_id=11)
     hide = build_plan(desired=[], links=[link], settings=SETTINGS, removed_keys={("S", "p1")})
-    assert hide.items[0].action == planner.HIDE
-    assert hide.items[0].reason == planner.REASON_REMOVED
+    assert hide.items[0].action == RunAction.HIDE
+    assert hide.items[0].reason == plan_module.REASON_REMOVED
     delete = build_plan(
         desired=[], links=[link], settings=RuleSettings(category_id=1, removal_policy="delete")
     )
-    assert delete.items[0].action == planner.DELETE
-    assert delete.items[0].reason == planner.REASON_FILTERED
+    assert delete.items[0].action == RunAction.DELETE
+    assert delete.items[0].reason == plan_module.REASON_FILTERED
 
 
 def test_links_never_published_are_dropped_quietly_when_the_product_goes():
@@ -138,7 +139,7 @@ def test_moving_to_another_group_changes_album_membership():
         desired=[moved], links=[published_link(old, vk_id=11)], settings=SETTINGS, albums=albums
     )
     (item,) = plan.items
-    assert item.action == planner.UPDATE
+    assert item.action == RunAction.UPDATE
     assert item.album_add == "Выпечка" and item.album_remove == [7]
 
 
