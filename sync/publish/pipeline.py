@@ -270,8 +270,17 @@ class PhotoPipeline:
             self.waiting.append(PhotoGroup(jobs, bulk=self.bulk))
 
     def wait(self, until: float) -> None:
-        """Wait for some photo work to finish, or until `until` (time.monotonic)."""
-        futures = [job.prep for job in self.prepping] + [g.upload for g in self.uploading]
+        """Wait for the photo work that gates progress to finish, or until `until`.
+
+        Work leaves in plan order, so only the oldest preparation and the oldest upload can
+        move anything on: waiting on every future would return at once while a later one is
+        done and the oldest is not, and the executor would spin, taking the interpreter from
+        the very threads it waits for."""
+        futures = []
+        if self.prepping:
+            futures.append(self.prepping[0].prep)
+        if self.uploading:
+            futures.append(self.uploading[0].upload)
         timeout = max(0.005, until - time.monotonic())
         if futures:
             wait(futures, timeout=min(timeout, 0.5), return_when=FIRST_COMPLETED)
