@@ -227,7 +227,6 @@ def test_a_new_merchant_signs_up_connects_publishes_and_a_till_price_reaches_vk(
     for name in published:
         expect(page.locator("main table")).to_contain_text(name)
     walk.check("VK catalog items")
-    walk.shot("vk-catalog")
 
     # --- a price changed at the Evotor sandbox's till arrives in VK ---------------------------
     name = published[0]
@@ -250,7 +249,8 @@ def test_a_new_merchant_signs_up_connects_publishes_and_a_till_price_reaches_vk(
     assert change_run.updated == 1, (change_run.status, change_run.updated, change_run.error)
 
     site.visit("vk_catalog:products")
-    expect(page.locator("main tr", has_text=name)).to_contain_text(str(NEW_PRICE))
+    expect(page.locator("main tr", has_text=name)).to_contain_text(f"{NEW_PRICE} ₽")
+    walk.shot("vk-catalog")
 
     # --- the dashboard and the history after the first day ------------------------------------
     site.visit("sync:dashboard")
