@@ -175,6 +175,11 @@ def test_make_run_serves_the_site_and_ctrl_c_at_the_terminal_stops_everything(tm
             assert "Demo merchant ready" in output(), output()[-3000:]
             pages = _demo_pages(f"http://127.0.0.1:{site_port}")
             assert pages == {path: (200, path) for path in pages}, pages
+        # Ctrl-Z is not for a local service: it must neither stop run_local alone (make would
+        # wait for it for ever, the terminal hung) nor anything else.
+        os.write(terminal, b"\x1a")
+        with urllib.request.urlopen(f"http://127.0.0.1:{site_port}/health", timeout=10) as r:
+            assert r.status == 200
     finally:
         # Ctrl-C typed at the terminal: the terminal sends SIGINT to its foreground group.
         os.write(terminal, b"\x03")

@@ -57,6 +57,7 @@ class _Terminal:
     def __init__(self) -> None:
         self._fd: int | None = None
         self._previous_group = 0
+        self._previous_tstp = None
 
     def take(self) -> None:
         try:
@@ -74,6 +75,9 @@ class _Terminal:
         os.setpgid(0, 0)
         self._switch(fd, os.getpgrp())
         self._fd, self._previous_group = fd, own
+        # Ctrl-Z would stop us alone while make (the shell's job) runs on, and the terminal
+        # would seem to hang: a local service is stopped with Ctrl-C, not suspended.
+        self._previous_tstp = signal.signal(signal.SIGTSTP, signal.SIG_IGN)
 
     def give_back(self) -> None:
         if self._fd is None:
@@ -81,6 +85,7 @@ class _Terminal:
         # OSError: the parent's group is gone (make was killed); the shell takes it back.
         with contextlib.suppress(OSError):
             self._switch(self._fd, self._previous_group)
+        signal.signal(signal.SIGTSTP, self._previous_tstp)
         self._fd = None
 
     @staticmethod
