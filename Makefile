@@ -28,8 +28,9 @@ $(STAMP): pyproject.toml $(LOCK)
 install: $(STAMP)
 
 # venv + install, then migrations, schedules, the sandbox, the worker and the site (Ctrl-C stops all).
+# RUN_ARGS passes options on, e.g. `make run RUN_ARGS="--addr 127.0.0.1:8010"`.
 run: $(STAMP)
-	$(MANAGE) run_local
+	$(MANAGE) run_local $(RUN_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

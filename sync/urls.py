@@ -10,6 +10,11 @@ urlpatterns = [
     path("preview", views_preview.preview, name="preview"),
     path("publish", views_preview.publish, name="publish"),
     path(
+        "preview/evotor-photo/<str:store_id>/<str:product_id>/<str:image_id>",
+        views_preview.evotor_photo,
+        name="evotor_photo",
+    ),
+    path(
         "adoptions/<str:store_id>/<str:product_id>",
         views_preview.adoption_answer,
         name="adoption_answer",

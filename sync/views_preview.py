@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -30,7 +30,7 @@ from evosync.formats import money_text
 from sync import selectors
 from sync.categories import vk_categories
 from sync.models import RunTrigger
-from sync.pictures import item_pictures
+from sync.preview_pictures import evotor_photo_thumbnail, picture_key, plan_pictures
 from sync.templatetags.sync_tags import FIELD_LABELS, FLAGS, category_label
 from sync.views import url_or_empty
 
@@ -147,22 +147,15 @@ def _flags(item, *, preview_url: str) -> list[Flag]:
     return flags
 
 
-def _vk_id(item) -> int | None:
-    """The VK item a row is about: its own, or the one it would adopt."""
-    return item.vk_item_id or (item.adopt_from.vk_id if item.adopt_from else None)
-
-
 def _rows(items, category_names, *, preview_url: str, user) -> list[Row]:
-    pictures = item_pictures(
-        user, [(item.store_id, item.product_id, _vk_id(item)) for item in items]
-    )
+    pictures = plan_pictures(user, items)
     return [
         Row(
             item=item,
             changes=_changes(item, category_names),
             flags=_flags(item, preview_url=preview_url),
             reason=str(REASONS.get(item.reason, item.reason)) if item.reason else "",
-            picture=pictures[item.store_id, item.product_id, _vk_id(item)],
+            picture=pictures[picture_key(item)],
         )
         for item in items
     ]
@@ -261,6 +254,22 @@ def preview(request: HttpRequest) -> HttpResponse:
     return render(request, "sync/preview.html", context)
 
 
+@login_required
+@require_GET
+def evotor_photo(request: HttpRequest, store_id: str, product_id: str, image_id: str):
+    """A small copy of a product's Evotor picture for the preview (sync.preview_pictures): another
+    merchant's product, or a picture Evotor no longer has, is a 404."""
+    data = evotor_photo_thumbnail(
+        user=request.user, store_id=store_id, product_id=product_id, image_id=image_id
+    )
+    if data is None:
+        raise Http404
+    response = HttpResponse(data, content_type="image/jpeg")
+    # The URL names the picture's version (its Evotor id): the browser may keep it.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
 def _vk_catalog_read(user) -> bool:
     """Whether the VK Market was read at least once (adoption looks at that copy)."""
     from vk_catalog.models import RefreshStatus, VkCatalogRefresh
@@ -290,7 +299,6 @@ def adoption_answer(request: HttpRequest, store_id: str, product_id: str) -> Htt
     """The merchant's answer about a VK item that may be this product: "the same" adopts it,
     "different" creates a new item. Another merchant's product or VK item is a 404."""
     from django.contrib import messages
-    from django.http import Http404
     from django.shortcuts import redirect
 
     from sync.adoptions import AdoptionNotFound, adoption_decide

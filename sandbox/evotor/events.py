@@ -127,6 +127,8 @@ def till_page(sandbox, message: str = "") -> bytes:
     parts = [
         "<!doctype html><html lang='ru'><head><meta charset='utf-8'>",
         # No inline style or script: the page stays usable under a strict CSP.
+        # No favicon to ask for: a browser's request for /favicon.ico would be a 404.
+        "<link rel='icon' href='data:,'>",
         "<title>Касса — песочница Эвотор</title></head><body>",
         "<h1>Касса (песочница Эвотор)</h1>",
         "<p>Измените товар, как на кассе: изменение уходит событием в EvoSync.</p>",

@@ -5,8 +5,8 @@ Chromium is looked up at $EVOSYNC_CHROMIUM, then /usr/bin/chromium, then `chromi
 Without one the suite skips, saying so, unless EVOSYNC_REQUIRE_BROWSER=1 (CI sets it): then it
 fails. One browser serves the whole package; every test gets a fresh context (cookies, storage).
 
-Screenshots for docs/tour.md are written to docs/screenshots/ when EVOSYNC_SCREENSHOTS=1 or
-`pytest tests/browser --screenshots`.
+Screenshots for docs/tour.md are written to docs/screenshots/ when EVOSYNC_TOUR_SCREENSHOTS=1
+(or its older name EVOSYNC_SCREENSHOTS=1) or `pytest tests/browser --screenshots`.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def pytest_addoption(parser):
             "--screenshots",
             action="store_true",
             default=False,
-            help="browser tests write docs/screenshots/*.png (same as EVOSYNC_SCREENSHOTS=1)",
+            help="browser tests write docs/screenshots/*.png (as EVOSYNC_TOUR_SCREENSHOTS=1)",
         )
 
 
@@ -111,7 +111,7 @@ def _restore_env(name: str, value: str | None) -> None:
 @pytest.fixture
 def screenshots_wanted(request) -> bool:
     return bool(
-        os.environ.get("EVOSYNC_SCREENSHOTS") == "1"
+        "1" in (os.environ.get("EVOSYNC_TOUR_SCREENSHOTS"), os.environ.get("EVOSYNC_SCREENSHOTS"))
         or request.config.getoption("--screenshots", default=False)
     )
 

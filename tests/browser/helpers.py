@@ -147,6 +147,26 @@ class Site:
             [rules or AXE_RULES, context],
         )
 
+    def serious_axe(self, *, exclude: list[str] | None = None) -> list:
+        """axe-core's whole rule set (WCAG 2 A/AA and best practice) on the current page; the
+        violations it rates serious or critical: [{id, impact, help, nodes: [...]}]."""
+        if not self.page.evaluate("typeof window.axe !== 'undefined'"):
+            self.page.evaluate(AXE_JS.read_text())
+        context = {"exclude": [[s] for s in exclude]} if exclude else {"exclude": []}
+        return self.page.evaluate(
+            """(context) => axe.run(
+                   context.exclude.length ? context : document, {resultTypes: ['violations']}
+               ).then(r => r.violations
+                   .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => ({
+                       id: v.id, impact: v.impact, help: v.help,
+                       nodes: v.nodes.map(n => ({target: n.target.join(' '),
+                                                 summary: n.failureSummary,
+                                                 html: n.html.slice(0, 200)}))
+                   })))""",
+            context,
+        )
+
     def focus_problems(self, *, max_tabs: int = 60) -> list[str]:
         """Tabs through the page; the focusable elements whose focus shows no outline or ring."""
         self.page.evaluate("document.activeElement && document.activeElement.blur()")

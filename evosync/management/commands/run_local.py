@@ -44,6 +44,61 @@ def _raise_stop(signum, frame):
     raise _Stop
 
 
+class _Terminal:
+    """The terminal's foreground, taken while run_local runs and handed back when it ends.
+
+    Under `make run` the terminal's foreground process group is make's, with us in it, so
+    Ctrl-C reaches make too and make reports "Interrupt" and fails, however cleanly we stop.
+    In a group of our own that is the foreground, Ctrl-C reaches only us (the children have
+    groups of their own as well); make just sees us exit 0. An interactive shell does the same
+    for every job it starts (job control); make does not.
+    """
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        self._previous_group = 0
+        self._previous_tstp = None
+
+    def take(self) -> None:
+        try:
+            fd = sys.stdin.fileno()
+            if not os.isatty(fd):
+                return
+            foreground = os.tcgetpgrp(fd)
+        except (OSError, ValueError):
+            return  # no terminal (a service manager, a pipe, a test): nothing to take
+        own = os.getpgrp()
+        # Only when we are in the foreground and in someone else's group (make's). A group
+        # leader already is its own group; a background job must not steal the terminal.
+        if foreground != own or own == os.getpid():
+            return
+        os.setpgid(0, 0)
+        self._switch(fd, os.getpgrp())
+        self._fd, self._previous_group = fd, own
+        # Ctrl-Z would stop us alone while make (the shell's job) runs on, and the terminal
+        # would seem to hang: a local service is stopped with Ctrl-C, not suspended.
+        self._previous_tstp = signal.signal(signal.SIGTSTP, signal.SIG_IGN)
+
+    def give_back(self) -> None:
+        if self._fd is None:
+            return
+        # OSError: the parent's group is gone (make was killed); the shell takes it back.
+        with contextlib.suppress(OSError):
+            self._switch(self._fd, self._previous_group)
+        signal.signal(signal.SIGTSTP, self._previous_tstp)
+        self._fd = None
+
+    @staticmethod
+    def _switch(fd: int, group: int) -> None:
+        # A process not in the foreground group that changes the foreground gets SIGTTOU,
+        # which stops it unless ignored (tcsetpgrp(3)).
+        previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        try:
+            os.tcsetpgrp(fd, group)
+        finally:
+            signal.signal(signal.SIGTTOU, previous)
+
+
 def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, process_group=0)
 
@@ -94,11 +149,15 @@ class Command(BaseCommand):
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         # Ctrl-C (SIGINT) and a service manager's SIGTERM are an operator's stop. Each child
-        # runs in a process group of its own, so the terminal's Ctrl-C reaches only us and we
-        # stop the children in order (with their own worker processes) within a bound.
+        # runs in a process group of its own and we take the terminal's foreground in one of
+        # ours (_Terminal), so the terminal's Ctrl-C reaches only us (not make, not the
+        # children) and we stop the children in order (with their own worker processes)
+        # within a bound.
         previous = {
             signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGINT, signal.SIGTERM)
         }
+        terminal = _Terminal()
+        terminal.take()
         try:
             if not options["no_sandbox"]:
                 sandbox_base = f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
@@ -141,6 +200,7 @@ class Command(BaseCommand):
             try:
                 _stop(children)
             finally:
+                terminal.give_back()
                 for signum, handler in previous.items():
                     signal.signal(signum, handler)
 
