@@ -17,6 +17,8 @@ from sync.plan.inputs import (
 )
 from sync.plan.photos import PREVIEW_LOOKUP_MAX, evotor_images_peek
 from sync.plan.plan import Plan
+from vk_catalog.models import RefreshStatus, VkCatalogRefresh
+from vk_catalog.services import VkCatalogUnavailable, vk_catalog_refresh_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -26,11 +28,6 @@ VK_CACHE_FRESH_SECONDS = 600
 def _refresh_vk_cache_if_stale(user) -> None:
     """Before a first publish, the preview shows what it would adopt: that needs a VK catalog
     cache read in the last few minutes (a refresh reads, never writes, VK)."""
-    try:
-        from vk_catalog.models import RefreshStatus, VkCatalogRefresh
-        from vk_catalog.services import VkCatalogUnavailable, vk_catalog_refresh_for_user
-    except ImportError:
-        return
     cutoff = timezone.now() - timedelta(seconds=VK_CACHE_FRESH_SECONDS)
     fresh = VkCatalogRefresh.objects.filter(
         user=user, status=RefreshStatus.OK, finished_at__gte=cutoff
