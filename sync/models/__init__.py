@@ -15,7 +15,13 @@ from sync.models.runs import (
     SyncRun,
     SyncRunItem,
 )
-from sync.models.sync_settings import OutOfStockPolicy, PriceRounding, RemovalPolicy, SyncSettings
+from sync.models.sync_settings import (
+    FieldOwner,
+    OutOfStockPolicy,
+    PriceRounding,
+    RemovalPolicy,
+    SyncSettings,
+)
 
 __all__ = [
     "AdoptionDecision",
@@ -25,6 +31,7 @@ __all__ = [
     "AlertCause",
     "ItemLink",
     "LinkState",
+    "FieldOwner",
     "OutOfStockPolicy",
     "PhotoEntity",
     "PriceRounding",
