@@ -54,8 +54,17 @@ class VkView:
     album_ids: tuple[int, ...]
 
 
+def _text(value) -> str:
+    """Text as compared: line endings and trailing spaces do not count. The contract notes do
+    not say whether VK gives a description back exactly as sent; a real service plausibly
+    normalises line endings and trims, and counting that as an edit would make an
+    Evotor-owned field be sent again after every read."""
+    lines = (value or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
 def _same_text(a, b) -> bool:
-    return (a or "") == (b or "")
+    return _text(a) == _text(b)
 
 
 def _money(value) -> Decimal | None:

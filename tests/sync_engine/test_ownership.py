@@ -169,6 +169,12 @@ def test_vk_showing_what_was_published_is_no_edit():
     assert edits_seen(link_view(), vk_view(), managed_albums={7, 8}) == link_view()
 
 
+def test_line_endings_and_trailing_spaces_vk_may_add_are_no_edit():
+    published = {**PUBLISHED, "description": "Ароматный чай.\nЗаваривать 3 минуты."}
+    vk = vk_view(description="Ароматный чай.  \r\nЗаваривать 3 минуты.\n")
+    assert edits_seen(link_view(published_fields=published), vk, managed_albums={7}).vk_edits == {}
+
+
 def test_a_description_edited_in_vk_is_recorded_and_becomes_the_published_value():
     seen = edits_seen(link_view(), vk_view(description="Лучший чай"), managed_albums={7})
     assert seen.vk_edits == {"description": "Лучший чай"}

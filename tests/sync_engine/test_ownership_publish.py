@@ -158,3 +158,19 @@ def test_a_vk_owned_name_is_set_once_at_creation_and_never_again(shop):
     assert item["title"] == "Пирожок с капустой"
     # The description EvoSync generates from the name is Evotor's, and follows it.
     assert item["description"].startswith("Пирожок с капустой и яйцом")
+
+
+def test_the_dry_run_names_the_fields_it_keeps_and_the_edits_it_overwrites(published):
+    from tests.sync_engine.test_command import run_command
+
+    shop = published
+    shop.configure(description_owner=FieldOwner.VK)
+    edit_through_api(shop, "tea", description=POLISHED)
+    edit_through_api(shop, "coffee", name="Кофе из ВКонтакте")
+    read_vk_catalog(shop)
+    before = shop.write_calls()
+    out, _ = run_command("--user", shop.user.email, "--dry-run")
+    assert "= keep as in VK Чай чёрный листовой: description (edited_in_vk)" in out
+    assert "Edits in VK: 1 items were edited in VK" in out
+    assert "[overwrites the edit in VK: name]" in out
+    assert shop.write_calls() == before
