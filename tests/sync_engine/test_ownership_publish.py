@@ -103,6 +103,7 @@ def test_an_evotor_owned_name_edited_in_vk_is_overwritten_after_a_warning(publis
 
     assert shop.sync().status == RunStatus.SUCCEEDED
     assert shop.vk_item("coffee")["title"] == "Кофе молотый"
+    assert link_of(shop, "coffee").vk_edits == {}  # the edit is overwritten: no longer there
     read_vk_catalog(shop)
     assert link_of(shop, "coffee").vk_edits == {}
     before = shop.write_calls()
@@ -131,6 +132,7 @@ def test_a_photo_replaced_in_vk_stays_when_vk_owns_photos_and_is_put_back_when_e
     assert warned.overwrites == ["photo"]
     assert shop.sync().status == RunStatus.SUCCEEDED
     assert shop.vk_item("juice")["photos"][0]["id"] != vk_photo
+    assert link_of(shop, "juice").vk_edits == {}
 
 
 def test_an_item_moved_out_of_its_album_in_vk_stays_out_when_vk_owns_albums(published):
