@@ -99,7 +99,7 @@ def build_plan(
             plan.items.append(plan_new(item, link, album_title))
             continue
         kept = kept_fields(item, link, vk_owned, albums=album_index, album_title=album_title)
-        if kept:
+        if kept and link.state != LinkState.DELETED:
             plan.kept_in_vk.append(kept_note(item, link.vk_item_id, kept))
         planned = plan_existing(item, link, album_index, album_title, vk_owned)
         if planned is not None:
