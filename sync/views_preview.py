@@ -285,6 +285,7 @@ def preview(request: HttpRequest) -> HttpResponse:
             "albums_new": [a for a in plan.albums_to_create if not a.adopt_vk_album_id],
             "albums_adopted": [a for a in plan.albums_to_create if a.adopt_vk_album_id],
             "vk_catalog_read": _vk_catalog_read(user),
+            "vk_read_at": _vk_read_at(user),
             "kept_rows": _kept_rows(plan.kept_in_vk[:ITEMS_PER_ACTION]),
             "kept_more": len(plan.kept_in_vk) - ITEMS_PER_ACTION,
             "overwritten_count": len(plan.vk_edits_overwritten),
@@ -360,3 +361,16 @@ def _confirmed_removals(request: HttpRequest) -> int:
         return max(0, int(request.POST.get("confirm_removals") or 0))
     except ValueError:
         return 0
+
+
+def _vk_read_at(user):
+    """When the VK Market was last read: edits made in VK after that are not known yet."""
+    from vk_catalog.models import RefreshStatus, VkCatalogRefresh
+
+    last = (
+        VkCatalogRefresh.objects.filter(user=user, status=RefreshStatus.OK)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    return last

@@ -77,6 +77,7 @@ def test_the_preview_says_which_fields_it_leaves_alone_and_why(owner_client, sho
     assert "Оставлено как во ВКонтакте" in page
     assert "Описание: изменено во ВКонтакте, поле принадлежит ВКонтакте" in page
     assert 'id="vk-edits-overwritten"' not in page
+    assert "Правки, сделанные во ВКонтакте, учтены на момент последнего чтения" in page
 
 
 def test_the_preview_warns_before_overwriting_an_edit_in_an_evotor_owned_field(owner_client, shop):
