@@ -17,6 +17,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from connections.vk_photos import (
     MAX_ASPECT_RATIO,
@@ -24,7 +25,7 @@ from connections.vk_photos import (
     UnusableImage,
     check_image_dimensions,
 )
-from sync.models import ProductPhoto, SyncSettings
+from sync.models import FieldOwner, ProductPhoto, SyncSettings
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_MIN_SIDE = 400
@@ -151,6 +152,9 @@ class OwnerPhotoInput(forms.ClearableFileInput):
 
 CategoryChoices = list[tuple[str, list[tuple[int, str]]]]
 
+# Field ownership (sync/plan/ownership.py), in the order the page shows it.
+OWNER_FIELDS = ("name_owner", "description_owner", "photos_owner", "albums_owner")
+
 
 class SyncSettingsForm(forms.ModelForm):
     """The merchant's publishing rules. `categories` are VK's (or the built-in fallback list)."""
@@ -210,6 +214,7 @@ class SyncSettingsForm(forms.ModelForm):
             "albums_from_groups",
             "default_photo",
             "removal_guard_percent",
+            *OWNER_FIELDS,
         ]
         labels = {
             "auto_sync": _("Publish changes automatically"),
@@ -217,6 +222,10 @@ class SyncSettingsForm(forms.ModelForm):
             "removal_policy": _("Products removed at the till or switched off here"),
             "out_of_stock_policy": _("Products out of stock or not on sale"),
             "albums_from_groups": _("Make a VK album of each Evotor product group"),
+            "name_owner": pgettext_lazy("VK item field", "Name"),
+            "description_owner": pgettext_lazy("VK item field", "Description"),
+            "photos_owner": pgettext_lazy("VK item field", "Photos"),
+            "albums_owner": pgettext_lazy("VK item field", "Albums"),
         }
         help_texts = {
             "auto_sync": _(
@@ -231,6 +240,7 @@ class SyncSettingsForm(forms.ModelForm):
             "price_rounding": forms.RadioSelect,
             "removal_policy": forms.RadioSelect,
             "out_of_stock_policy": forms.RadioSelect,
+            **{name: forms.RadioSelect for name in OWNER_FIELDS},
         }
 
     def __init__(self, *args, categories: CategoryChoices, **kwargs):
@@ -246,6 +256,17 @@ class SyncSettingsForm(forms.ModelForm):
         self.fields["default_photo"].help_text = _(
             "Used for products without a photo of their own or of their group. %(rules)s"
         ) % {"rules": PhotoField().help_text}
+
+    def given_back_to_evotor(self) -> list[str]:
+        """The labels of the fields this save gives back from VK to Evotor: the next run puts
+        Evotor's values into the items, over the edits made in VK."""
+        return [
+            str(self.fields[name].label)
+            for name in OWNER_FIELDS
+            if name in self.changed_data
+            and self.initial.get(name) == FieldOwner.VK
+            and self.cleaned_data.get(name) == FieldOwner.EVOTOR
+        ]
 
     @transaction.atomic
     def save(self, commit=True):

@@ -7,7 +7,9 @@
 - Alerts for what breaks outside publishing: a connection marked broken (a revoked Evotor or VK
   token found by a catalog refresh or a connection test) raises the matching alert, a connection
   that works again resolves it; VK's "Market is off" seen by a VK catalog refresh raises
-  `market_off`, and a refresh that reads the Market resolves it. The lower apps only send
+  `market_off`, and a refresh that reads the Market resolves it.
+- After a VK catalog read, the edits the merchant made in VK are recorded on the links
+  (sync/vk_edits.py), for field ownership (sync/plan/ownership.py). The lower apps only send
   signals (`connections.signals`, `vk_catalog.signals`) and never import this app.
 """
 
@@ -130,3 +132,14 @@ def alert_on_vk_catalog_refresh(sender, *, user, run, **kwargs) -> None:
         alert_resolve(user=user, cause=AlertCause.MARKET_OFF)
     elif run.status == VkRefreshStatus.FAILED and run.error_code in MARKET_OFF_CODES:
         alert_raise(user=user, cause=AlertCause.MARKET_OFF, message=run.error)
+
+
+@receiver(vk_catalog_refresh_finished, dispatch_uid="sync.note_vk_edits")
+def note_vk_edits(sender, *, user, run, **kwargs) -> int:
+    """A VK catalog read went through: record on the links what the merchant edited in VK
+    (sync/vk_edits.py). Returns how many links changed."""
+    from sync.vk_edits import item_links_note_vk_edits
+
+    if run.status != VkRefreshStatus.OK or run.started_at is None:
+        return 0
+    return item_links_note_vk_edits(user=user, read_started_at=run.started_at)

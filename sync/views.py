@@ -135,8 +135,18 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST":
         if form.is_valid():
+            given_back = form.given_back_to_evotor()
             form.save()
             messages.success(request, _("Settings saved. They apply from the next run."))
+            if given_back:
+                messages.info(
+                    request,
+                    _(
+                        "%(fields)s: Evotor owns them again, so the next run puts Evotor's "
+                        "values into your VK items, over the edits made in VK."
+                    )
+                    % {"fields": ", ".join(given_back)},
+                )
             return redirect("sync:settings")
         # The form mutated the in-memory copy: show the saved photo, not the rejected one.
         instance.refresh_from_db()

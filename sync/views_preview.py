@@ -65,6 +65,11 @@ PHOTO_KINDS = {
     "default_photo": gettext_lazy("your default photo"),
     "site_default": gettext_lazy("EvoSync's placeholder photo"),
 }
+# Why a VK-owned field is left as VK has it (sync.plan.ownership.KEPT_*).
+KEPT_REASONS = {
+    "edited_in_vk": gettext_lazy("edited in VK, the field belongs to VK"),
+    "vk_owned": gettext_lazy("changed in Evotor, but the field belongs to VK"),
+}
 REASONS = {
     "out_of_stock": gettext_lazy("out of stock or not on sale"),
     "removed_at_till": gettext_lazy("removed at the till"),
@@ -97,6 +102,29 @@ class Row:
     flags: list[Flag]
     reason: str
     picture: object = None  # ItemPicture
+    # Labels of the fields edited in VK that this publish puts back to Evotor's values.
+    overwritten: list[str] = ()
+
+
+@dataclass(frozen=True)
+class KeptRow:
+    """An item whose VK-owned fields the publish leaves as VK has them, with why."""
+
+    kept: object  # sync.plan.ownership.KeptFields
+    notes: list[str]
+
+
+def _kept_rows(kept_items) -> list[KeptRow]:
+    return [
+        KeptRow(
+            kept=kept,
+            notes=[
+                f"{FIELD_LABELS.get(name, name)}: {KEPT_REASONS.get(why, why)}"
+                for name, why in kept.fields.items()
+            ],
+        )
+        for kept in kept_items
+    ]
 
 
 def _value(field: str, value, category_names: dict[int, str]):
@@ -156,6 +184,7 @@ def _rows(items, category_names, *, preview_url: str, user) -> list[Row]:
             flags=_flags(item, preview_url=preview_url),
             reason=str(REASONS.get(item.reason, item.reason)) if item.reason else "",
             picture=pictures[picture_key(item)],
+            overwritten=[str(FIELD_LABELS.get(name, name)) for name in item.overwrites],
         )
         for item in items
     ]
@@ -249,6 +278,10 @@ def preview(request: HttpRequest) -> HttpResponse:
             "albums_new": [a for a in plan.albums_to_create if not a.adopt_vk_album_id],
             "albums_adopted": [a for a in plan.albums_to_create if a.adopt_vk_album_id],
             "vk_catalog_read": _vk_catalog_read(user),
+            "vk_read_at": _vk_read_at(user),
+            "kept_rows": _kept_rows(plan.kept_in_vk[:ITEMS_PER_ACTION]),
+            "kept_more": len(plan.kept_in_vk) - ITEMS_PER_ACTION,
+            "overwritten_count": len(plan.vk_edits_overwritten),
         }
     )
     return render(request, "sync/preview.html", context)
@@ -336,3 +369,16 @@ def _confirmed_removals(request: HttpRequest) -> int:
         return max(0, int(request.POST.get("confirm_removals") or 0))
     except ValueError:
         return 0
+
+
+def _vk_read_at(user):
+    """When the VK Market was last read: edits made in VK after that are not known yet."""
+    from vk_catalog.models import RefreshStatus, VkCatalogRefresh
+
+    last = (
+        VkCatalogRefresh.objects.filter(user=user, status=RefreshStatus.OK)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    return last

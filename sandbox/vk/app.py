@@ -263,6 +263,39 @@ class VkSandbox:
             item = self.api.add_item(group, **fields)
             return self.api.item_json(group, item, extended=True, viewer=None)
 
+    def edit_item(
+        self,
+        group_id: int,
+        item_id: int,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        new_photo: bool = False,
+        album_ids: list[int] | None = None,
+    ) -> dict:
+        """An item edited by a community administrator in VK's own interface (name,
+        description, a new main photo, its albums), the way a merchant polishes an item that
+        EvoSync published; returns it as market.getById extended=1 would. The API's
+        market.edit does the same for name and description."""
+        with self._lock:
+            group = self.api.groups[int(group_id)]
+            item = group.items[int(item_id)]
+            if name is not None:
+                item.title = name
+            if description is not None:
+                item.description = description
+            if new_photo:
+                photo = self.api.new_photo(group.owner_id, 800, 800)
+                photo.item_id = item.id
+                item.main_photo_id = photo.id
+            if album_ids is not None:
+                for album in group.albums.values():
+                    if item.id in album.item_ids and album.id not in album_ids:
+                        album.item_ids.remove(item.id)
+                    elif item.id not in album.item_ids and album.id in album_ids:
+                        album.item_ids.append(item.id)
+            return self.api.item_json(group, item, extended=True, viewer=None)
+
     def add_album(self, group_id: int, title: str, **fields: Any) -> dict:
         with self._lock:
             group = self.api.groups[int(group_id)]
@@ -426,6 +459,7 @@ class VkSandbox:
         "add_group",
         "set_market_enabled",
         "add_item",
+        "edit_item",
         "add_album",
         "generate_items",
         "items",

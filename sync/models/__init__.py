@@ -15,7 +15,13 @@ from sync.models.runs import (
     SyncRun,
     SyncRunItem,
 )
-from sync.models.sync_settings import OutOfStockPolicy, PriceRounding, RemovalPolicy, SyncSettings
+from sync.models.sync_settings import (
+    FieldOwner,
+    OutOfStockPolicy,
+    PriceRounding,
+    RemovalPolicy,
+    SyncSettings,
+)
 
 __all__ = [
     "AdoptionDecision",
@@ -23,6 +29,7 @@ __all__ = [
     "AlbumLink",
     "Alert",
     "AlertCause",
+    "FieldOwner",
     "ItemLink",
     "LinkState",
     "OutOfStockPolicy",

@@ -46,6 +46,9 @@ class ItemLink(models.Model):
     vk_photo_id = models.BigIntegerField(null=True, blank=True)
     source_hash = models.CharField(max_length=64, blank=True, default="")
     evotor_image = models.CharField(max_length=200, blank=True, default="")
+    # Fields seen edited in VK since EvoSync last sent them: {field: the value VK shows}
+    # (sync/vk_edits.py writes it after each VK catalog read).
+    vk_edits = models.JSONField(_("edited in VK"), default=dict, blank=True)
     last_error = models.TextField(_("last error"), blank=True, default="")
     error_count = models.PositiveIntegerField(_("errors in a row"), default=0)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)

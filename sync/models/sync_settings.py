@@ -23,6 +23,19 @@ class OutOfStockPolicy(models.TextChoices):
     KEEP = "keep", _("Keep shown")
 
 
+class FieldOwner(models.TextChoices):
+    """Who has the last word on an item field once the item is in VK (sync/plan/ownership.py)."""
+
+    EVOTOR = "evotor", _("Evotor: EvoSync keeps it as in Evotor")
+    VK = "vk", _("VK: set once, then edited in VK only")
+
+
+def _owner_field(label):
+    return models.CharField(
+        label, max_length=8, choices=FieldOwner.choices, default=FieldOwner.EVOTOR
+    )
+
+
 class SyncSettings(models.Model):
     """How a merchant's Evotor products become VK items (docs/contracts/product.md, default rules).
 
@@ -68,6 +81,11 @@ class SyncSettings(models.Model):
     removal_guard_percent = models.PositiveSmallIntegerField(
         _("hold a run that removes more than, %"), default=20
     )
+    # Field ownership: price, availability and stock are always Evotor's.
+    name_owner = _owner_field(_("name is owned by"))
+    description_owner = _owner_field(_("description is owned by"))
+    photos_owner = _owner_field(_("photos are owned by"))
+    albums_owner = _owner_field(_("albums are owned by"))
     first_published_at = models.DateTimeField(_("first published"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -77,3 +95,14 @@ class SyncSettings(models.Model):
 
     def __str__(self):
         return f"{self._meta.verbose_name} · {self.user}"
+
+    @property
+    def vk_owned_fields(self) -> frozenset[str]:
+        """The item fields VK owns (sync.plan.ownership.OWNABLE_FIELDS names)."""
+        owners = {
+            "name": self.name_owner,
+            "description": self.description_owner,
+            "photo": self.photos_owner,
+            "albums": self.albums_owner,
+        }
+        return frozenset(key for key, owner in owners.items() if owner == FieldOwner.VK)

@@ -156,6 +156,7 @@ def link_snapshot(link: ItemLink) -> LinkSnapshot:
         photo_hash=link.photo_hash,
         product_name=link.product_name,
         last_error=link.last_error,
+        vk_edits=dict(link.vk_edits or {}),
     )
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sync.models import LinkState, RemovalPolicy, RunAction
 from sync.plan.album_index import AlbumIndex
+from sync.plan.ownership import TEXT_FIELDS, album_moves, overwritten_edits
 from sync.plan.plan import REASON_OUT_OF_STOCK, PlanItem
 from sync.plan.rules import CONTENT_FIELDS, FLAG_NO_CATEGORY, FLAG_NO_PHOTO, DesiredItem
 from sync.plan.snapshots import LinkSnapshot, VkItemSnapshot
@@ -78,32 +79,35 @@ def plan_new(item: DesiredItem, link: LinkSnapshot | None, album_title: str) -> 
 
 
 def plan_existing(
-    item: DesiredItem, link: LinkSnapshot, albums: AlbumIndex, album_title: str
+    item: DesiredItem,
+    link: LinkSnapshot,
+    albums: AlbumIndex,
+    album_title: str,
+    vk_owned: frozenset[str] = frozenset(),
 ) -> PlanItem | None:
     """A product whose item is in VK (or was, and we deleted it): only what changed is sent.
 
     A missing photo no longer matters (the item has one); a description we would only have
     generated never replaces an adopted item's own; a category VK has is kept when the merchant
-    has none set."""
+    has none set; the fields VK owns (`vk_owned`, sync/plan/ownership.py) are never sent."""
     creation_only = {f for f in item.flags if f == FLAG_NO_PHOTO}
     flags = [f for f in item.flags if f not in creation_only]
     skip = {"description"} if link.adopted and item.description_generated else set()
+    skip |= {name for name in TEXT_FIELDS if name in vk_owned}
     if "category_id" in link.published_fields and item.fields.get("category_id") is None:
         skip.add("category_id")
         flags = [f for f in flags if f != FLAG_NO_CATEGORY]
     changes = diff_fields(_published_view(link.published_fields), item.fields, skip=skip)
     send = {key: item.fields[key] for key in changes}
     photo = None
-    if item.photo is not None and item.photo.photo_hash != link.photo_hash:
+    photo_changed = item.photo is not None and item.photo.photo_hash != link.photo_hash
+    if photo_changed and "photo" not in vk_owned:
         photo = item.photo
         changes["photo"] = [link.photo_hash or None, item.photo.kind]
 
-    target_album = albums.target_for(item, album_title)
-    current_albums = set(link.album_ids) & albums.managed_ids
-    album_add = ""
-    album_remove = sorted(a for a in current_albums if a != target_album)
-    if album_title and (target_album is None or target_album not in current_albums):
-        album_add = album_title
+    album_add, album_remove, current_albums = album_moves(item, link, albums, album_title)
+    if "albums" in vk_owned:
+        album_add, album_remove = "", []
     if album_add or album_remove:
         changes["albums"] = [
             sorted(albums.title_of.get(a, str(a)) for a in current_albums),
@@ -141,6 +145,7 @@ def plan_existing(
         flags=flags,
         reason=REASON_OUT_OF_STOCK if action == RunAction.HIDE else "",
         sku=link.sku,
+        overwrites=overwritten_edits(link, vk_owned, changes),
     )
 
 
@@ -150,14 +155,16 @@ def plan_adoption(
     vk: VkItemSnapshot,
     album_title: str,
     target_album: int | None,
+    vk_owned: frozenset[str] = frozenset(),
 ) -> PlanItem:
     """Adopt an existing VK item: link it, then change only what Evotor says differently.
 
     A description we would only have generated never replaces the merchant's own, and the
     item keeps its photo until the photo changes in Evotor or in the merchant's uploads. The
-    item stays in the merchant's own albums.
+    item stays in the merchant's own albums. The fields VK owns stay as VK has them.
     """
     skip = {"description"} if item.description_generated else set()
+    skip |= {name for name in TEXT_FIELDS if name in vk_owned}
     if item.fields.get("category_id") is None:
         skip.add("category_id")
     changes = diff_fields(vk.as_fields(), item.fields, skip=skip)
@@ -170,7 +177,8 @@ def plan_adoption(
         set_hidden = True
         changes["visible"] = [True, False]
     album_add = ""
-    if album_title and (target_album is None or target_album not in vk.album_ids):
+    in_album = target_album is not None and target_album in vk.album_ids
+    if album_title and not in_album and "albums" not in vk_owned:
         album_add = album_title
         changes["albums"] = [[], [album_title]]
     return item_for(

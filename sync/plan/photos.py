@@ -45,6 +45,9 @@ class PhotoMark(StrEnum):
 
     # An adopted item: the merchant's own VK photo stays until they upload one here.
     KEEP_VK = "vk"
+    # The item's photo was replaced in VK (sync/vk_edits.py): not ours any more; an
+    # Evotor-owned photo is uploaded again at the next run.
+    EDITED_IN_VK = "vk-edited"
 
 
 def evotor_source(image_id: str, url: str) -> PhotoSource:

@@ -69,6 +69,8 @@ class PlanItem:
     reason: str = ""
     adopt_from: VkItemSnapshot | None = None
     sku: str = ""
+    # Fields edited in VK that this item puts back to Evotor's value (sync/plan/ownership.py).
+    overwrites: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -125,6 +127,13 @@ class Plan:
     adoption_reviews: list[AdoptionReview] = field(default_factory=list)
     # The groups whose album is not made: none of their items can be published (titles).
     albums_not_created: list[str] = field(default_factory=list)
+    # Items whose VK-owned fields are left as VK has them (sync.plan.ownership.KeptFields).
+    kept_in_vk: list = field(default_factory=list)
+
+    @property
+    def vk_edits_overwritten(self) -> list[PlanItem]:
+        """Items whose edits made in VK this run overwrites (their fields are Evotor's)."""
+        return [item for item in self.items if item.overwrites and not item.skipped]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -138,6 +147,8 @@ class Plan:
         counts["albums_to_rename"] = len(self.album_renames)
         counts["photo_unchecked"] = len(self.photo_unchecked)
         counts["adoption_reviews"] = len(self.adoption_reviews)
+        counts["kept_in_vk"] = len(self.kept_in_vk)
+        counts["vk_edits_overwritten"] = len(self.vk_edits_overwritten)
         return counts
 
     @property

@@ -19,6 +19,7 @@ from sync.models import LinkState, RunAction
 from sync.plan.adoption import adoptions_for
 from sync.plan.album_index import AlbumIndex
 from sync.plan.item_plan import plan_adoption, plan_existing, plan_gone, plan_new
+from sync.plan.ownership import kept_fields, kept_note, kept_on_adoption
 from sync.plan.plan import ACTION_ORDER, REASON_FILTERED, REASON_REMOVED, Plan
 from sync.plan.rules import DesiredItem, RuleSettings
 from sync.plan.snapshots import AlbumSnapshot, LinkSnapshot, VkItemSnapshot
@@ -81,15 +82,27 @@ def build_plan(
     album_index.plan_new(desired, vk_albums, publishable)
 
     plan.published = sum(1 for link in links if link.on_vk and not link.hidden)
+    vk_owned = settings.vk_owned
     for item in desired:
         link = links_by_key.get(item.key)
         album_title = album_index.title_for(item)
         if item.key in adopt:
+            vk = adopt[item.key]
             target_album = album_index.target_for(item, album_title)
-            plan.items.append(plan_adoption(item, link, adopt[item.key], album_title, target_album))
-        elif link is None or link.vk_item_id is None:
+            plan.items.append(
+                plan_adoption(item, link, vk, album_title, target_album, vk_owned=vk_owned)
+            )
+            if kept := kept_on_adoption(item, vk, vk_owned):
+                plan.kept_in_vk.append(kept_note(item, vk.vk_id, kept))
+            continue
+        if link is None or link.vk_item_id is None:
             plan.items.append(plan_new(item, link, album_title))
-        elif (planned := plan_existing(item, link, album_index, album_title)) is not None:
+            continue
+        kept = kept_fields(item, link, vk_owned, albums=album_index, album_title=album_title)
+        if kept and link.state != LinkState.DELETED:
+            plan.kept_in_vk.append(kept_note(item, link.vk_item_id, kept))
+        planned = plan_existing(item, link, album_index, album_title, vk_owned)
+        if planned is not None:
             plan.items.append(planned)
         else:
             plan.unchanged += 1
@@ -121,4 +134,5 @@ def build_plan(
         held = False
     plan.guard_held = held
     plan.items.sort(key=lambda i: (ACTION_ORDER.index(i.action), i.product_name.casefold()))
+    plan.kept_in_vk.sort(key=lambda k: k.product_name.casefold())
     return plan

@@ -88,6 +88,8 @@ class RuleSettings:
     removal_policy: str = "hide"
     albums_from_groups: bool = True
     removal_guard_percent: int = 20
+    # The fields VK owns after the first publish (sync/plan/ownership.py).
+    vk_owned: frozenset[str] = frozenset()
 
     @classmethod
     def from_model(cls, settings) -> RuleSettings:
@@ -100,6 +102,7 @@ class RuleSettings:
             removal_policy=settings.removal_policy,
             albums_from_groups=settings.albums_from_groups,
             removal_guard_percent=settings.removal_guard_percent,
+            vk_owned=settings.vk_owned_fields,
         )
 
 

@@ -29,6 +29,7 @@ class LinkSnapshot:
     photo_hash: str = ""
     product_name: str = ""
     last_error: str = ""
+    vk_edits: dict = field(default_factory=dict)  # fields seen edited in VK (sync/vk_edits.py)
 
     @property
     def key(self) -> tuple[str, str]:

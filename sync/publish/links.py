@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from sync.models import ItemLink, LinkState
+from sync.plan.ownership import EDIT_CHANGE_KEYS
 from sync.plan.photos import PhotoMark
 from sync.plan.snapshots import VkItemSnapshot
 
@@ -28,6 +29,7 @@ def forget_vk_item(link: ItemLink) -> None:
     link.published_fields = {}
     link.album_ids = []
     link.photo_hash = ""
+    link.vk_edits = {}
 
 
 def adopt(
@@ -106,6 +108,14 @@ def mark_applied(
         link.vk_item_id = vk_item_id
         link.published_fields = {}
         link.album_ids = []
+        link.vk_edits = {}
+    # What was just sent is EvoSync's again: an edit made in VK to it is overwritten.
+    sent = {*sent_fields, *(["photo"] if photo_hash is not None else [])}
+    link.vk_edits = {
+        name: value
+        for name, value in (link.vk_edits or {}).items()
+        if not sent & set(EDIT_CHANGE_KEYS.get(name, ()))
+    }
     fields = {**link.published_fields, **sent_fields}
     hidden = set_hidden if set_hidden is not None else bool(fields.get("hidden"))
     fields["hidden"] = hidden

@@ -32,6 +32,7 @@ LINK_FIELDS = (
     "adopted",
     "album_ids",
     "published_fields",
+    "vk_edits",
     "photo_hash",
     "vk_photo_id",
     "source_hash",

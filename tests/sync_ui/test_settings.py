@@ -29,6 +29,10 @@ def form_data(**overrides):
         "out_of_stock_policy": "hide",
         "albums_from_groups": "on",
         "removal_guard_percent": "20",
+        "name_owner": "evotor",
+        "description_owner": "evotor",
+        "photos_owner": "evotor",
+        "albums_owner": "evotor",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}

@@ -92,6 +92,14 @@ def format_plan(plan: Plan, *, limit: int = 50) -> list[str]:
             f"Removal guard: {plan.removals} of {plan.published} published items would be "
             f"removed (> {plan.guard_percent} %): the run would wait for confirmation."
         )
+    if counts["vk_edits_overwritten"]:
+        lines.append(
+            f"Edits in VK: {counts['vk_edits_overwritten']} items were edited in VK in fields "
+            "Evotor owns: the run puts Evotor's values back."
+        )
+    for kept in plan.kept_in_vk[:limit]:
+        why = ", ".join(f"{name} ({reason})" for name, reason in kept.fields.items())
+        lines.append(f"  = keep as in VK {kept.product_name}: {why}")
     for album in plan.albums_to_create:
         note = f" (adopts VK album {album.adopt_vk_album_id})" if album.adopt_vk_album_id else ""
         lines.append(f"  + album “{album.title}”{note}")
@@ -108,6 +116,8 @@ def format_plan(plan: Plan, *, limit: int = 50) -> list[str]:
             f"{field}: {old!r} → {new!r}" for field, (old, new) in item.changes.items()
         )
         target = f" (VK item {item.vk_item_id})" if item.vk_item_id else ""
+        if item.overwrites:
+            changes += f" [overwrites the edit in VK: {', '.join(item.overwrites)}]"
         lines.append(f"  {ACTION_LABELS[item.action]} {item.product_name}{target}: {changes}")
     return lines
 
