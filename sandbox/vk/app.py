@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl
 from PIL import Image
 
 from sandbox.server import RECEIVED_AT
+from sandbox.vk import properties as _properties  # noqa: F401  registers its methods
 from sandbox.vk import vkscript
 from sandbox.vk.state import ApiError, Group, MarketApi, Token
 from sandbox.vk.upload import handle_upload, parse_multipart
