@@ -300,6 +300,12 @@ class VkSandbox:
             group = self.api.groups[int(group_id)]
             return [self.api.album_json(group, album) for album in group.albums.values()]
 
+    def properties(self, group_id: int) -> dict[str, list[str]]:
+        """The community's properties: {title: [variant titles, sorted]}."""
+        with self._lock:
+            group = self.api.groups[int(group_id)]
+            return {p.title: sorted(p.variants.values()) for p in group.properties.values()}
+
     def photo(self, photo_id: int) -> dict | None:
         """A photo's state: owner, size, and the item it belongs to (None while free)."""
         with self._lock:

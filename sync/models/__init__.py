@@ -16,6 +16,7 @@ from sync.models.runs import (
     SyncRunItem,
 )
 from sync.models.sync_settings import OutOfStockPolicy, PriceRounding, RemovalPolicy, SyncSettings
+from sync.models.variants import VariantGroupLink, VariantMember, VkProperty, VkPropertyVariant
 
 __all__ = [
     "AdoptionDecision",
@@ -39,4 +40,8 @@ __all__ = [
     "SyncRun",
     "SyncRunItem",
     "SyncSettings",
+    "VariantGroupLink",
+    "VariantMember",
+    "VkProperty",
+    "VkPropertyVariant",
 ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sync.models import RunAction
 from sync.plan.rules import DesiredItem, PhotoSource
 from sync.plan.snapshots import VkItemSnapshot
+from sync.plan.variants import VariantPlan
 
 # Why an item is being hidden or deleted.
 REASON_OUT_OF_STOCK = "out_of_stock"
@@ -125,6 +126,8 @@ class Plan:
     adoption_reviews: list[AdoptionReview] = field(default_factory=list)
     # The groups whose album is not made: none of their items can be published (titles).
     albums_not_created: list[str] = field(default_factory=list)
+    # Products sold in variants (sync/plan/variants.py).
+    variants: VariantPlan = field(default_factory=VariantPlan)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -169,6 +172,7 @@ class Plan:
             self.to_apply
             or [a for a in self.albums_to_create if not a.adopt_vk_album_id]
             or self.album_renames
+            or self.variants.has_work
         )
 
     def summary(self) -> dict:

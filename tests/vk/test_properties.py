@@ -56,7 +56,7 @@ def sizes(vk):
 
 
 def test_properties_and_variants_are_listed(sizes):
-    prop, ids = sizes
+    prop, _ids = sizes
     listed = checked("market.getProperties", group_id=GROUP)
     assert listed["count"] == 1
     assert listed["items"][0]["id"] == prop
