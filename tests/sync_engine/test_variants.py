@@ -200,3 +200,21 @@ def test_a_grouping_whose_answer_was_lost_is_repeated_safely(tee_shop):
     assert len(grouping) == 1 and None not in grouping
     assert VariantGroupLink.objects.get(user=tee_shop.user).vk_item_group_id in grouping
     assert tee_shop.sync().vk_requests == 0
+
+
+def test_the_vk_catalog_pages_mark_the_variants_of_one_product(tee_shop, client):
+    from django.urls import reverse
+
+    from vk_catalog.models import VkCachedProduct
+    from vk_catalog.services import vk_catalog_refresh_for_user
+
+    tee_shop.sync()
+    vk_catalog_refresh_for_user(user=tee_shop.user)
+    rows = VkCachedProduct.objects.filter(user=tee_shop.user, variants_grouping_id__isnull=False)
+    assert rows.count() == 3
+    assert sum(1 for row in rows if row.is_main_variant) == 1
+    client.force_login(tee_shop.user)
+    page = client.get(reverse("vk_catalog:products"), HTTP_ACCEPT_LANGUAGE="ru")
+    html = page.content.decode()
+    assert html.count("data-variant-group=") == 3
+    assert html.count("основной вариант") == 1
