@@ -65,8 +65,9 @@ class VariantPublisher:
         }
 
     def variant_id(self, prop: str, variant: str) -> int | None:
+        owner = self.properties.get(prop.casefold())
         row = self.variants.get((prop.casefold(), variant.casefold()))
-        if row is None or row.property.vk_property_id is None:
+        if owner is None or owner.vk_property_id is None or row is None:
             return None
         return row.vk_variant_id
 
@@ -75,6 +76,8 @@ class VariantPublisher:
         if not any(group.members for group in self.plan.groups):
             return
         self._load()
+        if not self.plan.has_work:
+            return
         wanted = [(p, v) for p, v in self.plan.new_variants]
         if not wanted:
             return
@@ -95,14 +98,14 @@ class VariantPublisher:
                 self.variants[key] = VkPropertyVariant.objects.create(
                     property=prop, title=variant_title
                 )
-        tried: set[int] = set()
+        tried: set[tuple[str, int]] = set()  # ("p" | "v", row pk)
         while True:
             batch = self._make_batch(max_calls, tried)
             if not batch.calls:
                 return
             send(batch)
 
-    def _make_batch(self, max_calls: int, tried: set[int]) -> Batch:
+    def _make_batch(self, max_calls: int, tried: set[tuple[str, int]]) -> Batch:
         """New properties, each followed by its variants (chained by VkRef), then variants of
         properties VK already has; each row tried once per run."""
         batch = Batch()
@@ -110,9 +113,9 @@ class VariantPublisher:
         for prop in self.properties.values():
             if len(batch.calls) >= max_calls:
                 break
-            needed = [v for v in missing if v.property_id == prop.pk and v.pk not in tried]
-            if prop.vk_property_id is None and prop.pk not in tried and needed:
-                tried.add(prop.pk)
+            needed = [v for v in missing if v.property_id == prop.pk and ("v", v.pk) not in tried]
+            if prop.vk_property_id is None and ("p", prop.pk) not in tried and needed:
+                tried.add(("p", prop.pk))
                 at = len(batch.calls)
                 batch.add(
                     [
@@ -125,13 +128,13 @@ class VariantPublisher:
                 for variant in needed:
                     if len(batch.calls) >= max_calls:
                         break
-                    tried.add(variant.pk)
+                    tried.add(("v", variant.pk))
                     self._add_variant(batch, variant, VkRef(at, "property_id"))
             elif prop.vk_property_id is not None:
                 for variant in needed:
                     if len(batch.calls) >= max_calls:
                         break
-                    tried.add(variant.pk)
+                    tried.add(("v", variant.pk))
                     self._add_variant(batch, variant, prop.vk_property_id)
         return batch
 
@@ -280,8 +283,8 @@ class VariantPublisher:
                 params["variant_ids"] = ids
             params["is_main_variant"] = 1 if member.is_main else 0
             planned.append((VkCall("market.edit", params), self._edited(member, ids)))
-        if regroup:
-            ids = [m.vk_item_id for m in present if self.ids_of(m) is not None]
+        ids = [m.vk_item_id for m in present if self.ids_of(m) is not None]
+        if regroup and len(ids) >= 2:
             params = {"group_id": self.group_id, "item_ids": ids}
             if old_id is not None and not rebuild:
                 params["item_group_id"] = old_id

@@ -218,3 +218,26 @@ def test_the_vk_catalog_pages_mark_the_variants_of_one_product(tee_shop, client)
     html = page.content.decode()
     assert html.count("data-variant-group=") == 3
     assert html.count("основной вариант") == 1
+
+
+def test_two_properties_are_made_in_one_request_each_with_its_variants(tee_shop):
+    flavour = {
+        "id": "attr-flavour",
+        "name": "Вкус",
+        "choices": [{"id": f"fl-{n}", "name": n} for n in ("Ваниль", "Карамель")],
+    }
+    tee_shop.groups["Сироп"] = tee_shop.evotor.add_group(
+        tee_shop.store_id, name="Сироп", parent_id=tee_shop.groups["Одежда"], attributes=[flavour]
+    )["id"]
+    for n in ("Ваниль", "Карамель"):
+        tee_shop.add(
+            f"syrup-{n}",
+            f"Сироп {n}",
+            group="Сироп",
+            attributes_choices={"attr-flavour": f"fl-{n}"},
+        )
+    run = tee_shop.refresh_and_sync()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert properties(tee_shop) == {"Размер": ["L", "M", "S"], "Вкус": ["Ваниль", "Карамель"]}
+    assert calls(tee_shop, "market.groupItems") == 2
+    assert tee_shop.refresh_and_sync().vk_requests == 0
