@@ -1,7 +1,7 @@
 """Benchmark: a first publish of 1,000 products, 300 of them in variant groups, at 3 requests/s.
 
     python -m bench variants [--products 1000] [--grouped 300] [--per-group 3] [--rps 3]
-                             [--json FILE]
+                             [--cpu-load 6] [--json FILE]
 
 A store of `--products` products in 10 groups: `--grouped` of them are modifications, in
 modification groups of `--per-group` (sizes S/M/L for three fifths of the groups, flavours for
@@ -25,6 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.cpuload import cpu_load, load_average
 from bench.publish import MAIN_GROUP, Sandbox, _merchant, _publish, _setup, _writes
 
 GROUPS = 10
@@ -99,6 +100,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--grouped", type=int, default=300)
     parser.add_argument("--per-group", type=int, default=3)
     parser.add_argument("--rps", type=float, default=3.0)
+    parser.add_argument(
+        "--cpu-load", type=int, default=0, help="busy-loop processes during the first publish"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
 
@@ -143,7 +147,11 @@ def main(argv: list[str]) -> int:
             store_id=store,
         )
         assert catalog_refresh_for_user(user=user).ok
-        first = _publish(sandbox, user, naive=False, label="first publish")
+        with cpu_load(args.cpu_load, max_seconds=900):
+            loads_before = load_average()
+            first = _publish(sandbox, user, naive=False, label="first publish")
+            first["load_average_at_end"] = load_average()
+        first["load_average_at_start"] = loads_before
         groups = VariantGroupLink.objects.filter(user=user, vk_item_group_id__isnull=False)
         first["variant_groups_made"] = groups.count()
         first["properties"] = VkProperty.objects.filter(user=user).count()
@@ -165,6 +173,7 @@ def main(argv: list[str]) -> int:
             "grouped": args.grouped,
             "per_group": args.per_group,
             "rps": args.rps,
+            "cpu_load": args.cpu_load,
             "first_publish": first,
             "resync": again,
         }

@@ -241,3 +241,17 @@ def test_two_properties_are_made_in_one_request_each_with_its_variants(tee_shop)
     assert properties(tee_shop) == {"Размер": ["L", "M", "S"], "Вкус": ["Ваниль", "Карамель"]}
     assert calls(tee_shop, "market.groupItems") == 2
     assert tee_shop.refresh_and_sync().vk_requests == 0
+
+
+def test_the_catalog_cache_keeps_attributes_and_choices(tee_shop):
+    from catalog.modifications import modification_choices, modification_groups
+
+    groups = modification_groups(tee_shop.user, {tee_shop.store_id})
+    (group,) = groups.values()
+    assert group.name == "Футболка"
+    assert [name for _, name in group.attributes[0].choices] == ["S", "M", "L", "XL"]
+    choices = modification_choices(tee_shop.user, groups.values())
+    assert choices[(tee_shop.store_id, tee_shop.products["tee-M"])] == (
+        group.group_id,
+        {"attr-size": "size-M"},
+    )
