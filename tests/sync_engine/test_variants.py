@@ -255,3 +255,22 @@ def test_the_catalog_cache_keeps_attributes_and_choices(tee_shop):
         group.group_id,
         {"attr-size": "size-M"},
     )
+
+
+def test_an_attribute_renamed_at_the_till_regroups_under_the_new_property(tee_shop):
+    tee_shop.sync()
+    attributes = [
+        {
+            "id": "attr-size",
+            "name": "Размер футболки",
+            "choices": [{"id": f"size-{s}", "name": s} for s in SIZES],
+        }
+    ]
+    tee_shop.evotor.set_group(tee_shop.store_id, tee_shop.groups["Футболка"], attributes=attributes)
+    run = tee_shop.refresh_and_sync()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert properties(tee_shop)["Размер футболки"] == ["L", "M", "S"]
+    items = [tee_shop.vk_item(f"tee-{s}") for s in SIZES]
+    grouping = {item.get("variants_grouping_id") for item in items}
+    assert len(grouping) == 1 and None not in grouping
+    assert tee_shop.refresh_and_sync().vk_requests == 0
