@@ -593,17 +593,17 @@ class Modifications:
 
 
 SHOP_MODIFICATIONS = [
-    Modifications(("Одежда",), "Футболка хлопковая", [("Размер", ["S", "M", "L"])], (590, 990)),
     Modifications(
-        ("Одежда",),
-        "Носки спортивные",
-        [("Размер", ["39-41", "42-44"]), ("Цвет", ["Чёрный", "Белый"])],
-        (190, 290),
+        ("Напитки", "Газированные напитки"),
+        "Лимонад «Черноголовка» 0,5 л",
+        [("Вкус", ["Дюшес", "Тархун", "Крем-сода"])],
+        (79, 99),
     ),
-]
-CAFE_MODIFICATIONS = [
     Modifications(
-        ("Добавки",), "Сироп к кофе", [("Вкус", ["Ваниль", "Карамель", "Лесной орех"])], (40, 60)
+        ("Молочная продукция", "Молоко и кефир"),
+        "Молоко «Простоквашино»",
+        [("Жирность", ["2,5 %", "3,2 %"]), ("Объём", ["0,9 л", "1,4 л"])],
+        (89, 139),
     ),
 ]
 
@@ -707,5 +707,4 @@ def build_demo() -> list[DemoStore]:
     ]
     variants_rng = random.Random(DEMO_SEED + 14)
     add_modifications(stores[0], variants_rng, SHOP_MODIFICATIONS)
-    add_modifications(stores[1], variants_rng, CAFE_MODIFICATIONS)
     return stores
