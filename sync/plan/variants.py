@@ -119,17 +119,6 @@ class VariantPlan:
     def has_work(self) -> bool:
         return any(group.has_work for group in self.groups)
 
-    def member(self, key: tuple[str, str]) -> Member | None:
-        for group in self.groups:
-            for member in group.members:
-                if member.key == key:
-                    return member
-        return None
-
-    @property
-    def by_product(self) -> dict[tuple[str, str], VariantGroupPlan]:
-        return {m.key: g for g in self.groups for m in g.members}
-
 
 def property_title(name: str) -> str:
     return cut_to_units(clean_line(name), PROPERTY_TITLE_MAX)
