@@ -22,6 +22,9 @@ def test_the_preview_shows_a_variant_group_as_one_row_with_its_variants(owner_cl
     for size in ("S", "M", "L"):
         assert f"<li>{size}" in row
     assert row.count("основной") == 1
+    new_items = page.split('id="section-create"', 1)[1].split("</section>", 1)[0]
+    assert new_items.count("data-variant") == 3
+    assert "вариант «M» товара «Футболка»" in new_items
 
 
 def test_the_preview_says_three_properties_become_separate_items(owner_client, shop):
