@@ -27,6 +27,8 @@ from sync.models import (
     SyncRun,
     SyncRunItem,
     SyncSettings,
+    VariantGroupLink,
+    VkProperty,
 )
 from sync.reasons import reason_text
 from sync.templatetags.sync_tags import duration as format_duration
@@ -222,6 +224,26 @@ class AlbumLinkAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["title", "user", "store_id", "group_id", "vk_album_id", "created_at"]
     list_filter = [BY_USER]
     search_fields = ["title", "=vk_album_id", "group_id", "user__email"]
+    list_select_related = ["user"]
+
+
+@admin.register(VariantGroupLink)
+class VariantGroupLinkAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Evotor modification groups grouped in VK (sync/publish/variants.py)."""
+
+    list_display = ["group_id", "user", "store_id", "vk_item_group_id", "grouping", "updated_at"]
+    list_filter = [BY_USER, "grouping"]
+    search_fields = ["group_id", "=vk_item_group_id", "user__email"]
+    list_select_related = ["user"]
+
+
+@admin.register(VkProperty)
+class VkPropertyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """VK properties EvoSync made or adopted; a blank VK id waits for its answer."""
+
+    list_display = ["title", "user", "vk_property_id"]
+    list_filter = [BY_USER]
+    search_fields = ["title", "user__email"]
     list_select_related = ["user"]
 
 

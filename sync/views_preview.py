@@ -13,7 +13,7 @@ number of removals shown; the run then goes through unless its plan removes more
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -104,6 +104,7 @@ class Row:
     picture: object = None  # ItemPicture
     # Labels of the fields edited in VK that this publish puts back to Evotor's values.
     overwritten: list[str] = ()
+    variant: str = ""  # "M" of «Футболка»: the item is one variant of a product (plan.variants)
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,25 @@ def _rows(items, category_names, *, preview_url: str, user) -> list[Row]:
     ]
 
 
+def _mark_variants(plan, rows: list[Row]) -> list[Row]:
+    """Say on each item's row which variant of which product it is (sync/plan/variants.py)."""
+    names = {
+        member.key: (group.name, " / ".join(value for _, value in member.choices))
+        for group in plan.variants.groups
+        for member in group.members
+    }
+    marked = []
+    for row in rows:
+        if (found := names.get((row.item.store_id, row.item.product_id))) is not None:
+            text = _("variant “%(choice)s” of “%(product)s”") % {
+                "choice": found[1],
+                "product": found[0],
+            }
+            row = replace(row, variant=text)
+        marked.append(row)
+    return marked
+
+
 def _category_names(user, plan) -> dict[int, str]:
     wanted = any("category_id" in (item.changes or {}) for item in plan.items)
     if not wanted:
@@ -266,6 +286,8 @@ def preview(request: HttpRequest) -> HttpResponse:
                 }
             )
     flagged = plan.flagged
+    for section in sections:
+        section["rows"] = _mark_variants(plan, section["rows"])
     context.update(
         {
             "sections": sections,

@@ -110,6 +110,9 @@ class VkCachedProduct(models.Model):
     content_hash = models.CharField(max_length=64, editable=False)
     is_removed = models.BooleanField(_("removed in VK"), default=False)
     removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    # Variants of one product share VK's group id; one of them is the main one.
+    variants_grouping_id = models.BigIntegerField(_("VK variant group"), null=True, blank=True)
+    is_main_variant = models.BooleanField(_("main variant"), default=True)
     raw = models.JSONField(_("VK data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last changed here"), auto_now=True)

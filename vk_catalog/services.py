@@ -75,6 +75,8 @@ PRODUCT_FIELDS = (
     "thumb_url",
     "category_id",
     "date",
+    "variants_grouping_id",
+    "is_main_variant",
     "raw",
 )
 
@@ -150,8 +152,15 @@ def _product_fields(item) -> dict:
         "thumb_url": (item.thumb_url or "")[:1000],
         "category_id": item.category_id,
         "date": item.date,
+        # A product with variants: its items share VK's group id (docs/contracts/vk-market-api.md §3.1).
+        "variants_grouping_id": _int_or_none(item.raw.get("variants_grouping_id")),
+        "is_main_variant": item.raw.get("is_main_variant") is not False,
         "raw": item.raw,
     }
+
+
+def _int_or_none(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _upsert(model, *, user, rows: dict[int, dict], fields: tuple[str, ...], now) -> _UpsertCounts:

@@ -581,10 +581,101 @@ def _build_store(
     return store
 
 
+@dataclass
+class Modifications:
+    """A product sold in variants: an Evotor modification group (contract notes §5.3) with
+    `attributes`, and one product per combination of choices, carrying `attributes_choices`."""
+
+    path: tuple[str, ...]  # the group the modification group sits in
+    name: str
+    attributes: list[tuple[str, list[str]]]
+    price: tuple[int, int]
+
+
+SHOP_MODIFICATIONS = [
+    Modifications(
+        ("Напитки", "Газированные напитки"),
+        "Лимонад «Черноголовка» 0,5 л",
+        [("Вкус", ["Дюшес", "Тархун", "Крем-сода"])],
+        (79, 99),
+    ),
+    Modifications(
+        ("Молочная продукция", "Молоко и кефир"),
+        "Молоко «Простоквашино»",
+        [("Жирность", ["2,5 %", "3,2 %"]), ("Объём", ["0,9 л", "1,4 л"])],
+        (89, 139),
+    ),
+]
+
+
+def add_modifications(store: DemoStore, rng: random.Random, specs: list[Modifications]) -> None:
+    """Append modification groups to a built store (their own random sequence, so the rest of
+    the demo catalog stays as it was)."""
+    code = 9000
+    for spec in specs:
+        parent = next((g["id"] for g in store.groups if g["name"] == spec.path[-1]), None)
+        if parent is None:
+            created, updated = _timestamps(rng)
+            parent = make_uuid(rng)
+            store.groups.append(
+                {
+                    "id": parent,
+                    "name": spec.path[-1],
+                    "parent_id": None,
+                    "store_id": store.id,
+                    "user_id": DEMO_USER_ID,
+                    "created_at": created,
+                    "updated_at": updated,
+                }
+            )
+        attributes = [
+            {
+                "id": make_uuid(rng),
+                "name": name,
+                "choices": [{"id": make_uuid(rng), "name": choice} for choice in choices],
+            }
+            for name, choices in spec.attributes
+        ]
+        created, updated = _timestamps(rng)
+        group = {
+            "id": make_uuid(rng),
+            "name": spec.name,
+            "parent_id": parent,
+            "attributes": attributes,
+            "store_id": store.id,
+            "user_id": DEMO_USER_ID,
+            "created_at": created,
+            "updated_at": updated,
+        }
+        store.groups.append(group)
+        combos: list[list[dict]] = [[]]
+        for attribute in attributes:
+            combos = [
+                [*combo, (attribute, choice)] for combo in combos for choice in attribute["choices"]
+            ]
+        for combo in combos:
+            code += 1
+            row = _product(
+                rng,
+                name=" ".join([spec.name, *(choice["name"] for _, choice in combo)]),
+                store_id=store.id,
+                parent_id=group["id"],
+                leaf=None,
+                type_="NORMAL",
+                price_range=spec.price,
+                code=code,
+            )
+            row["allow_to_sell"] = True
+            row["quantity"] = Decimal(rng.randint(1, 30))
+            row["attributes_choices"] = {attr["id"]: choice["id"] for attr, choice in combo}
+            store.products.append(row)
+            store.images.add(row["id"])
+
+
 def build_demo() -> list[DemoStore]:
     """The three demo stores; the third answers 402 on its store-scoped paths."""
     rng = random.Random(DEMO_SEED)
-    return [
+    stores = [
         _build_store(
             rng,
             name="Продукты у дома",
@@ -614,3 +705,6 @@ def build_demo() -> list[DemoStore]:
             status=402,
         ),
     ]
+    variants_rng = random.Random(DEMO_SEED + 14)
+    add_modifications(stores[0], variants_rng, SHOP_MODIFICATIONS)
+    return stores

@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl
 from PIL import Image
 
 from sandbox.server import RECEIVED_AT
+from sandbox.vk import properties as _properties  # noqa: F401  registers its methods
 from sandbox.vk import vkscript
 from sandbox.vk.state import ApiError, Group, MarketApi, Token
 from sandbox.vk.upload import handle_upload, parse_multipart
@@ -331,6 +332,12 @@ class VkSandbox:
         with self._lock:
             group = self.api.groups[int(group_id)]
             return [self.api.album_json(group, album) for album in group.albums.values()]
+
+    def properties(self, group_id: int) -> dict[str, list[str]]:
+        """The community's properties: {title: [variant titles, sorted]}."""
+        with self._lock:
+            group = self.api.groups[int(group_id)]
+            return {p.title: sorted(p.variants.values()) for p in group.properties.values()}
 
     def photo(self, photo_id: int) -> dict | None:
         """A photo's state: owner, size, and the item it belongs to (None while free)."""

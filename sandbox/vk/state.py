@@ -39,6 +39,22 @@ ERROR_TEXT = {
     1404: "Item already added to album",
     1405: "Too many items",
     1406: "Too many items in album",
+    1409: "Extended market not enabled",
+    1410: "Variants not enabled",
+    1411: "Variants error",
+    1412: "Grouping items with different properties",
+    1413: "Grouping already has such variant",
+    1414: "Grouping has other properties",
+    1415: "Grouping must have variants",
+    1416: "Variant not found",
+    1417: "Property not found",
+    1418: "Max properties limit exceeded",
+    1419: "Max variant limit exceeded",
+    1421: "Name too long",
+    1423: "Variant value is too long",
+    1424: "Unknown property type",
+    1425: "Grouping must have two or more items",
+    1426: "Item must have distinct properties",
     1407: "Too many albums",
     1435: "Crop size is less than the minimum",
     1438: "Market not enabled",
@@ -158,6 +174,10 @@ class Item:
     dimensions: dict | None = None
     weight: int | None = None
     date: int = 0
+    # Variants (sandbox/vk/properties.py): property variant ids, main in its group, the group.
+    variant_ids: list[int] = field(default_factory=list)
+    is_main_variant: bool = True
+    grouping_id: int | None = None
 
 
 @dataclass
@@ -175,6 +195,11 @@ class Group:
     items: dict[int, Item] = field(default_factory=dict)
     next_album_id: int = 1
     next_item_id: int = 1
+    # Properties and item groups (sandbox/vk/properties.py).
+    properties: dict = field(default_factory=dict)
+    item_groups: dict = field(default_factory=dict)
+    variants_enabled: bool = True
+    next_variants_id: int = 1  # properties, their variants and item groups share one sequence
 
     @property
     def owner_id(self) -> int:
@@ -469,9 +494,11 @@ class MarketApi:
             "is_owner": is_admin,
             "is_adult": False,
             "is_favorite": False,
-            "is_main_variant": True,
+            "is_main_variant": item.is_main_variant,
             "url": f"https://vk.com/market{item.owner_id}?w=product{item.owner_id}_{item.id}",
         }
+        if item.grouping_id is not None:
+            data["variants_grouping_id"] = item.grouping_id
         if item.sku:
             data["sku"] = item.sku
         if item.stock_amount is not None:
@@ -668,6 +695,9 @@ class MarketApi:
         if p.has("photo_ids"):
             photo_ids = p.int_list("photo_ids", max_items=4)
             fields["photo_ids"] = [self._free_photo(group, pid, own_id) for pid in photo_ids]
+        from sandbox.vk import properties  # it builds on this module
+
+        fields.update(properties.item_variant_fields(group, p, item))
         return fields
 
     def _free_photo(self, group: Group, photo_id: int | None, own_item_id: int | None) -> int:
@@ -710,13 +740,20 @@ class MarketApi:
         group = self._market_group(token, p, write=True)
         item = self._item(group, p.int("item_id", required=True), allow_removed=False)
         fields = self._item_fields(group, p, item)
+        from sandbox.vk import properties  # it builds on this module
+
+        properties.check_grouped_edit(group, item, fields)
         self._apply(item, fields)
+        properties.after_edit(group, item, fields)
         return 1
 
     def market_delete(self, token: Token, p: Params):
         group = self._market_group(token, p, write=True)
         item = self._item(group, p.int("item_id", required=True), allow_removed=False)
         item.availability = 1
+        from sandbox.vk import properties  # it builds on this module
+
+        properties.leave_group(group, item)
         return 1
 
     def market_restore(self, token: Token, p: Params):

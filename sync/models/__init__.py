@@ -22,6 +22,7 @@ from sync.models.sync_settings import (
     RemovalPolicy,
     SyncSettings,
 )
+from sync.models.variants import VariantGroupLink, VariantMember, VkProperty, VkPropertyVariant
 
 __all__ = [
     "AdoptionDecision",
@@ -46,4 +47,8 @@ __all__ = [
     "SyncRun",
     "SyncRunItem",
     "SyncSettings",
+    "VariantGroupLink",
+    "VariantMember",
+    "VkProperty",
+    "VkPropertyVariant",
 ]

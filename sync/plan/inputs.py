@@ -22,6 +22,7 @@ from sync.plan.photos import (
 from sync.plan.plan import Plan
 from sync.plan.planner import build_plan
 from sync.plan.snapshots import AlbumSnapshot, LinkSnapshot, VkItemSnapshot
+from sync.plan.variant_inputs import VariantInputs, load_variant_inputs, variants_for_plan
 
 
 def sync_settings_get(user) -> SyncSettings:
@@ -55,6 +56,8 @@ class Inputs:
     evotor_seen: dict[tuple[str, str], str] = field(default_factory=dict)
     # The merchant's answers about weak adoption matches: {key: (VK item id, verdict)}.
     adoption_decisions: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    # Modification groups and what was published of them (sync/plan/variant_inputs.py).
+    variants: VariantInputs = field(default_factory=VariantInputs)
 
     def group_chain(self, store_id: str, group_id: str) -> list[str]:
         """The group and its ancestors, nearest first (cycles in bad data are cut)."""
@@ -269,6 +272,7 @@ def load_inputs(user) -> Inputs:
             for d in AdoptionDecision.objects.filter(user=user)
         },
     )
+    inputs.variants = load_variant_inputs(user, store_ids)
     kept = {key: link.sku for key, link in links.items() if link.sku}
     inputs.skus = rules.assign_skus(products, kept=kept)
     return inputs
@@ -300,8 +304,9 @@ def plan_from_inputs(
     vk_albums: list[AlbumSnapshot] = (),
     confirmed_removals: int | None = None,
 ) -> Plan:
-    return build_plan(
-        desired=inputs.desired_items(),
+    desired = inputs.desired_items()
+    plan = build_plan(
+        desired=desired,
         links=inputs.link_snapshots(),
         settings=inputs.rule_settings,
         albums=inputs.albums,
@@ -311,3 +316,5 @@ def plan_from_inputs(
         confirmed_removals=confirmed_removals,
         adoption_decisions=inputs.adoption_decisions,
     )
+    plan.variants = variants_for_plan(inputs.variants, plan, desired, inputs.links)
+    return plan

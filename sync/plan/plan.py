@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sync.models import RunAction
 from sync.plan.rules import DesiredItem, PhotoSource
 from sync.plan.snapshots import VkItemSnapshot
+from sync.plan.variants import VariantPlan
 
 # Why an item is being hidden or deleted.
 REASON_OUT_OF_STOCK = "out_of_stock"
@@ -135,6 +136,9 @@ class Plan:
         """Items whose edits made in VK this run overwrites (their fields are Evotor's)."""
         return [item for item in self.items if item.overwrites and not item.skipped]
 
+    # Products sold in variants (sync/plan/variants.py).
+    variants: VariantPlan = field(default_factory=VariantPlan)
+
     @property
     def counts(self) -> dict[str, int]:
         counter = Counter(item.action for item in self.items if not item.skipped)
@@ -180,6 +184,7 @@ class Plan:
             self.to_apply
             or [a for a in self.albums_to_create if not a.adopt_vk_album_id]
             or self.album_renames
+            or self.variants.has_work
         )
 
     def summary(self) -> dict:

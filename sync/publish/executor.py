@@ -43,6 +43,7 @@ from sync.publish.outcomes import UNKNOWN_METHOD, ItemOutcomes, RunStop
 from sync.publish.pipeline import PhotoPipeline
 from sync.publish.records import RunRecorder, create_missing_links
 from sync.publish.transport import NotSentError, UnknownOutcomeError
+from sync.publish.variants import VariantPublisher
 from sync.publish.work import Batch, Job, Outcome, Stop
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,9 @@ class Executor:
         self.albums = Albums(
             user=run.user, owner_id=self.owner_id, recorder=self.recorder, note_stop=self.stop.note
         )
+        self.variants = VariantPublisher(
+            user=run.user, group_id=group_id, plan=plan.variants, note_stop=self.stop.note
+        )
         self.on_batch = on_batch
         self.simple: deque[Job] = deque()  # items with calls but no photo to upload
         self.outcomes = ItemOutcomes(
@@ -107,8 +111,12 @@ class Executor:
             self.albums.apply(
                 self.plan, send=self._send_or_stop, max_calls=self.transport.max_calls
             )
+            max_calls = self.transport.max_calls
+            self.variants.prepare(send=self._send_or_stop, max_calls=max_calls)
+            self.variants.annotate(self.plan)
             self._start_jobs()
             self._loop()
+            self.variants.finish(self.links, send=self._send_or_stop, max_calls=max_calls)
         finally:
             self.photos.shutdown()
             self.recorder.flush()
