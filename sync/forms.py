@@ -25,6 +25,7 @@ from connections.vk_photos import (
     check_image_dimensions,
 )
 from sync.models import ProductPhoto, SyncSettings
+from sync.plan.stock import FLOOR_MAX
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_MIN_SIDE = 400
@@ -210,6 +211,7 @@ class SyncSettingsForm(forms.ModelForm):
             "albums_from_groups",
             "default_photo",
             "removal_guard_percent",
+            "publish_stock",
         ]
         labels = {
             "auto_sync": _("Publish changes automatically"),
@@ -217,6 +219,7 @@ class SyncSettingsForm(forms.ModelForm):
             "removal_policy": _("Products removed at the till or switched off here"),
             "out_of_stock_policy": _("Products out of stock or not on sale"),
             "albums_from_groups": _("Make a VK album of each Evotor product group"),
+            "publish_stock": _("Show the stock count in VK"),
         }
         help_texts = {
             "auto_sync": _(
@@ -226,6 +229,11 @@ class SyncSettingsForm(forms.ModelForm):
             "removal_policy": _(
                 "Hidden items keep their likes and links and come back when the product does."
             ),
+            "publish_stock": _(
+                "VK buyers see how many are left (“осталось 3”), from the Evotor quantity, "
+                "rounded down for weighed goods. A sale that leaves the shown figure as it was "
+                "sends nothing to VK."
+            ),
         }
         widgets = {
             "price_rounding": forms.RadioSelect,
@@ -233,8 +241,11 @@ class SyncSettingsForm(forms.ModelForm):
             "out_of_stock_policy": forms.RadioSelect,
         }
 
-    def __init__(self, *args, categories: CategoryChoices, **kwargs):
+    def __init__(
+        self, *args, categories: CategoryChoices, stores: list[tuple[str, str]] = (), **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        self.stock_floor_fields = self._add_stock_floors(stores)
         choices: list = [("", _("— choose a category —")), *categories]
         current = self.instance.vk_category_id
         known = {value for _group, options in categories for value, _label in options}
@@ -246,6 +257,41 @@ class SyncSettingsForm(forms.ModelForm):
         self.fields["default_photo"].help_text = _(
             "Used for products without a photo of their own or of their group. %(rules)s"
         ) % {"rules": PhotoField().help_text}
+
+    def _add_stock_floors(self, stores: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """One "show 0 below" number per Evotor store: (field name, store id)."""
+        floors = self.instance.stock_floors or {}
+        names = []
+        for n, (store_id, store_name) in enumerate(stores):
+            name = f"stock_floor_{n}"
+            self.fields[name] = forms.IntegerField(
+                label=_("%(store)s: show 0 when fewer than") % {"store": store_name or store_id},
+                min_value=0,
+                max_value=FLOOR_MAX,
+                required=False,
+                initial=floors.get(store_id, 0),
+                help_text=_("0 shows the real figure down to the last one."),
+            )
+            names.append((name, store_id))
+        return names
+
+    def clean(self):
+        cleaned = super().clean()
+        floors = dict(self.instance.stock_floors or {})
+        for name, store_id in self.stock_floor_fields:
+            if name in self.errors:
+                continue
+            value = cleaned.get(name)
+            if value:
+                floors[store_id] = value
+            else:  # 0 or left empty: no floor
+                floors.pop(store_id, None)
+        self.instance.stock_floors = floors
+        return cleaned
+
+    @property
+    def stock_floor_bound_fields(self):
+        return [self[name] for name, _store_id in self.stock_floor_fields]
 
     @transaction.atomic
     def save(self, commit=True):

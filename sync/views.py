@@ -121,6 +121,7 @@ def start_run_and_answer(
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
+    from catalog.selectors import store_names
     from sync.plan.inputs import sync_settings_get
 
     user = request.user
@@ -132,6 +133,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         request.FILES if request.method == "POST" else None,
         instance=instance,
         categories=categories.choices,
+        stores=store_names(user),
     )
     if request.method == "POST":
         if form.is_valid():

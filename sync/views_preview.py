@@ -108,6 +108,8 @@ def _value(field: str, value, category_names: dict[int, str]):
         return money_text(value)
     if field == "category_id" and value is not None:
         return category_names.get(value) or category_label(value)
+    if field == "stock_amount" and value == -1:
+        return _("not shown")
     return value
 
 

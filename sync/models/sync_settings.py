@@ -68,6 +68,10 @@ class SyncSettings(models.Model):
     removal_guard_percent = models.PositiveSmallIntegerField(
         _("hold a run that removes more than, %"), default=20
     )
+    # Stock in VK (`stock_amount`, sync/plan/stock.py): off by default; floors are per Evotor
+    # store id ({store id: N}: fewer than N left shows 0).
+    publish_stock = models.BooleanField(_("publish stock counts to VK"), default=False)
+    stock_floors = models.JSONField(_("stock floors per store"), default=dict, blank=True)
     first_published_at = models.DateTimeField(_("first published"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
