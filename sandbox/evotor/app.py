@@ -429,6 +429,43 @@ class EvotorSandbox:
         self._push(event)
         return emit(row)
 
+    def replace_image(self, store_id: str, product_id: str) -> dict:
+        """Replace a product's picture at the till: the old one is removed, a new one (a new
+        id, another drawing) created, and Evotor announces it with `ProductImage` events only:
+        the product's own payload and `updated_at` stay as they were (§7.5)."""
+        with self._lock:
+            store = self._store(store_id)
+            row = store.products.get(product_id)
+            if row is None:
+                raise KeyError(f"no product {product_id} in store {store_id}")
+            old = store.image_for(product_id)
+            image_id = self._new_uuid()
+            now = self._now_ms()
+            image = {
+                "id": image_id,
+                "product_id": product_id,
+                "store_id": store.id,
+                "user_id": store.user_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            store.images[product_id] = image
+            self._image_index[image_id] = (store.id, product_id)
+            events = []
+            for action, picture in (("removed", old), ("created", image)):
+                if picture is None:
+                    continue
+                payload = {
+                    "id": picture["id"],
+                    "product_id": product_id,
+                    "store_id": store.id,
+                    "user_id": store.user_id,
+                }
+                events.append(self.events.record("ProductImage", action, payload, timestamp=now))
+        for event in events:
+            self._push(event)
+        return image
+
     def set_image_file(
         self, store_id: str, product_id: str, data: bytes, *, width: int, height: int
     ) -> dict:
