@@ -24,7 +24,7 @@ from connections.vk_photos import (
     UnusableImage,
     check_image_dimensions,
 )
-from sync.models import ProductPhoto, SyncSettings
+from sync.models import PHOTOS_PER_PRODUCT, ProductPhoto, SyncSettings
 from sync.plan.stock import FLOOR_MAX
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
@@ -307,19 +307,45 @@ class SyncSettingsForm(forms.ModelForm):
 
 
 class ProductPhotoForm(forms.Form):
-    """A photo the merchant uploads for one Evotor product or group."""
+    """A photo the merchant uploads for one Evotor product or group: the main one (replacing
+    the earlier main photo), or with `add` one more for a product, after the others."""
 
     image = PhotoField(label=_("Photo"))
 
+    def __init__(self, *args, add: bool = False, existing: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add, self.existing = add, existing
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.add and self.existing >= PHOTOS_PER_PRODUCT:
+            raise ValidationError(
+                _(
+                    "A product has at most %(n)d photos in VK (a main one and four more): "
+                    "remove one first."
+                )
+                % {"n": PHOTOS_PER_PRODUCT}
+            )
+        return cleaned
+
     @transaction.atomic
     def save(self, *, user, store_id: str, entity_type: str, entity_id: str) -> ProductPhoto:
-        """Stores the photo, replacing (and deleting the file of) an earlier one."""
+        """Stores the photo: a new one after the others (`add`), else the main one, replacing
+        (and deleting the file of) an earlier main photo."""
+        place = dict(user=user, store_id=store_id, entity_type=entity_type, entity_id=entity_id)
+        if self.add:
+            last = (
+                ProductPhoto.objects.select_for_update()
+                .filter(**place)
+                .order_by("-position")
+                .first()
+            )
+            position = last.position + 1 if last else 0
+            return ProductPhoto.objects.create(
+                **place, position=position, image=self.cleaned_data["image"]
+            )
         photo, created = ProductPhoto.objects.select_for_update().get_or_create(
-            user=user,
-            store_id=store_id,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            defaults={"image": self.cleaned_data["image"]},
+            **place, position=0, defaults={"image": self.cleaned_data["image"]}
         )
         if not created:
             old = photo.image
@@ -331,10 +357,48 @@ class ProductPhotoForm(forms.Form):
         return photo
 
 
+def _siblings(photo: ProductPhoto):
+    return ProductPhoto.objects.select_for_update().filter(
+        user_id=photo.user_id,
+        store_id=photo.store_id,
+        entity_type=photo.entity_type,
+        entity_id=photo.entity_id,
+    )
+
+
+def _renumber(photos: list[ProductPhoto]) -> None:
+    """Positions 0, 1, … in the given order (through free places, for the unique constraint)."""
+    top = max((p.position for p in photos), default=0) + len(photos) + 1
+    for n, photo in enumerate(photos):
+        photo.position = top + n
+        photo.save(update_fields=["position"])
+    for n, photo in enumerate(photos):
+        photo.position = n
+        photo.save(update_fields=["position"])
+
+
 @transaction.atomic
 def product_photo_delete(*, photo: ProductPhoto) -> None:
-    """Deletes an uploaded photo and, once committed, its file."""
+    """Deletes an uploaded photo and, once committed, its file; the next one moves up (the
+    first left is the main photo)."""
     storage, name = photo.image.storage, photo.image.name
     photo.delete()
+    rest = list(_siblings(photo).order_by("position", "pk"))
+    if any(p.position != n for n, p in enumerate(rest)):
+        _renumber(rest)
     if name:
         transaction.on_commit(lambda: storage.delete(name))
+
+
+@transaction.atomic
+def product_photo_move(*, photo: ProductPhoto, up: bool) -> bool:
+    """Moves a photo one place earlier (`up`) or later in its product's order; the first is
+    the main photo in VK. False when it is already first or last."""
+    photos = list(_siblings(photo).order_by("position", "pk"))
+    index = next(n for n, p in enumerate(photos) if p.pk == photo.pk)
+    other = index - 1 if up else index + 1
+    if not 0 <= other < len(photos):
+        return False
+    photos[index], photos[other] = photos[other], photos[index]
+    _renumber(photos)
+    return True

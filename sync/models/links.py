@@ -46,6 +46,11 @@ class ItemLink(models.Model):
     vk_photo_id = models.BigIntegerField(null=True, blank=True)
     source_hash = models.CharField(max_length=64, blank=True, default="")
     evotor_image = models.CharField(max_length=200, blank=True, default="")
+    # Evotor's pictures after the first, as last read ("<id> <url>" each, Evotor's order, at most
+    # 4); None: not read yet. And the extra photos last sent as `photo_ids`: [[hash, VK photo
+    # id], ...] (sync/publish/extra_photos.py).
+    evotor_extra_images = models.JSONField(null=True, blank=True, default=None)
+    extra_photos = models.JSONField(default=list, blank=True)
     last_error = models.TextField(_("last error"), blank=True, default="")
     error_count = models.PositiveIntegerField(_("errors in a row"), default=0)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
