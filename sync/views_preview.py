@@ -97,6 +97,8 @@ class Row:
     flags: list[Flag]
     reason: str
     picture: object = None  # ItemPicture
+    # (photos the item will have in VK, whether its extra photos change), where known.
+    photos: tuple[int, bool] | None = None
 
 
 def _value(field: str, value, category_names: dict[int, str]):
@@ -158,6 +160,7 @@ def _rows(items, category_names, *, preview_url: str, user) -> list[Row]:
     pictures = item_pictures(
         user, [(item.store_id, item.product_id, _vk_id(item)) for item in items]
     )
+    photos = _photo_counts(user, items)
     return [
         Row(
             item=item,
@@ -165,9 +168,30 @@ def _rows(items, category_names, *, preview_url: str, user) -> list[Row]:
             flags=_flags(item, preview_url=preview_url),
             reason=str(REASONS.get(item.reason, item.reason)) if item.reason else "",
             picture=pictures[item.store_id, item.product_id, _vk_id(item)],
+            photos=photos.get(item.key),
         )
         for item in items
     ]
+
+
+def _photo_counts(user, items) -> dict:
+    """How many photos the page's items will have in VK (sync.plan.photo_set)."""
+    from sync.models import ItemLink
+    from sync.plan.inputs import sync_settings_get
+    from sync.plan.photo_set import photo_counts
+    from sync.plan.photos import load_fallbacks
+
+    keys = {item.key for item in items}
+    if not keys:
+        return {}
+    links = {
+        (link.store_id, link.product_id): link
+        for link in ItemLink.objects.filter(
+            user=user, product_id__in={product for _store, product in keys}
+        )
+    }
+    merchant = load_fallbacks(user, sync_settings_get(user)).product_extras
+    return photo_counts(items, links, merchant)
 
 
 def _category_names(user, plan) -> dict[int, str]:

@@ -27,14 +27,8 @@ from connections.vk_errors import VkApiError, VkUploadUrlRefused
 from connections.vk_photos import InvalidImageError, normalize_product_image
 from connections.vk_script import MAX_CALLS, VkCall, VkRef
 from sync.models import ItemLink, LinkState
-from sync.plan.photos import (
-    MAX_EXTRA_PHOTOS,
-    EvotorImage,
-    PhotoMark,
-    decode_evotor_image,
-    encode_extra_images,
-    read_photo_bytes,
-)
+from sync.plan.photo_set import extras_to_send, wanted_extras
+from sync.plan.photos import EvotorImage, PhotoMark, encode_extra_images, read_photo_bytes
 from sync.plan.rules import PhotoSource
 
 logger = logging.getLogger(__name__)
@@ -42,29 +36,6 @@ logger = logging.getLogger(__name__)
 # Files per bulk POST and per save, as for the main photos (sync/publish/pipeline.py).
 FILES_PER_UPLOAD = 5
 THREADS = 6
-
-
-def wanted_extras(link: ItemLink, merchant: dict) -> list[PhotoSource] | None:
-    """The extra photos the item should have, in order; None while unknown. Evotor's pictures
-    after the first; where Evotor has none, the product's further photos uploaded in EvoSync
-    (`merchant`: (store id, product id) → sources, sync.plan.photos.load_fallbacks)."""
-    if link.evotor_image == EvotorImage.NONE:
-        return list(merchant.get((link.store_id, link.product_id), ()))[:MAX_EXTRA_PHOTOS]
-    if link.evotor_image == EvotorImage.NOT_LOOKED or link.evotor_extra_images is None:
-        return None
-    sources = [decode_evotor_image(note) for note in link.evotor_extra_images]
-    return [source for source in sources if source is not None][:MAX_EXTRA_PHOTOS]
-
-
-def extras_to_send(wanted: list[PhotoSource], sent: list) -> list[tuple[str, int | None]] | None:
-    """[(hash, VK photo id to keep, or None to upload)] for `wanted`; None when VK already has
-    exactly these, in this order (`sent` is `ItemLink.extra_photos`)."""
-    sent_pairs = [(str(h), int(i)) for h, i in (sent or [])]
-    hashes = [source.photo_hash for source in wanted]
-    if hashes == [h for h, _ in sent_pairs]:
-        return None
-    kept = dict(sent_pairs)
-    return [(h, kept.get(h)) for h in hashes]
 
 
 @dataclass

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from catalog.changes import catalog_product_image_changed
 from sync.models import ItemLink, RunStatus
+from sync.plan.photo_set import extras_to_send
 from sync.plan.rules import PhotoSource
-from sync.publish.extra_photos import extras_to_send
 
 
 def source(n: int) -> PhotoSource:

@@ -126,3 +126,15 @@ def test_the_merchants_photos_reach_vk_in_their_order(owner_client, shop):
     shop.sync()
     assert [photo["id"] for photo in shop.vk_item("tea")["photos"]] == [ids[0], ids[2], ids[1]]
     assert shop.vk.stats()["calls_by_method"]["market.saveProductPhotoBulk"] == saves
+
+
+def test_the_preview_says_how_many_photos_a_new_item_gets(owner_client, shop):
+    shop.set("tea", image=False)
+    shop.refresh()
+    add(owner_client, shop, "main.png", main=True)
+    add(owner_client, shop, "second.png")
+    add(owner_client, shop, "third.png")
+    response = owner_client.get(reverse("sync:preview"))
+    rows = {row.item.product_id: row for row in response.context["rows"]}
+    assert rows[shop.products["tea"]].photos == (3, True)
+    assert 'data-photos="3"' in response.content.decode()
