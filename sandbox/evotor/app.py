@@ -586,9 +586,16 @@ class EvotorSandbox:
             self._failures.clear()
 
     def generate(
-        self, products: int = 10_000, stores: int = 1, *, user_id: str = DEMO_USER_ID
+        self,
+        products: int = 10_000,
+        stores: int = 1,
+        *,
+        user_id: str = DEMO_USER_ID,
+        photos_per_product: int | None = None,
     ) -> list[str]:
-        """Replace the user's stores with `stores` generated ones of `products` products each.
+        """Replace the user's stores with `stores` generated ones of `products` products each;
+        `photos_per_product` gives every product that many pictures (else a third have one,
+        every other of those three).
 
         Products are derived from their position on demand (see generated.py); ids of store
         number k are `7E57…` GUIDs. Returns the new store ids.
@@ -601,7 +608,11 @@ class EvotorSandbox:
             for index in range(stores):
                 store_id = f"20240101-7E57-{index:04X}-8000-{index:012X}"
                 catalog = GeneratedCatalog(
-                    store_id=store_id, store_index=index, products=products, user_id=user_id
+                    store_id=store_id,
+                    store_index=index,
+                    products=products,
+                    user_id=user_id,
+                    photos_per_product=photos_per_product,
                 )
                 store = StoreState(
                     id=store_id,

@@ -44,7 +44,16 @@ def parse_id(value: str, kind: int) -> tuple[int, int] | None:
 class GeneratedCatalog:
     """The products and groups of one generated store."""
 
-    def __init__(self, *, store_id: str, store_index: int, products: int, user_id: str):
+    def __init__(
+        self,
+        *,
+        store_id: str,
+        store_index: int,
+        products: int,
+        user_id: str,
+        photos_per_product: int | None = None,
+    ):
+        self.photos_per_product = photos_per_product
         self.store_id = store_id
         self.store_index = store_index
         self.count = products
@@ -122,6 +131,8 @@ class GeneratedCatalog:
 
     # --- images -------------------------------------------------------------------------------
     def has_image(self, n: int) -> bool:
+        if self.photos_per_product is not None:
+            return self.photos_per_product > 0
         return n % 3 == 0
 
     def image_id(self, n: int) -> str:
@@ -129,6 +140,8 @@ class GeneratedCatalog:
 
     def extra_images(self, n: int) -> int:
         """Pictures after the first: every other product with a picture has two more."""
+        if self.photos_per_product is not None:
+            return max(0, self.photos_per_product - 1)
         return 2 if self.has_image(n) and n % 6 == 0 else 0
 
     def extra_image_id(self, n: int, k: int) -> str:
