@@ -19,13 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sync import selectors
 from sync.categories import vk_categories
-from sync.forms import (
-    ProductPhotoForm,
-    SyncSettingsForm,
-    product_photo_delete,
-    product_photo_move,
-)
+from sync.forms import ProductPhotoForm, SyncSettingsForm
 from sync.models import PHOTOS_PER_PRODUCT, PhotoEntity, RunStatus, RunTrigger
+from sync.photo_services import product_photo_delete, product_photo_move
 from sync.pictures import photo_subject_get, product_photo_get, product_photos_list
 
 
