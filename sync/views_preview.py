@@ -174,6 +174,19 @@ def _rows(items, category_names, *, preview_url: str, user) -> list[Row]:
     ]
 
 
+def _extras_pending(user) -> int:
+    from sync.models import ItemLink
+    from sync.plan.inputs import sync_settings_get
+    from sync.plan.photo_set import extras_pending
+    from sync.plan.photos import PhotoMark, load_fallbacks
+
+    links = ItemLink.objects.filter(user=user, vk_item_id__isnull=False).exclude(
+        photo_hash=PhotoMark.KEEP_VK
+    )
+    merchant = load_fallbacks(user, sync_settings_get(user)).product_extras
+    return extras_pending(links, merchant)
+
+
 def _photo_counts(user, items) -> dict:
     """How many photos the page's items will have in VK (sync.plan.photo_set)."""
     from sync.models import ItemLink
@@ -235,6 +248,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         "active_run": selectors.run_marked_active(user),
         "action": action,
         "removal_percent": round(100 * plan.removals / plan.published) if plan.published else 0,
+        "extras_pending": _extras_pending(user),
     }
     if action:
         if action == "flagged":

@@ -9,6 +9,7 @@ sync/publish/extra_photos.py.
 
 from __future__ import annotations
 
+from sync.models import LinkState
 from sync.plan.photos import MAX_EXTRA_PHOTOS, EvotorImage, PhotoKind, decode_evotor_image
 from sync.plan.rules import PhotoSource
 
@@ -59,3 +60,16 @@ def photo_counts(items, links: dict, merchant: dict) -> dict[tuple[str, str], tu
         elif photo is not None and photo.kind != PhotoKind.EVOTOR:
             counts[item.key] = (1, False)
     return counts
+
+
+def extras_pending(links, merchant: dict) -> int:
+    """How many items in VK will get other extra photos at the next run (a picture added,
+    replaced, removed or moved), as far as known without reading Evotor."""
+    pending = 0
+    for link in links:
+        if link.vk_item_id is None or link.state not in (LinkState.PUBLISHED, LinkState.HIDDEN):
+            continue
+        wanted = wanted_extras(link, merchant)
+        if wanted is not None and extras_to_send(wanted, link.extra_photos) is not None:
+            pending += 1
+    return pending

@@ -138,3 +138,18 @@ def test_the_preview_says_how_many_photos_a_new_item_gets(owner_client, shop):
     rows = {row.item.product_id: row for row in response.context["rows"]}
     assert rows[shop.products["tea"]].photos == (3, True)
     assert 'data-photos="3"' in response.content.decode()
+
+
+def test_the_preview_tells_of_a_reorder_that_changes_nothing_else(owner_client, shop):
+    shop.set("tea", image=False)
+    shop.refresh()
+    add(owner_client, shop, "main.png", main=True)
+    add(owner_client, shop, "second.png")
+    add(owner_client, shop, "third.png")
+    shop.sync()
+    assert owner_client.get(reverse("sync:preview")).context["extras_pending"] == 0
+    _main, _second, third = photos_of(shop)
+    owner_client.post(reverse("sync:photo_move", args=[third.pk]), {"direction": "up"})
+    response = owner_client.get(reverse("sync:preview"))
+    assert response.context["extras_pending"] == 1
+    assert 'data-extras-pending="1"' in response.content.decode()
