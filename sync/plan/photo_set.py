@@ -29,6 +29,11 @@ def wanted_extras(link, merchant: dict) -> list[PhotoSource] | None:
 def extras_to_send(wanted: list[PhotoSource], sent: list) -> list[tuple[str, int | None]] | None:
     """[(hash, VK photo id to keep, or None to upload)] for `wanted`; None when VK already has
     exactly these, in this order (`sent` is `ItemLink.extra_photos`)."""
+    if not wanted:
+        # No extra photo wanted: VK's `market.edit` has no documented way to clear
+        # `photo_ids` (docs/contracts/vk-market-api.md §3; VK reads an empty parameter as not
+        # given), so the ones VK has stay until the merchant replaces or removes them there.
+        return None
     sent_pairs = [(str(h), int(i)) for h, i in (sent or [])]
     hashes = [source.photo_hash for source in wanted]
     if hashes == [h for h, _ in sent_pairs]:

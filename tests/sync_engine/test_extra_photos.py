@@ -29,13 +29,14 @@ def test_a_new_picture_is_uploaded_and_the_others_keep_their_vk_photos():
     ]
 
 
-def test_a_reorder_uploads_nothing_and_a_removal_clears():
+def test_a_reorder_uploads_nothing_and_no_picture_left_sends_nothing():
     sent = [[source(1).photo_hash, 11], [source(2).photo_hash, 12]]
     assert extras_to_send([source(2), source(1)], sent) == [
         (source(2).photo_hash, 12),
         (source(1).photo_hash, 11),
     ]
-    assert extras_to_send([], sent) == []
+    # VK has no documented way to clear photo_ids: the ones there stay.
+    assert extras_to_send([], sent) is None
 
 
 # --- through both sandboxes -----------------------------------------------------------------------

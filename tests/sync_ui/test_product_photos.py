@@ -153,3 +153,19 @@ def test_the_preview_tells_of_a_reorder_that_changes_nothing_else(owner_client, 
     response = owner_client.get(reverse("sync:preview"))
     assert response.context["extras_pending"] == 1
     assert 'data-extras-pending="1"' in response.content.decode()
+
+
+def test_removing_an_extra_photo_removes_it_in_vk(owner_client, shop):
+    shop.set("tea", image=False)
+    shop.refresh()
+    add(owner_client, shop, "main.png", main=True)
+    add(owner_client, shop, "second.png")
+    add(owner_client, shop, "third.png")
+    shop.sync()
+    ids = [photo["id"] for photo in shop.vk_item("tea")["photos"]]
+    _main, second, _third = photos_of(shop)
+    owner_client.post(reverse("sync:photo_delete", args=[second.pk]))
+    shop.sync()
+    assert [photo["id"] for photo in shop.vk_item("tea")["photos"]] == [ids[0], ids[2]]
+    link = ItemLink.objects.get(user=shop.user, product_id=shop.products["tea"])
+    assert [pair[1] for pair in link.extra_photos] == [ids[2]]
