@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 # Files per bulk POST and per save, as for the main photos (sync/publish/pipeline.py).
 FILES_PER_UPLOAD = 5
 THREADS = 6
+# Image lists read per run for links that never had theirs read: after an upgrade every
+# published item is such a link, and its reads are spread over the next runs.
+READS_PER_RUN = 1000
 
 
 @dataclass
@@ -77,7 +80,7 @@ def _read_unread(links: list[ItemLink], evotor) -> None:
         for link in links
         if link.evotor_extra_images is None
         and link.evotor_image not in (EvotorImage.NOT_LOOKED, EvotorImage.NONE)
-    ]
+    ][:READS_PER_RUN]
     if not unread or evotor is None:
         return
 

@@ -114,3 +114,25 @@ def test_more_than_four_extra_pictures_send_the_first_four(shop):
     run = shop.sync()
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert len(photo_ids(shop, "cake")) == 5
+
+
+def test_links_from_before_are_read_a_bounded_number_per_run(shop, monkeypatch):
+    from sync.publish import extra_photos
+
+    shop.add("cake", "Торт «Наполеон»", extra_images=1)
+    shop.add("pie2", "Пирог с вишней", extra_images=1)
+    shop.refresh()
+    shop.sync()
+    # As if made before extra photos existed: nothing read, nothing sent.
+    ItemLink.objects.filter(user=shop.user).update(evotor_extra_images=None, extra_photos=[])
+    monkeypatch.setattr(extra_photos, "READS_PER_RUN", 4)
+    unread = ItemLink.objects.filter(user=shop.user, evotor_extra_images__isnull=True)
+    assert unread.count() == 7
+    shop.sync()
+    assert unread.count() == 3
+    shop.sync()
+    assert unread.count() == 0
+    links = ItemLink.objects.filter(
+        user=shop.user, product_id__in=[shop.products["cake"], shop.products["pie2"]]
+    )
+    assert [len(link.extra_photos) for link in links] == [1, 1]
