@@ -288,6 +288,13 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--runs", type=int, default=1, help="full first publishes to make")
     parser.add_argument(
+        "--photos",
+        type=int,
+        default=None,
+        help="Evotor pictures of every product in the full phase (default: the generated mix, "
+        "a third with a picture); more than 1 publishes extra photos (photo_ids)",
+    )
+    parser.add_argument(
         "--cpu-load", type=int, default=0, help="busy-loop processes during the full phase"
     )
     parser.add_argument("--json", help="also write the figures to this file")
@@ -386,7 +393,12 @@ def main(argv: list[str]) -> int:
                 flush=True,
             )
             (store,) = sandbox.control(
-                "evotor", "generate", products=args.products, stores=1, user_id="01-BENCH-FULL"
+                "evotor",
+                "generate",
+                products=args.products,
+                stores=1,
+                user_id="01-BENCH-FULL",
+                photos_per_product=args.photos,
             )
             sandbox.control("evotor", "add_token", token="bench-full", user_id="01-BENCH-FULL")
             runs = []

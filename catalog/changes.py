@@ -148,12 +148,14 @@ def catalog_product_remove(
 
 @transaction.atomic
 def catalog_product_image_changed(*, user, store_evotor_id: str, product_id: str) -> str:
-    """A product's picture was added or removed (`ProductImageEvent`): the product is dirty."""
+    """A product's picture was added, replaced or removed (`ProductImageEvent`): the product is
+    dirty, and `images_changed_at` tells publishing to read its image list again (the product's
+    payload, and so its content hash, stays as it was)."""
     now = timezone.now()
-    exists = CachedProduct.objects.filter(
+    updated = CachedProduct.objects.filter(
         user=user, store_evotor_id=store_evotor_id, evotor_id=product_id
-    ).exists()
-    if not exists:
+    ).update(images_changed_at=now)
+    if not updated:
         return UNKNOWN_STORE if _store(user, store_evotor_id) is None else UNCHANGED
     _changed(user=user, store_evotor_id=store_evotor_id, product_ids=[product_id], now=now)
     return APPLIED

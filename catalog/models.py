@@ -128,6 +128,10 @@ class CachedProduct(models.Model):
     search_text = models.TextField(_("search text"), blank=True, default="")
     is_removed = models.BooleanField(_("removed in Evotor"), default=False)
     removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    # When Evotor last said the product's pictures changed (`ProductImage` events, §7.5). The
+    # product's own payload does not change when a picture is replaced, so publishing reads
+    # this to know it must look at the image list again.
+    images_changed_at = models.DateTimeField(_("pictures changed"), null=True, blank=True)
     first_seen_at = models.DateTimeField(_("first seen"))
     last_seen_at = models.DateTimeField(_("last changed"))
 

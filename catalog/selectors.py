@@ -53,6 +53,15 @@ def store_count(user) -> int:
     return CachedStore.objects.filter(user=user, is_removed=False).count()
 
 
+def store_names(user) -> list[tuple[str, str]]:
+    """(Evotor store id, name) of the user's stores, in name order (per-store settings)."""
+    return list(
+        CachedStore.objects.filter(user=user, is_removed=False)
+        .order_by("name", "pk")
+        .values_list("evotor_id", "name")
+    )
+
+
 def stores_for_page(user) -> list[CachedStore]:
     """The user's stores with `group_count`, `product_count` and `sync_enabled`."""
     stores = list(

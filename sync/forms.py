@@ -25,7 +25,8 @@ from connections.vk_photos import (
     UnusableImage,
     check_image_dimensions,
 )
-from sync.models import FieldOwner, ProductPhoto, SyncSettings
+from sync.models import PHOTOS_PER_PRODUCT, FieldOwner, ProductPhoto, SyncSettings
+from sync.plan.stock import FLOOR_MAX
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_MIN_SIDE = 400
@@ -215,6 +216,7 @@ class SyncSettingsForm(forms.ModelForm):
             "default_photo",
             "removal_guard_percent",
             *OWNER_FIELDS,
+            "publish_stock",
         ]
         labels = {
             "auto_sync": _("Publish changes automatically"),
@@ -226,6 +228,7 @@ class SyncSettingsForm(forms.ModelForm):
             "description_owner": pgettext_lazy("VK item field", "Description"),
             "photos_owner": pgettext_lazy("VK item field", "Photos"),
             "albums_owner": pgettext_lazy("VK item field", "Albums"),
+            "publish_stock": _("Show the stock count in VK"),
         }
         help_texts = {
             "auto_sync": _(
@@ -235,6 +238,11 @@ class SyncSettingsForm(forms.ModelForm):
             "removal_policy": _(
                 "Hidden items keep their likes and links and come back when the product does."
             ),
+            "publish_stock": _(
+                "VK buyers see how many are left (“осталось 3”), from the Evotor quantity, "
+                "rounded down for weighed goods. A sale that leaves the shown figure as it was "
+                "sends nothing to VK."
+            ),
         }
         widgets = {
             "price_rounding": forms.RadioSelect,
@@ -243,8 +251,11 @@ class SyncSettingsForm(forms.ModelForm):
             **{name: forms.RadioSelect for name in OWNER_FIELDS},
         }
 
-    def __init__(self, *args, categories: CategoryChoices, **kwargs):
+    def __init__(
+        self, *args, categories: CategoryChoices, stores: list[tuple[str, str]] = (), **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        self.stock_floor_fields = self._add_stock_floors(stores)
         choices: list = [("", _("— choose a category —")), *categories]
         current = self.instance.vk_category_id
         known = {value for _group, options in categories for value, _label in options}
@@ -268,6 +279,41 @@ class SyncSettingsForm(forms.ModelForm):
             and self.cleaned_data.get(name) == FieldOwner.EVOTOR
         ]
 
+    def _add_stock_floors(self, stores: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """One "show 0 below" number per Evotor store: (field name, store id)."""
+        floors = self.instance.stock_floors or {}
+        names = []
+        for n, (store_id, store_name) in enumerate(stores):
+            name = f"stock_floor_{n}"
+            self.fields[name] = forms.IntegerField(
+                label=_("%(store)s: show 0 when fewer than") % {"store": store_name or store_id},
+                min_value=0,
+                max_value=FLOOR_MAX,
+                required=False,
+                initial=floors.get(store_id, 0),
+                help_text=_("0 shows the real figure down to the last one."),
+            )
+            names.append((name, store_id))
+        return names
+
+    def clean(self):
+        cleaned = super().clean()
+        floors = dict(self.instance.stock_floors or {})
+        for name, store_id in self.stock_floor_fields:
+            if name in self.errors:
+                continue
+            value = cleaned.get(name)
+            if value:
+                floors[store_id] = value
+            else:  # 0 or left empty: no floor
+                floors.pop(store_id, None)
+        self.instance.stock_floors = floors
+        return cleaned
+
+    @property
+    def stock_floor_bound_fields(self):
+        return [self[name] for name, _store_id in self.stock_floor_fields]
+
     @transaction.atomic
     def save(self, commit=True):
         """Saves the settings; a replaced or cleared default photo's old file is deleted."""
@@ -282,19 +328,45 @@ class SyncSettingsForm(forms.ModelForm):
 
 
 class ProductPhotoForm(forms.Form):
-    """A photo the merchant uploads for one Evotor product or group."""
+    """A photo the merchant uploads for one Evotor product or group: the main one (replacing
+    the earlier main photo), or with `add` one more for a product, after the others."""
 
     image = PhotoField(label=_("Photo"))
 
+    def __init__(self, *args, add: bool = False, existing: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add, self.existing = add, existing
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.add and self.existing >= PHOTOS_PER_PRODUCT:
+            raise ValidationError(
+                _(
+                    "A product has at most %(n)d photos in VK (a main one and four more): "
+                    "remove one first."
+                )
+                % {"n": PHOTOS_PER_PRODUCT}
+            )
+        return cleaned
+
     @transaction.atomic
     def save(self, *, user, store_id: str, entity_type: str, entity_id: str) -> ProductPhoto:
-        """Stores the photo, replacing (and deleting the file of) an earlier one."""
+        """Stores the photo: a new one after the others (`add`), else the main one, replacing
+        (and deleting the file of) an earlier main photo."""
+        place = dict(user=user, store_id=store_id, entity_type=entity_type, entity_id=entity_id)
+        if self.add:
+            last = (
+                ProductPhoto.objects.select_for_update()
+                .filter(**place)
+                .order_by("-position")
+                .first()
+            )
+            position = last.position + 1 if last else 0
+            return ProductPhoto.objects.create(
+                **place, position=position, image=self.cleaned_data["image"]
+            )
         photo, created = ProductPhoto.objects.select_for_update().get_or_create(
-            user=user,
-            store_id=store_id,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            defaults={"image": self.cleaned_data["image"]},
+            **place, position=0, defaults={"image": self.cleaned_data["image"]}
         )
         if not created:
             old = photo.image
@@ -304,12 +376,3 @@ class ProductPhotoForm(forms.Form):
             if old_name and old_name != photo.image.name:
                 transaction.on_commit(lambda: storage.delete(old_name))
         return photo
-
-
-@transaction.atomic
-def product_photo_delete(*, photo: ProductPhoto) -> None:
-    """Deletes an uploaded photo and, once committed, its file."""
-    storage, name = photo.image.storage, photo.image.name
-    photo.delete()
-    if name:
-        transaction.on_commit(lambda: storage.delete(name))

@@ -51,10 +51,11 @@ def photo_subject_get(*, user, store_id: str, entity_type: str, entity_id: str) 
     )
 
 
-def product_photo_find(*, user, store_id: str, entity_type: str, entity_id: str):
+def product_photos_list(*, user, store_id: str, entity_type: str, entity_id: str):
+    """The uploaded photos of a product or group, main first."""
     return ProductPhoto.objects.filter(
         user=user, store_id=store_id, entity_type=entity_type, entity_id=entity_id
-    ).first()
+    ).order_by("position", "pk")
 
 
 def product_photo_get(*, user, pk: int) -> ProductPhoto:
@@ -93,7 +94,9 @@ def item_pictures(user, products: list[tuple[str, str, int | None]]) -> dict[tup
             user=user,
             entity_type=PhotoEntity.PRODUCT,
             entity_id__in={product for _store, product, _vk in products},
-        ).values_list("store_id", "entity_id", "pk")
+        )
+        .order_by("-position")  # the main photo (position 0) is the one kept
+        .values_list("store_id", "entity_id", "pk")
     }
     pictures = {}
     for store_id, product_id, vk_id in products:

@@ -35,4 +35,5 @@ urlpatterns = [
     ),
     path("photos/<int:pk>/image", views.photo_image, name="photo_image"),
     path("photos/<int:pk>/delete", views.photo_delete, name="photo_delete"),
+    path("photos/<int:pk>/move", views.photo_move, name="photo_move"),
 ]

@@ -19,9 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sync import selectors
 from sync.categories import vk_categories
-from sync.forms import ProductPhotoForm, SyncSettingsForm, product_photo_delete
-from sync.models import PhotoEntity, RunStatus, RunTrigger
-from sync.pictures import photo_subject_get, product_photo_find, product_photo_get
+from sync.forms import ProductPhotoForm, SyncSettingsForm
+from sync.models import PHOTOS_PER_PRODUCT, PhotoEntity, RunStatus, RunTrigger
+from sync.photo_services import product_photo_delete, product_photo_move
+from sync.pictures import photo_subject_get, product_photo_get, product_photos_list
 
 
 def url_or_empty(name: str, *args) -> str:
@@ -121,6 +122,7 @@ def start_run_and_answer(
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
+    from catalog.selectors import store_names
     from sync.plan.inputs import sync_settings_get
 
     user = request.user
@@ -132,6 +134,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         request.FILES if request.method == "POST" else None,
         instance=instance,
         categories=categories.choices,
+        stores=store_names(user),
     )
     if request.method == "POST":
         if form.is_valid():
@@ -177,17 +180,24 @@ def default_photo_image(request: HttpRequest) -> FileResponse:
 def photo_upload(
     request: HttpRequest, store_id: str, entity_type: str, entity_id: str
 ) -> HttpResponse:
-    """Upload (or replace) the photo of one Evotor product or group."""
+    """Upload (or replace) the main photo of one Evotor product or group; for a product, add
+    more (`add`), up to VK's main photo and four more."""
     subject = photo_subject_get(
         user=request.user, store_id=store_id, entity_type=entity_type, entity_id=entity_id
     )
-    photo = product_photo_find(
-        user=request.user, store_id=store_id, entity_type=entity_type, entity_id=entity_id
+    photos = list(
+        product_photos_list(
+            user=request.user, store_id=store_id, entity_type=entity_type, entity_id=entity_id
+        )
     )
+    is_product = subject.entity_type == PhotoEntity.PRODUCT
+    adding = request.method == "POST" and is_product and request.POST.get("add") == "1"
     next_url = safe_next(request, reverse("sync:preview"))
     form = ProductPhotoForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
+        add=adding,
+        existing=len(photos),
     )
     if request.method == "POST" and form.is_valid():
         form.save(
@@ -207,12 +217,26 @@ def photo_upload(
         "sync/photo_upload.html",
         {
             "subject": subject,
-            "photo": photo,
+            "photo": photos[0] if photos else None,
+            "photos": photos,
             "form": form,
+            "adding": adding,
+            "can_add": is_product and photos and len(photos) < PHOTOS_PER_PRODUCT,
             "next": next_url,
             "group_url": group_url,
         },
     )
+
+
+@login_required
+@require_POST
+def photo_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move an uploaded product photo one place up or down (the first is the main photo)."""
+    photo = product_photo_get(user=request.user, pk=pk)
+    back = reverse("sync:photo_upload", args=[photo.store_id, photo.entity_type, photo.entity_id])
+    if product_photo_move(photo=photo, up=request.POST.get("direction") != "down"):
+        messages.success(request, _("The order of the photos is saved."))
+    return redirect(safe_next(request, back))
 
 
 @login_required

@@ -105,6 +105,8 @@ class Row:
     # Labels of the fields edited in VK that this publish puts back to Evotor's values.
     overwritten: list[str] = ()
     variant: str = ""  # "M" of «Футболка»: the item is one variant of a product (plan.variants)
+    # (photos the item will have in VK, whether its extra photos change), where known.
+    photos: tuple[int, bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ def _value(field: str, value, category_names: dict[int, str]):
         return money_text(value)
     if field == "category_id" and value is not None:
         return category_names.get(value) or category_label(value)
+    if field == "stock_amount" and value == -1:
+        return _("not shown")
     return value
 
 
@@ -178,6 +182,7 @@ def _flags(item, *, preview_url: str) -> list[Flag]:
 
 def _rows(items, category_names, *, preview_url: str, user) -> list[Row]:
     pictures = plan_pictures(user, items)
+    photos = _photo_counts(user, items)
     return [
         Row(
             item=item,
@@ -186,6 +191,7 @@ def _rows(items, category_names, *, preview_url: str, user) -> list[Row]:
             reason=str(REASONS.get(item.reason, item.reason)) if item.reason else "",
             picture=pictures[picture_key(item)],
             overwritten=[str(FIELD_LABELS.get(name, name)) for name in item.overwrites],
+            photos=photos.get(item.key),
         )
         for item in items
     ]
@@ -208,6 +214,39 @@ def _mark_variants(plan, rows: list[Row]) -> list[Row]:
             row = replace(row, variant=text)
         marked.append(row)
     return marked
+
+
+def _extras_pending(user) -> int:
+    from sync.models import ItemLink
+    from sync.plan.inputs import sync_settings_get
+    from sync.plan.photo_set import extras_pending
+    from sync.plan.photos import PhotoMark, load_fallbacks
+
+    links = ItemLink.objects.filter(user=user, vk_item_id__isnull=False).exclude(
+        photo_hash=PhotoMark.KEEP_VK
+    )
+    merchant = load_fallbacks(user, sync_settings_get(user)).product_extras
+    return extras_pending(links, merchant)
+
+
+def _photo_counts(user, items) -> dict:
+    """How many photos the page's items will have in VK (sync.plan.photo_set)."""
+    from sync.models import ItemLink
+    from sync.plan.inputs import sync_settings_get
+    from sync.plan.photo_set import photo_counts
+    from sync.plan.photos import load_fallbacks
+
+    keys = {item.key for item in items}
+    if not keys:
+        return {}
+    links = {
+        (link.store_id, link.product_id): link
+        for link in ItemLink.objects.filter(
+            user=user, product_id__in={product for _store, product in keys}
+        )
+    }
+    merchant = load_fallbacks(user, sync_settings_get(user)).product_extras
+    return photo_counts(items, links, merchant)
 
 
 def _category_names(user, plan) -> dict[int, str]:
@@ -251,6 +290,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         "active_run": selectors.run_marked_active(user),
         "action": action,
         "removal_percent": round(100 * plan.removals / plan.published) if plan.published else 0,
+        "extras_pending": _extras_pending(user),
     }
     if action:
         if action == "flagged":

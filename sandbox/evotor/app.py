@@ -187,11 +187,29 @@ class EvotorSandbox:
             )
             for row in demo.groups:
                 store.groups.add(row)
+            with_image = 0
             for row in demo.products:
                 store.products.add(row)
                 if row["id"] in demo.images:
                     self._attach_image(store, row)
+                    with_image += 1
+                    if with_image % 4 == 0:  # every fourth pictured product has three
+                        store.extra_images[row["id"]] = [
+                            self._demo_extra_image(store, row, k) for k in (1, 2)
+                        ]
             self._stores[store.id] = store
+
+    def _demo_extra_image(self, store: StoreState, product: dict, k: int) -> dict:
+        image_id = str(uuid.uuid5(_IMAGE_NAMESPACE, f"{store.id}/{product['id']}/{k}"))
+        self._image_index[image_id] = (store.id, product["id"])
+        return {
+            "id": image_id,
+            "product_id": product["id"],
+            "store_id": store.id,
+            "user_id": store.user_id,
+            "created_at": product["created_at"],
+            "updated_at": product["updated_at"],
+        }
 
     def _attach_image(self, store: StoreState, product: dict) -> dict:
         image_id = str(uuid.uuid5(_IMAGE_NAMESPACE, f"{store.id}/{product['id']}"))
@@ -248,6 +266,11 @@ class EvotorSandbox:
     def has_image(self, store_id: str, product_id: str) -> bool:
         with self._lock:
             return self._store(store_id).image_for(product_id) is not None
+
+    def images(self, store_id: str, product_id: str) -> list[dict]:
+        """A product's pictures as the image list answers them (main first)."""
+        with self._lock:
+            return [dict(image) for image in self._store(store_id).images_for(product_id)]
 
     # --- test controls -------------------------------------------------------------------------
     def add_token(self, token: str, user_id: str = DEMO_USER_ID) -> None:
@@ -353,9 +376,11 @@ class EvotorSandbox:
         price=0,
         product_id: str | None = None,
         image: bool = False,
+        extra_images: int = 0,
         **fields,
     ) -> dict:
-        """A new product at the till (type NORMAL, 'шт', NO_VAT unless given)."""
+        """A new product at the till (type NORMAL, 'шт', NO_VAT unless given); `image` gives
+        it a picture, `extra_images` that many more after it (Evotor's order)."""
         with self._lock:
             store = self._store(store_id)
             now = self._now_ms()
@@ -378,8 +403,12 @@ class EvotorSandbox:
             }
             self._apply_fields(row, fields)
             store.products.add(row)
-            if image:
+            if image or extra_images:
                 self._attach_image(store, row)
+            if extra_images:
+                store.extra_images[row["id"]] = [
+                    self._new_image(store, row["id"]) for _ in range(extra_images)
+                ]
             event = self._event("Product", "created", row)
         self._push(event)
         return emit(row)
@@ -389,6 +418,7 @@ class EvotorSandbox:
         with self._lock:
             store = self._store(store_id)
             store.images.pop(product_id, None)
+            store.extra_images.pop(product_id, None)
             removed = store.products.remove(product_id)
             event = self._removal_event("Product", store, product_id) if removed else None
         self._push(event)
@@ -428,6 +458,72 @@ class EvotorSandbox:
             event = self._event("ProductGroup", "updated", row)
         self._push(event)
         return emit(row)
+
+    def _new_image(self, store: StoreState, product_id: str) -> dict:
+        """A picture with a new id (inside the lock); the caller puts it in place."""
+        now = self._now_ms()
+        image = {
+            "id": self._new_uuid(),
+            "product_id": product_id,
+            "store_id": store.id,
+            "user_id": store.user_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self._image_index[image["id"]] = (store.id, product_id)
+        return image
+
+    def add_image(self, store_id: str, product_id: str) -> dict:
+        """One more picture after the product's others (a `ProductImage` created event)."""
+        with self._lock:
+            store = self._store(store_id)
+            if store.products.get(product_id) is None:
+                raise KeyError(f"no product {product_id} in store {store_id}")
+            image = self._new_image(store, product_id)
+            if store.image_for(product_id) is None:
+                store.images[product_id] = image
+            else:
+                store.images.setdefault(product_id, store.image_for(product_id))
+                store.extra_images.setdefault(product_id, []).append(image)
+            payload = {
+                "id": image["id"],
+                "product_id": product_id,
+                "store_id": store.id,
+                "user_id": store.user_id,
+            }
+            event = self.events.record(
+                "ProductImage", "created", payload, timestamp=image["created_at"]
+            )
+        self._push(event)
+        return image
+
+    def replace_image(self, store_id: str, product_id: str) -> dict:
+        """Replace a product's picture at the till: the old one is removed, a new one (a new
+        id, another drawing) created, and Evotor announces it with `ProductImage` events only:
+        the product's own payload and `updated_at` stay as they were (§7.5)."""
+        with self._lock:
+            store = self._store(store_id)
+            row = store.products.get(product_id)
+            if row is None:
+                raise KeyError(f"no product {product_id} in store {store_id}")
+            old = store.image_for(product_id)
+            image = self._new_image(store, product_id)
+            now = image["created_at"]
+            store.images[product_id] = image
+            events = []
+            for action, picture in (("removed", old), ("created", image)):
+                if picture is None:
+                    continue
+                payload = {
+                    "id": picture["id"],
+                    "product_id": product_id,
+                    "store_id": store.id,
+                    "user_id": store.user_id,
+                }
+                events.append(self.events.record("ProductImage", action, payload, timestamp=now))
+        for event in events:
+            self._push(event)
+        return image
 
     def set_image_file(
         self, store_id: str, product_id: str, data: bytes, *, width: int, height: int
@@ -490,9 +586,16 @@ class EvotorSandbox:
             self._failures.clear()
 
     def generate(
-        self, products: int = 10_000, stores: int = 1, *, user_id: str = DEMO_USER_ID
+        self,
+        products: int = 10_000,
+        stores: int = 1,
+        *,
+        user_id: str = DEMO_USER_ID,
+        photos_per_product: int | None = None,
     ) -> list[str]:
-        """Replace the user's stores with `stores` generated ones of `products` products each.
+        """Replace the user's stores with `stores` generated ones of `products` products each;
+        `photos_per_product` gives every product that many pictures (else a third have one,
+        every other of those three).
 
         Products are derived from their position on demand (see generated.py); ids of store
         number k are `7E57…` GUIDs. Returns the new store ids.
@@ -505,7 +608,11 @@ class EvotorSandbox:
             for index in range(stores):
                 store_id = f"20240101-7E57-{index:04X}-8000-{index:012X}"
                 catalog = GeneratedCatalog(
-                    store_id=store_id, store_index=index, products=products, user_id=user_id
+                    store_id=store_id,
+                    store_index=index,
+                    products=products,
+                    user_id=user_id,
+                    photos_per_product=photos_per_product,
                 )
                 store = StoreState(
                     id=store_id,
@@ -726,8 +833,7 @@ class EvotorSandbox:
         if kind == "images":
             if store.products.get(params["pid"]) is None:
                 raise _error(404, "not_found", "product not found")
-            image = store.image_for(params["pid"])
-            items = [] if image is None else [self._emit_image(image)]
+            items = [self._emit_image(image) for image in store.images_for(params["pid"])]
             return _Response(200, {"items": items, "paging": {}})
         raise _error(404, "not_found", "resource not found")
 
@@ -754,8 +860,8 @@ class EvotorSandbox:
             if known:
                 store_id, product_id = self._image_index[image_id]
                 store = self._stores.get(store_id)
-                image = store.image_for(product_id) if store else None
-                known = image is not None and image["id"] == image_id
+                images = store.images_for(product_id) if store else []
+                known = image_id in {image["id"] for image in images}
             else:
                 parsed = parse_image_id(image_id)
                 if parsed is not None:
@@ -763,8 +869,8 @@ class EvotorSandbox:
                         catalog = store.generated
                         if catalog is not None and catalog.store_index == parsed[0]:
                             product_id = catalog.product_id(parsed[1])
-                            image = store.image_for(product_id)
-                            known = image is not None and image["id"] == image_id
+                            images = store.images_for(product_id)
+                            known = image_id in {image["id"] for image in images}
             own = self._image_files.get(image_id) if known else None
         if not known:
             raise _error(404, "not_found", "image not found")

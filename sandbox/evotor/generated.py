@@ -15,6 +15,8 @@ from sandbox.evotor.demo import BASE_MS, DESCRIPTIONS, SHOP_LEAVES, ean13
 _MASK = (1 << 64) - 1
 _ID_RE = re.compile(r"^7e57([0-9a-f]{4})-000([1-3])-4000-8000-([0-9a-f]{12})$")
 _KIND_PRODUCT, _KIND_GROUP, _KIND_IMAGE = 1, 2, 3
+# An image id's position holds the product's position, and an extra picture's number above it.
+_EXTRA_SHIFT = 40
 _NAMES = [(base, leaf) for leaf in SHOP_LEAVES for base in leaf.names]
 _BRANDS = [brand for leaf in SHOP_LEAVES for brand in leaf.brands if brand]
 
@@ -42,7 +44,16 @@ def parse_id(value: str, kind: int) -> tuple[int, int] | None:
 class GeneratedCatalog:
     """The products and groups of one generated store."""
 
-    def __init__(self, *, store_id: str, store_index: int, products: int, user_id: str):
+    def __init__(
+        self,
+        *,
+        store_id: str,
+        store_index: int,
+        products: int,
+        user_id: str,
+        photos_per_product: int | None = None,
+    ):
+        self.photos_per_product = photos_per_product
         self.store_id = store_id
         self.store_index = store_index
         self.count = products
@@ -120,11 +131,27 @@ class GeneratedCatalog:
 
     # --- images -------------------------------------------------------------------------------
     def has_image(self, n: int) -> bool:
+        if self.photos_per_product is not None:
+            return self.photos_per_product > 0
         return n % 3 == 0
 
     def image_id(self, n: int) -> str:
         return make_id(self.store_index, _KIND_IMAGE, n)
 
+    def extra_images(self, n: int) -> int:
+        """Pictures after the first: every other product with a picture has two more."""
+        if self.photos_per_product is not None:
+            return max(0, self.photos_per_product - 1)
+        return 2 if self.has_image(n) and n % 6 == 0 else 0
+
+    def extra_image_id(self, n: int, k: int) -> str:
+        """The k-th extra picture (k ≥ 1) of product n: its position with k in the top bits."""
+        return make_id(self.store_index, _KIND_IMAGE, n + (k << _EXTRA_SHIFT))
+
 
 def parse_image_id(image_id: str) -> tuple[int, int] | None:
-    return parse_id(image_id, _KIND_IMAGE)
+    """(store index, product position) of a generated picture, main or extra."""
+    parsed = parse_id(image_id, _KIND_IMAGE)
+    if parsed is None:
+        return None
+    return parsed[0], parsed[1] & ((1 << _EXTRA_SHIFT) - 1)

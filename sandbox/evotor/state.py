@@ -122,7 +122,23 @@ class StoreState:
     products: Table = field(default_factory=Table)
     # Explicit images by product id (None: removed); generated stores add theirs on the fly.
     images: dict[str, dict | None] = field(default_factory=dict)
+    # Pictures after the first, in Evotor's order, by product id (explicit products).
+    extra_images: dict[str, list[dict]] = field(default_factory=dict)
     generated: GeneratedCatalog | None = None
+
+    def images_for(self, product_id: str) -> list[dict]:
+        """Every picture of a product, the first (main) one first."""
+        main = self.image_for(product_id)
+        if main is None:
+            return []
+        if product_id in self.images or self.generated is None:
+            return [main, *self.extra_images.get(product_id, [])]
+        pos = self.generated.position(product_id)
+        extras = [
+            {**main, "id": self.generated.extra_image_id(pos, k)}
+            for k in range(1, self.generated.extra_images(pos) + 1)
+        ]
+        return [main, *extras]
 
     def image_for(self, product_id: str) -> dict | None:
         if product_id in self.images:

@@ -5,7 +5,7 @@ from sync.models.adoptions import AdoptionDecision, AdoptionVerdict
 from sync.models.alerts import Alert, AlertCause
 from sync.models.links import AlbumLink, ItemLink, LinkState
 from sync.models.locks import SyncLock
-from sync.models.photos import PhotoEntity, ProductPhoto
+from sync.models.photos import PHOTOS_PER_PRODUCT, PhotoEntity, ProductPhoto
 from sync.models.runs import (
     RunAction,
     RunItemStatus,
@@ -25,6 +25,7 @@ from sync.models.sync_settings import (
 from sync.models.variants import VariantGroupLink, VariantMember, VkProperty, VkPropertyVariant
 
 __all__ = [
+    "PHOTOS_PER_PRODUCT",
     "AdoptionDecision",
     "AdoptionVerdict",
     "AlbumLink",

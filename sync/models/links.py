@@ -49,6 +49,12 @@ class ItemLink(models.Model):
     # Fields seen edited in VK since EvoSync last sent them: {field: the value VK shows}
     # (sync/vk_edits.py writes it after each VK catalog read).
     vk_edits = models.JSONField(_("edited in VK"), default=dict, blank=True)
+
+    # Evotor's pictures after the first, as last read ("<id> <url>" each, Evotor's order, at most
+    # 4); None: not read yet. And the extra photos last sent as `photo_ids`: [[hash, VK photo
+    # id], ...] (sync/publish/extra_photos.py).
+    evotor_extra_images = models.JSONField(null=True, blank=True, default=None)
+    extra_photos = models.JSONField(default=list, blank=True)
     last_error = models.TextField(_("last error"), blank=True, default="")
     error_count = models.PositiveIntegerField(_("errors in a row"), default=0)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)

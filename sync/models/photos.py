@@ -10,8 +10,15 @@ class PhotoEntity(models.TextChoices):
     GROUP = "group", _("Group")
 
 
+# VK shows a main photo and up to 4 more (`photo_ids`, docs/contracts/vk-market-api.md §3).
+PHOTOS_PER_PRODUCT = 5
+
+
 class ProductPhoto(models.Model):
-    """A photo the merchant uploaded for a product or a group (used when Evotor has none)."""
+    """A photo the merchant uploaded for a product or a group (used when Evotor has none).
+
+    A product may have up to `PHOTOS_PER_PRODUCT`, in the merchant's order (`position` 0 is
+    the main photo, the others go to VK's `photo_ids`); a group has one."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="product_photos"
@@ -20,15 +27,17 @@ class ProductPhoto(models.Model):
     entity_type = models.CharField(_("for"), max_length=8, choices=PhotoEntity.choices)
     entity_id = models.CharField(_("Evotor id"), max_length=64)
     image = models.ImageField(_("photo"), upload_to="product_photos/")
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now=True)
 
     class Meta:
         verbose_name = _("uploaded photo")
         verbose_name_plural = _("uploaded photos")
+        ordering = ["position", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "store_id", "entity_type", "entity_id"],
-                name="sync_productphoto_one_per_entity",
+                fields=["user", "store_id", "entity_type", "entity_id", "position"],
+                name="sync_productphoto_one_per_place",
             )
         ]
 

@@ -86,6 +86,11 @@ class SyncSettings(models.Model):
     description_owner = _owner_field(_("description is owned by"))
     photos_owner = _owner_field(_("photos are owned by"))
     albums_owner = _owner_field(_("albums are owned by"))
+
+    # Stock in VK (`stock_amount`, sync/plan/stock.py): off by default; floors are per Evotor
+    # store id ({store id: N}: fewer than N left shows 0).
+    publish_stock = models.BooleanField(_("publish stock counts to VK"), default=False)
+    stock_floors = models.JSONField(_("stock floors per store"), default=dict, blank=True)
     first_published_at = models.DateTimeField(_("first published"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -163,6 +163,15 @@ def link_snapshot(link: ItemLink) -> LinkSnapshot:
     )
 
 
+def source_hash(content_hash: str, images_changed_at) -> str:
+    """What a link compares to know the product changed since Evotor's image list was read:
+    the payload's hash, and the last picture change Evotor announced (an image replaced with
+    nothing else changed leaves the payload as it was)."""
+    if images_changed_at is None:
+        return content_hash
+    return rules.short_hash(f"{content_hash}:{images_changed_at.isoformat()}")
+
+
 def _album_group(groups: dict, store_id: str, group_id: str) -> tuple[str, str]:
     """(group id, name) of the album a product goes in: its group, or for a modification (a
     variant) the group above its modification group."""
@@ -195,6 +204,7 @@ def load_inputs(user) -> Inputs:
             "quantity",
             "allow_to_sell",
             "content_hash",
+            "images_changed_at",
             "barcodes",
         )
     )
@@ -228,7 +238,7 @@ def load_inputs(user) -> Inputs:
                 allow_to_sell=row["allow_to_sell"],
                 group_id=group_id,
                 group_name=group_name,
-                source_hash=row["content_hash"],
+                source_hash=source_hash(row["content_hash"], row["images_changed_at"]),
                 barcodes=tuple(row["barcodes"] or ()),
             )
         )

@@ -44,6 +44,9 @@ def diff_fields(old: dict, new: dict, *, skip: set[str] = frozenset()) -> dict:
         if key in ("price", "old_price"):
             if _norm(before) == _norm(after):
                 continue
+        elif key == "stock_amount":
+            if before == after:  # 0 is a figure, not "empty"
+                continue
         elif (before or None) == (after or None):
             continue
         changes[key] = [before, after]
@@ -68,7 +71,7 @@ def plan_new(item: DesiredItem, link: LinkSnapshot | None, album_title: str) -> 
         item,
         link,
         action=RunAction.CREATE,
-        changes={key: [None, value] for key, value in item.fields.items() if value},
+        changes={key: [None, value] for key, value in item.fields.items() if value or value == 0},
         send_fields=dict(item.fields),
         photo=item.photo,
         set_hidden=not item.visible,

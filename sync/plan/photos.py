@@ -13,7 +13,7 @@ last one uploaded.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.conf import settings
@@ -61,6 +61,15 @@ def encode_evotor_image(image) -> str:
     return f"{image.id} {image.url}"[:200]
 
 
+# VK takes a main photo and at most this many more (`photo_ids`, docs/contracts/vk-market-api.md §3).
+MAX_EXTRA_PHOTOS = 4
+
+
+def encode_extra_images(images) -> list[str]:
+    """What a link remembers of Evotor's pictures after the first (at most 4, in order)."""
+    return [f"{image.id} {image.url}"[:200] for image in list(images)[1 : 1 + MAX_EXTRA_PHOTOS]]
+
+
 def decode_evotor_image(value: str) -> PhotoSource | None:
     if not value or value == EvotorImage.NONE:
         return None
@@ -82,6 +91,8 @@ class FallbackPhotos:
     group_photos: dict[tuple[str, str], PhotoSource]
     default_photo: PhotoSource | None
     site_default: PhotoSource | None
+    # A product's further uploaded photos, in the merchant's order (VK's `photo_ids`).
+    product_extras: dict[tuple[str, str], list[PhotoSource]] = field(default_factory=dict)
 
     def for_product(
         self, store_id: str, product_id: str, group_chain: list[str]
@@ -110,20 +121,27 @@ def load_fallbacks(user, sync_settings) -> FallbackPhotos:
 
     product_photos: dict[tuple[str, str], PhotoSource] = {}
     group_photos: dict[tuple[str, str], PhotoSource] = {}
-    for photo in ProductPhoto.objects.filter(user=user):
+    extras: dict[tuple[str, str], list[PhotoSource]] = {}
+    for photo in ProductPhoto.objects.filter(user=user).order_by("position", "pk"):
         version = str(int(photo.uploaded_at.timestamp())) if photo.uploaded_at else "0"
         product = photo.entity_type == PhotoEntity.PRODUCT
         kind = PhotoKind.PRODUCT_PHOTO if product else PhotoKind.GROUP_PHOTO
         source = _file_source(kind, f"{photo.pk}", photo.image, version)
         if source is None:
             continue
+        key = (photo.store_id, photo.entity_id)
         target = product_photos if product else group_photos
-        target[(photo.store_id, photo.entity_id)] = source
+        if key not in target:
+            target[key] = source  # the first in the merchant's order is the main photo
+        elif product and len(extras.get(key, ())) < MAX_EXTRA_PHOTOS:
+            extras.setdefault(key, []).append(source)
     version = str(int(sync_settings.updated_at.timestamp())) if sync_settings.updated_at else "0"
     default = _file_source(
         PhotoKind.DEFAULT_PHOTO, str(sync_settings.pk), sync_settings.default_photo, version
     )
-    return FallbackPhotos(product_photos, group_photos, default, site_default_source())
+    return FallbackPhotos(
+        product_photos, group_photos, default, site_default_source(), product_extras=extras
+    )
 
 
 def read_photo_bytes(source: PhotoSource, evotor_client=None) -> bytes:
@@ -168,20 +186,23 @@ def evotor_images_refresh(*, evotor, inputs) -> int:
         except EvotorAuthError:
             raise
         except EvotorError:
-            return product, None
-        return product, encode_evotor_image(images[0] if images else None)
+            return product, None, None
+        return product, encode_evotor_image(images[0] if images else None), images
 
     changed = []
     with ThreadPoolExecutor(max_workers=LOOKUP_THREADS) as pool:
-        for product, note in pool.map(look, wanted):
+        for product, note, images in pool.map(look, wanted):
             if note is None:
                 continue  # Evotor did not answer: the photo counts as unchanged this time
             link = inputs.links[(product.store_id, product.product_id)]
             link.evotor_image = note
+            link.evotor_extra_images = encode_extra_images(images)
             link.source_hash = product.source_hash
             changed.append(link)
     if changed:
-        ItemLink.objects.bulk_update(changed, ["evotor_image", "source_hash"], batch_size=500)
+        ItemLink.objects.bulk_update(
+            changed, ["evotor_image", "evotor_extra_images", "source_hash"], batch_size=500
+        )
     return len(wanted)
 
 

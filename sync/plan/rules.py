@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
+from sync.plan import stock
 from sync.plan.text import clean_line, cp1251_length, cut_to_units, strip_html
 
 # --- VK's limits (docs/contracts/vk-market-api.md §3, market.add) -------------------------------------------------
@@ -27,7 +28,15 @@ ALBUM_TITLE_MAX = 128
 PRICE_MAX = Decimal("999999999999")
 
 # The VK fields the engine owns, in the order they are shown in a plan.
-CONTENT_FIELDS = ("name", "description", "price", "old_price", "category_id", "sku")
+CONTENT_FIELDS = (
+    "name",
+    "description",
+    "price",
+    "old_price",
+    "category_id",
+    "sku",
+    "stock_amount",
+)
 
 # Reasons an item is not sent to VK (shown in the plan, counted as skipped at publish).
 FLAG_NAME_TOO_SHORT = "name_too_short"
@@ -91,6 +100,10 @@ class RuleSettings:
     # The fields VK owns after the first publish (sync/plan/ownership.py).
     vk_owned: frozenset[str] = frozenset()
 
+    # Publish `stock_amount` (sync/plan/stock.py); floors per store id, ((store id, N), ...).
+    publish_stock: bool = False
+    stock_floors: tuple[tuple[str, int], ...] = ()
+
     @classmethod
     def from_model(cls, settings) -> RuleSettings:
         return cls(
@@ -103,6 +116,8 @@ class RuleSettings:
             albums_from_groups=settings.albums_from_groups,
             removal_guard_percent=settings.removal_guard_percent,
             vk_owned=settings.vk_owned_fields,
+            publish_stock=settings.publish_stock,
+            stock_floors=stock.floors_for_rules(settings.stock_floors),
         )
 
 
@@ -287,6 +302,14 @@ def is_visible(product: SourceProduct, settings: RuleSettings) -> bool:
     return settings.out_of_stock_policy == "keep" or is_in_stock(product)
 
 
+def vk_stock(product: SourceProduct, settings: RuleSettings) -> int | None:
+    """The `stock_amount` to show, or None when stock is not published (sync/plan/stock.py)."""
+    if not settings.publish_stock:
+        return None
+    floor = stock.floor_for(settings.stock_floors, product.store_id)
+    return stock.stock_figure(product.quantity, floor=floor)
+
+
 # --- Albums --------------------------------------------------------------------------------------
 def album_title(group_name: str) -> str:
     """The VK album made from an Evotor group: the group's title (≤ 128)."""
@@ -326,6 +349,7 @@ def desired_item(
         "old_price": price_text(old_price),
         "category_id": settings.category_id,
         "sku": sku or base_sku(product),
+        "stock_amount": vk_stock(product, settings),
     }
     flags: list[str] = []
     if cp1251_length(name) < NAME_MIN:
@@ -363,6 +387,9 @@ def vk_params(fields: dict) -> dict:
         elif key == "old_price":
             # VK clears the old price when it is sent as 0.
             params["old_price"] = value if value is not None else 0
+        elif key == "stock_amount":
+            # An edit that clears a figure published before (stock publishing switched off).
+            params["stock_amount"] = value if value is not None else stock.NOT_TRACKED
         elif value is not None:
             params[key] = value
     return params

@@ -46,6 +46,7 @@ from sync.plan.inputs import (
 from sync.plan.photos import evotor_images_refresh
 from sync.plan.plan import Plan
 from sync.publish.executor import Executor
+from sync.publish.extra_photos import extra_photos_publish
 from sync.publish.records import COUNTER_OF_ACTION
 from sync.publish.recovery import read_vk, resolve_creating_links, resolve_lost_answers
 from sync.publish.transport import ExecuteTransport, NaiveTransport
@@ -158,6 +159,14 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
                 owner_id=vk.owner_id,
                 links=[job.link for job in executor.unknown_creates],
             )
+        extra_photos_publish(
+            user=user,
+            client=ctx.client,
+            transport=transport,
+            owner_id=vk.owner_id,
+            group_id=int(vk.group_id),
+            evotor=ctx.evotor,
+        )
         _take_figures(run, ctx.client)
     except Stop as stop:
         _take_figures(run, ctx.client)

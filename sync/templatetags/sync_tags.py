@@ -35,6 +35,7 @@ FIELD_LABELS = {
     "old_price": pgettext_lazy("VK item field", "Old price"),
     "category_id": pgettext_lazy("VK item field", "Category"),
     "sku": pgettext_lazy("VK item field", "Article (SKU)"),
+    "stock_amount": pgettext_lazy("VK item field", "In stock"),
     "photo": pgettext_lazy("VK item field", "Photo"),
     "visible": pgettext_lazy("VK item field", "Shown in VK"),
     "albums": pgettext_lazy("VK item field", "Albums"),
@@ -109,6 +110,8 @@ def change_value(value, field: str = "") -> str:
         return money_text(value)
     if field == "category_id":
         return category_label(value)
+    if field == "stock_amount" and value == -1:
+        return _("not shown")
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "—"
     if isinstance(value, bool):
