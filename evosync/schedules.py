@@ -31,6 +31,8 @@ from django.apps import apps
 from django.conf import settings
 from django.utils.module_loading import module_has_submodule
 
+from evosync.queues import lane_cluster, task_lane
+
 # django_q.models.Schedule's type codes, repeated here so app modules can build specs without
 # importing models (they are imported while the app registry is still loading).
 MINUTES = "I"
@@ -82,7 +84,9 @@ class ScheduleSpec:
         return value
 
     def fields(self) -> dict:
-        """The columns of `Schedule` this spec owns (kept in sync on every run).
+        """The columns of `Schedule` this spec owns (kept in sync on every run). `cluster` is
+        the lane of `func` (evosync.queues.TASK_LANES): that lane's scheduler sends the task,
+        into that lane's queue.
 
         `repeats` and `next_run` are not among them: an operator who paused a schedule in the
         admin (repeats = 0) keeps it paused across deploys.
@@ -94,6 +98,7 @@ class ScheduleSpec:
             "kwargs": self.kwargs or None,
             "schedule_type": self.schedule_type,
             "minutes": self.resolved_minutes(),
+            "cluster": lane_cluster(task_lane(self.func)),
         }
 
 
