@@ -8,6 +8,7 @@ safety bounds on processes coming up, never measured expectations.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -67,15 +68,11 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
 
 
 def stop(worker: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(worker.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     worker.wait()
 
 
