@@ -361,6 +361,10 @@ HTTP_MAX_RETRIES = env.int("HTTP_MAX_RETRIES", default=4)
 CATALOG_REFRESH_INTERVAL_SECONDS = env.int("CATALOG_REFRESH_INTERVAL_SECONDS", default=86_400)
 VK_CATALOG_REFRESH_INTERVAL_SECONDS = env.int("VK_CATALOG_REFRESH_INTERVAL_SECONDS", default=86_400)
 SYNC_INTERVAL_SECONDS = env.int("SYNC_INTERVAL_SECONDS", default=3_600)
+# The hour (0–23, TIME_ZONE) the daily reads above start at: at night, when tills are quiet.
+RECONCILE_HOUR = env.int("RECONCILE_HOUR", default=3)
+if not 0 <= RECONCILE_HOUR <= 23:
+    raise ImproperlyConfigured("RECONCILE_HOUR is an hour of the day, 0 to 23.")
 # Paths that bring single changes from Evotor (README "Changes from Evotor", issue 10).
 EVOTOR_INTAKE_PATHS = ("push", "pull", "poll")
 EVOTOR_INTAKE = [p.strip().lower() for p in env.list("EVOTOR_INTAKE", default=["push"]) if p]

@@ -301,3 +301,38 @@ def test_reconciliation_runs_nightly_and_the_full_publish_hourly_by_default():
     assert defaults.CATALOG_REFRESH_INTERVAL_SECONDS == 86_400
     assert defaults.VK_CATALOG_REFRESH_INTERVAL_SECONDS == 86_400
     assert defaults.SYNC_INTERVAL_SECONDS == 3_600
+
+
+def _next_at(hour: int):
+    local = timezone.localtime()
+    start = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return start if start > local else start + timedelta(days=1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["refresh_catalog", "refresh_vk_catalog"])
+def test_the_daily_reads_are_timed_for_the_night(name, settings):
+    settings.RECONCILE_HOUR = 3
+    call_command("setup_schedules", verbosity=0)
+    schedule = Schedule.objects.get(name=name)
+    assert schedule.minutes == 24 * 60
+    assert schedule.next_run == _next_at(3)
+
+
+@pytest.mark.django_db
+def test_a_deploy_moving_a_read_to_daily_times_it_for_the_night(settings):
+    settings.CATALOG_REFRESH_INTERVAL_SECONDS = 900  # what deployments had
+    call_command("setup_schedules", verbosity=0)
+    assert Schedule.objects.get(name="refresh_catalog").next_run <= timezone.now()
+    settings.CATALOG_REFRESH_INTERVAL_SECONDS = 86_400
+    settings.RECONCILE_HOUR = 4
+    call_command("setup_schedules", verbosity=0)
+    assert Schedule.objects.get(name="refresh_catalog").next_run == _next_at(4)
+
+
+@pytest.mark.django_db
+def test_a_read_more_often_than_daily_starts_at_once(settings):
+    settings.CATALOG_REFRESH_INTERVAL_SECONDS = 3600
+    before = timezone.now()
+    call_command("setup_schedules", verbosity=0)
+    assert Schedule.objects.get(name="refresh_catalog").next_run - before < timedelta(minutes=1)
