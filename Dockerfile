@@ -1,5 +1,6 @@
 # EvoSync production image: `gunicorn evosync.wsgi:application` (web), `python manage.py qcluster`
-# (worker) and `python manage.py migrate` / `setup_schedules` (deploy step) all run from it.
+# (the fast lane's worker), `Q_CLUSTER_NAME=evosync-slow python manage.py qcluster` (the slow
+# lane's worker) and `python manage.py migrate` / `setup_schedules` (deploy step) all run from it.
 # See docker-compose.yml for how they fit together.
 
 # --- build: compile mysqlclient against the MariaDB client headers into a venv ---------------

@@ -6,7 +6,6 @@ from catalog.models import (
     CachedGroup,
     CachedProduct,
     CachedStore,
-    CatalogFreshness,
     CatalogRefresh,
     DirtyProduct,
     SyncFilter,
@@ -103,9 +102,3 @@ class DirtyProductAdmin(ReadOnlyAdmin):
     list_display = ["user", "store_evotor_id", "product_evotor_id", "changed_at"]
     list_filter = [BY_USER]
     search_fields = ["product_evotor_id", "user__email"]
-
-
-@admin.register(CatalogFreshness)
-class CatalogFreshnessAdmin(ReadOnlyAdmin):
-    list_display = ["user", "last_change_at", "changes"]
-    search_fields = ["user__email"]

@@ -1,4 +1,4 @@
-from evosync.schedules import ScheduleSpec, minutes_from_setting
+from evosync.schedules import ScheduleSpec, hour_from_setting, minutes_from_setting
 
 SCHEDULES = [
     # The full read: the reconciliation every other intake path relies on (README "Changes
@@ -7,6 +7,7 @@ SCHEDULES = [
         name="refresh_catalog",
         func="catalog.tasks.refresh_catalog_all",
         minutes=minutes_from_setting("CATALOG_REFRESH_INTERVAL_SECONDS"),
+        at_hour=hour_from_setting("RECONCILE_HOUR"),
     ),
     # The `poll` intake: `since` reads per merchant; does nothing unless EVOTOR_INTAKE has it.
     ScheduleSpec(

@@ -39,15 +39,15 @@ def refresh_catalog_for_user(user_id: int, refresh_id: int | None = None) -> dic
 def refresh_catalog_all() -> int:
     """The periodic fan-out: one refresh task per user with a usable Evotor connection.
 
-    Each user's refresh is its own task, so one merchant's failure never stops the others.
-    Returns how many were enqueued.
+    Each user's refresh is its own task, so one merchant's failure never stops the others; a
+    merchant whose refresh still waits in the queue gets no second one (so a backlog cannot
+    grow from one cycle to the next). Returns how many were enqueued.
     """
     from catalog.selectors import users_to_refresh
 
-    user_ids = list(users_to_refresh())
-    for user_id in user_ids:
-        enqueue_task(REFRESH_TASK, user_id, user_id=user_id)
-    return len(user_ids)
+    return sum(
+        enqueue_task(REFRESH_TASK, user_id, user_id=user_id).sent for user_id in users_to_refresh()
+    )
 
 
 CHANGES_TASK = "catalog.tasks.read_changes_for_user"
@@ -72,7 +72,7 @@ def read_changes_all() -> int:
 
     if "poll" not in settings.EVOTOR_INTAKE:
         return 0
-    user_ids = list(users_to_refresh())
-    for user_id in user_ids:
-        enqueue_task(CHANGES_TASK, user_id, user_id=user_id)
-    return len(user_ids)
+    # A merchant whose previous read still waits gets no second one.
+    return sum(
+        enqueue_task(CHANGES_TASK, user_id, user_id=user_id).sent for user_id in users_to_refresh()
+    )

@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_q.tasks import async_task
 
 from connections.evotor_client import (
     EvotorAuthError,
@@ -33,6 +32,7 @@ from connections.signals import (
     connection_broken,
     connection_restored,
 )
+from evosync.runs import enqueue_task
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def evotor_catalog_refresh_enqueue(*, user_id: int) -> None:
 
     The task is named by its dotted path so this module does not depend on the catalog app.
     """
-    transaction.on_commit(lambda: async_task(CATALOG_REFRESH_TASK, user_id))
+    transaction.on_commit(lambda: enqueue_task(CATALOG_REFRESH_TASK, user_id, user_id=user_id))
 
 
 @transaction.atomic

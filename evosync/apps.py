@@ -15,3 +15,10 @@ class EvosyncConfig(AppConfig):
 
         harden_changelists(admin.site)
         decline_admin_names(admin.site)
+
+        from django_q.signals import pre_execute
+
+        from evosync.queues import release_on_start
+
+        # A task a worker starts is no longer pending (evosync.queues).
+        pre_execute.connect(release_on_start, dispatch_uid="evosync.release_pending_on_start")

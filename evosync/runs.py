@@ -14,13 +14,15 @@ once for the three models:
 - a running row whose worker died: its lock is free (when the model can tell, `holder_alive`),
   or it started longer ago than any task may live.
 
-Every task EvoSync queues goes through `enqueue_task`, so tasks are named one way:
-`<dotted task>:<user id>[:<run id>]`, grouped by the dotted task.
+Every task EvoSync queues goes through `enqueue_task`, so tasks are named one way
+(`<dotted task>:<user id>[:<run id>]`, grouped by the dotted task), go to the lane their kind
+belongs in, and wait at most once per kind and merchant (`evosync.queues`).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -28,22 +30,28 @@ from django.db import models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from evosync.queues import (
+    QUEUED_GRACE,
+    lane_cluster,
+    lane_queue_size,
+    pending_claim,
+    pending_release,
+    task_lane,
+    task_lifetime,
+)
+
 logger = logging.getLogger(__name__)
 
 QUEUED = "queued"
 RUNNING = "running"
 FAILED = "failed"
 
-# How long a queued row may wait for its task before the queue is looked at: a worker takes a
-# task within seconds when the queue works.
-QUEUED_GRACE = timedelta(seconds=60)
-
 
 def stale_after() -> timedelta:
     """How long a row may look alive at most. django-q2 re-delivers a task its worker has not
     acknowledged after `Q_CLUSTER["retry"]` seconds (set above the task timeout in settings),
     so past that no worker will ever pick the row up or still be working on it."""
-    return timedelta(seconds=int(settings.Q_CLUSTER.get("retry", 2400)))
+    return task_lifetime()
 
 
 class LifecycleRun(models.Model):
@@ -85,6 +93,11 @@ class LifecycleRun(models.Model):
     def task_args(self) -> tuple:
         return (self.user_id, self.pk)
 
+    def task_variant(self) -> str:
+        """What picks the lane among the entries of `TASK` (evosync.queues.TASK_LANES): a
+        publishing run's trigger; nothing for the others."""
+        return str(getattr(self, "trigger", "") or "")
+
     def holder_alive(self) -> bool | None:
         """Whether a worker holds this row's lock now; None when the model cannot tell (then
         only the row's age says it is dead)."""
@@ -97,15 +110,50 @@ def task_name(func: str, *, user_id: int, key: object = None) -> str:
     return f"{func}:{user_id}" if key is None else f"{func}:{user_id}:{key}"
 
 
-def enqueue_task(func: str, *args, user_id: int, key: object = None) -> str:
-    """Hand one task to django-q2 now (callers inside a transaction wrap it in `on_commit`).
+@dataclass(frozen=True)
+class Enqueued:
+    """What `enqueue_task` did: sent the task (`task_id`), or not, because a task of the same
+    kind already waits for the merchant (`already_pending`)."""
+
+    lane: str
+    task_id: str | None = None
+    already_pending: bool = False
+
+    @property
+    def sent(self) -> bool:
+        return self.task_id is not None
+
+
+def enqueue_task(func: str, *args, user_id: int, key: object = None, variant: str = "") -> Enqueued:
+    """Hand one task to django-q2 now, in its lane (callers inside a transaction wrap it in
+    `on_commit`).
+
+    A merchant's task (`user_id` > 0) is sent only if no task of the same `func` waits for the
+    merchant already (queued and not started): otherwise nothing is sent and the answer says
+    so. `user_id` 0 is work of no merchant (one Evotor event), never held back. `variant`
+    picks the lane among `func`'s entries (evosync.queues.TASK_LANES).
 
     Raises whatever the broker raises when it cannot take the task (Redis down:
-    `redis.exceptions.ConnectionError`); returns the task id.
+    `redis.exceptions.ConnectionError`), after freeing the slot.
     """
     from django_q.tasks import async_task
 
-    return async_task(func, *args, task_name=task_name(func, user_id=user_id, key=key), group=func)
+    lane = task_lane(func, variant)
+    name = task_name(func, user_id=user_id, key=key)
+    held = user_id > 0
+    if held and not pending_claim(kind=func, user_id=user_id, lane=lane, task_name=name):
+        logger.info(
+            "a task of this kind already waits for the merchant: not queued again",
+            extra={"user_id": user_id, "task": func, "lane": lane},
+        )
+        return Enqueued(lane=lane, already_pending=True)
+    try:
+        task_id = async_task(func, *args, task_name=name, group=func, cluster=lane_cluster(lane))
+    except Exception:
+        if held:
+            pending_release(task_name=name)
+        raise
+    return Enqueued(lane=lane, task_id=task_id)
 
 
 def run_enqueue(run: LifecycleRun) -> None:
@@ -118,7 +166,16 @@ def run_enqueue(run: LifecycleRun) -> None:
 def _send(run: LifecycleRun) -> bool:
     model = type(run)
     try:
-        enqueue_task(model.TASK, *run.task_args(), user_id=run.user_id, key=run.pk)
+        # Already pending: a task of the same kind waits for the merchant and answers this row
+        # too (a refresh takes the newest queued row; a run whose row is left queued is sent
+        # again by `run_close_if_dead` once that task has started).
+        enqueue_task(
+            model.TASK,
+            *run.task_args(),
+            user_id=run.user_id,
+            key=run.pk,
+            variant=run.task_variant(),
+        )
     except Exception:
         logger.exception(
             "queueing a task failed",
@@ -130,15 +187,11 @@ def _send(run: LifecycleRun) -> bool:
     return True
 
 
-def broker_queue_empty() -> bool | None:
-    """Whether the broker holds no task waiting for a worker; None when it does not answer."""
-    from django_q.brokers import get_broker
-
-    try:
-        return get_broker().queue_size() == 0
-    except Exception:
-        logger.warning("the task broker did not answer", exc_info=True)
-        return None
+def broker_queue_empty(lane: str) -> bool | None:
+    """Whether the lane's broker queue holds no task waiting for a worker; None when it does
+    not answer."""
+    size = lane_queue_size(lane)
+    return None if size is None else size == 0
 
 
 # --- rows -------------------------------------------------------------------------------------
@@ -167,7 +220,8 @@ def run_close_if_dead(run: LifecycleRun) -> bool:
         sent = run.task_sent_at or run.queued_at
         if sent < now - stale_after():
             return run_fail(run, model.NEVER_STARTED_MESSAGE)
-        if sent >= now - QUEUED_GRACE or broker_queue_empty() is False:
+        lane = task_lane(model.TASK, run.task_variant())
+        if sent >= now - QUEUED_GRACE or broker_queue_empty(lane) is False:
             return False
         logger.warning(
             "a queued run had no task behind it: sending it again",

@@ -24,12 +24,16 @@ import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from importlib import import_module
 from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import module_has_submodule
+
+from evosync.queues import lane_cluster, task_lane
 
 # django_q.models.Schedule's type codes, repeated here so app modules can build specs without
 # importing models (they are imported while the app registry is still loading).
@@ -50,6 +54,16 @@ def minutes_from_setting(name: str) -> Callable[[], int]:
     return minutes
 
 
+def hour_from_setting(name: str) -> Callable[[], int]:
+    """An `at_hour` value read from a setting when the command runs."""
+
+    def hour() -> int:
+        return int(getattr(settings, name))
+
+    hour.__qualname__ = f"hour_from_setting({name!r})"
+    return hour
+
+
 @dataclass(frozen=True)
 class ScheduleSpec:
     """One django-q2 schedule, identified by its `name`.
@@ -66,6 +80,9 @@ class ScheduleSpec:
     args: str = ""
     kwargs: str = ""
     hook: str = ""
+    # The hour of the day (site's TIME_ZONE) every run falls at, when the interval is whole
+    # days. None, or a shorter interval: the first run is now.
+    at_hour: int | Callable[[], int] | None = None
 
     def __post_init__(self):
         if self.schedule_type not in _INTERVAL_TYPES:
@@ -81,8 +98,21 @@ class ScheduleSpec:
             raise ValueError(f"Schedule {self.name!r}: minutes must be a whole number ≥ 1.")
         return value
 
+    def first_run(self, now: datetime) -> datetime:
+        """When a new (or newly timed) schedule runs first: the next `at_hour` when the
+        interval is whole days (so every run falls at that hour), else now."""
+        minutes = self.resolved_minutes()
+        if self.at_hour is None or (minutes is not None and minutes % (24 * 60)):
+            return now
+        hour = self.at_hour() if callable(self.at_hour) else self.at_hour
+        local = timezone.localtime(now)
+        start = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+        return start if start > local else start + timedelta(days=1)
+
     def fields(self) -> dict:
-        """The columns of `Schedule` this spec owns (kept in sync on every run).
+        """The columns of `Schedule` this spec owns (kept in sync on every run). `cluster` is
+        the lane of `func` (evosync.queues.TASK_LANES): that lane's scheduler sends the task,
+        into that lane's queue.
 
         `repeats` and `next_run` are not among them: an operator who paused a schedule in the
         admin (repeats = 0) keeps it paused across deploys.
@@ -94,6 +124,7 @@ class ScheduleSpec:
             "kwargs": self.kwargs or None,
             "schedule_type": self.schedule_type,
             "minutes": self.resolved_minutes(),
+            "cluster": lane_cluster(task_lane(self.func)),
         }
 
 

@@ -143,15 +143,24 @@ else:
     }
 
 Q_WORKERS = env.int("Q_WORKERS", default=2)
+Q_SLOW_WORKERS = env.int("Q_SLOW_WORKERS", default=1)
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=1800)
 Q_MAX_ATTEMPTS = env.int("Q_MAX_ATTEMPTS", default=3)
-if Q_WORKERS < 1 or Q_TIMEOUT < 1 or Q_MAX_ATTEMPTS < 1:
+if Q_WORKERS < 1 or Q_SLOW_WORKERS < 1 or Q_TIMEOUT < 1 or Q_MAX_ATTEMPTS < 1:
     # django-q2 reads 0 as "no timeout" / "retry forever": never what an operator means here.
     raise ImproperlyConfigured(
-        "Q_WORKERS, Q_TIMEOUT (seconds) and Q_MAX_ATTEMPTS must each be at least 1."
+        "Q_WORKERS, Q_SLOW_WORKERS, Q_TIMEOUT (seconds) and Q_MAX_ATTEMPTS must each be at least 1."
     )
+# Two lanes, each a django-q2 cluster with a queue of its own (README "Task queues"): the fast
+# lane (the default cluster, `qcluster` with no Q_CLUSTER_NAME) takes the change-driven work, the
+# slow lane (`Q_CLUSTER_NAME=evosync-slow qcluster`) first publishes, full publishes,
+# reconciliation and full catalog reads, so a long task never holds up a change. Which task goes
+# where: `evosync.queues.TASK_LANES`.
+Q_FAST_CLUSTER = "evosync"
+Q_SLOW_CLUSTER = "evosync-slow"
 Q_CLUSTER = {
-    "name": "evosync",
+    # Also the signing salt of every task (django-q2's PREFIX): the same for both lanes.
+    "name": Q_FAST_CLUSTER,
     "workers": Q_WORKERS,
     # A whole first publish of a large catalog at VK's 3 requests per second fits in the timeout;
     # retry must stay above it or the ORM broker re-delivers a task that is still running.
@@ -164,6 +173,16 @@ Q_CLUSTER = {
     "recycle": 200,
     "max_rss": 400_000,
     "label": _("Task queue"),
+    # Read by django-q2 (django_q/conf.py) when a worker starts with Q_CLUSTER_NAME set to a key
+    # here: these values replace the ones above for that cluster.
+    "ALT_CLUSTERS": {
+        Q_SLOW_CLUSTER: {
+            "workers": Q_SLOW_WORKERS,
+            # Take no task ahead of a free worker: one taken ahead waits behind a first publish
+            # in this process while another slow worker could have had it.
+            "queue_limit": Q_SLOW_WORKERS,
+        },
+    },
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -336,8 +355,16 @@ VK_ID_SCOPE = env("VK_ID_SCOPE", default="market photos groups")
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 HTTP_MAX_RETRIES = env.int("HTTP_MAX_RETRIES", default=4)
-CATALOG_REFRESH_INTERVAL_SECONDS = env.int("CATALOG_REFRESH_INTERVAL_SECONDS", default=900)
-SYNC_INTERVAL_SECONDS = env.int("SYNC_INTERVAL_SECONDS", default=900)
+# The slow schedules (README "Task queues"): the full Evotor read that reconciles whatever the
+# change paths missed (removals above all), the VK catalog re-read, and the full publish that
+# retries failed items. Changes themselves arrive by EVOTOR_INTAKE.
+CATALOG_REFRESH_INTERVAL_SECONDS = env.int("CATALOG_REFRESH_INTERVAL_SECONDS", default=86_400)
+VK_CATALOG_REFRESH_INTERVAL_SECONDS = env.int("VK_CATALOG_REFRESH_INTERVAL_SECONDS", default=86_400)
+SYNC_INTERVAL_SECONDS = env.int("SYNC_INTERVAL_SECONDS", default=3_600)
+# The hour (0–23, TIME_ZONE) the daily reads above start at: at night, when tills are quiet.
+RECONCILE_HOUR = env.int("RECONCILE_HOUR", default=3)
+if not 0 <= RECONCILE_HOUR <= 23:
+    raise ImproperlyConfigured("RECONCILE_HOUR is an hour of the day, 0 to 23.")
 # Paths that bring single changes from Evotor (README "Changes from Evotor", issue 10).
 EVOTOR_INTAKE_PATHS = ("push", "pull", "poll")
 EVOTOR_INTAKE = [p.strip().lower() for p in env.list("EVOTOR_INTAKE", default=["push"]) if p]

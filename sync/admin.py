@@ -327,3 +327,7 @@ class AdoptionDecisionAdmin(admin.ModelAdmin):
     search_fields = ["product_id", "user__email", "=vk_item_id"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
+
+
+# The freshness list and the queue depth per lane (its own module: it reads two apps).
+from sync import admin_freshness  # noqa: E402, F401

@@ -47,6 +47,7 @@ def safe_next(request: HttpRequest, default: str) -> str:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     from catalog.filters import enabled_store_ids
+    from sync.freshness import freshness_read
 
     user = request.user
     evotor, vk = selectors.connection_statuses(user)
@@ -64,6 +65,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "active_run": selectors.run_marked_active(user),
         "next_run": selectors.schedule_next_run(),
         "banners": selectors.alert_banners(user),
+        "freshness": freshness_read(user),
     }
     return render(request, "sync/dashboard.html", context)
 

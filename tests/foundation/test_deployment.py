@@ -62,7 +62,7 @@ def test_compose_file_is_valid_against_the_compose_spec():
 
 def test_compose_runs_web_worker_migrate_mariadb_and_redis():
     services = _compose()["services"]
-    assert set(services) == {"migrate", "web", "worker", "db", "redis"}
+    assert set(services) == {"migrate", "web", "worker", "worker-slow", "db", "redis"}
     assert services["db"]["image"] == "mariadb:11.4"
     assert services["redis"]["image"].startswith("redis:7")
     assert services["web"]["command"][:1] == ["gunicorn"]
@@ -70,11 +70,24 @@ def test_compose_runs_web_worker_migrate_mariadb_and_redis():
     assert services["worker"]["command"] == ["python", "manage.py", "qcluster"]
 
 
+def test_compose_runs_a_worker_per_lane():
+    from django.conf import settings
+
+    services = _compose()["services"]
+    assert "Q_CLUSTER_NAME" not in services["worker"]["environment"]  # the fast lane
+    slow = services["worker-slow"]
+    assert slow["command"] == ["python", "manage.py", "qcluster"]
+    assert slow["environment"]["Q_CLUSTER_NAME"] == settings.Q_SLOW_CLUSTER
+    assert settings.Q_SLOW_CLUSTER in settings.Q_CLUSTER["ALT_CLUSTERS"]
+    # The slow lane keeps the rest of the app's environment (database, Redis, secrets).
+    assert slow["environment"]["REDIS_URL"] == services["worker"]["environment"]["REDIS_URL"]
+
+
 def test_compose_migrates_and_sets_up_schedules_once_before_web_and_worker():
     services = _compose()["services"]
     assert _manage_commands_in(services["migrate"]["command"]) == ["migrate", "setup_schedules"]
     assert services["migrate"]["restart"] == "no"
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "worker-slow"):
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert depends["db"]["condition"] == "service_healthy"
@@ -107,9 +120,10 @@ def test_compose_keeps_database_and_redis_off_the_host_network():
     assert "ports" not in services["redis"]
 
 
-def test_compose_worker_waits_longer_than_a_task_may_run():
+@pytest.mark.parametrize("name", ["worker", "worker-slow"])
+def test_compose_worker_waits_longer_than_a_task_may_run(name):
     compose = _compose()
-    worker = compose["services"]["worker"]
+    worker = compose["services"][name]
     q_timeout = re.fullmatch(r"\$\{Q_TIMEOUT:-(\d+)\}", worker["environment"]["Q_TIMEOUT"])
     assert q_timeout, "Q_TIMEOUT must be passed to the worker with a default"
     assert _duration_seconds(worker["stop_grace_period"]) > int(q_timeout.group(1))

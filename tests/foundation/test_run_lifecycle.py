@@ -20,6 +20,7 @@ from django_q.models import OrmQ
 from catalog.models import CatalogRefresh
 from catalog.models import RefreshStatus as CatalogStatus
 from connections.models import EvotorConnection, VkConnection
+from evosync.queues import FAST, SLOW, lane_cluster, task_lane
 from evosync.runs import run_close_if_dead, run_live, stale_after
 from sync.models import RunStatus, RunTrigger, SyncRun
 from sync.plan.inputs import sync_settings_get
@@ -165,7 +166,9 @@ def test_a_queued_run_whose_task_the_queue_lost_is_sent_again_within_a_minute(
 @pytest.mark.django_db(transaction=True)
 def test_a_queued_run_whose_task_waits_in_the_queue_is_left_alone(publishing, orm_queue):
     waiting = make_row(SyncRun, publishing, status=RunStatus.QUEUED, age=timedelta(minutes=5))
-    OrmQ.objects.create(key=Conf.CLUSTER_NAME, payload="someone else's task", lock=timezone.now())
+    # In the run's own lane: the queue of the other lane says nothing about it.
+    lane = lane_cluster(task_lane(SyncRun.TASK, waiting.task_variant()))
+    OrmQ.objects.create(key=lane, payload="someone else's task", lock=timezone.now())
     assert run_live(SyncRun.objects.filter(user=publishing)) == waiting
     assert OrmQ.objects.count() == 1
 
@@ -230,3 +233,13 @@ def test_pages_that_only_read_survive_a_cache_outage(
 ):
     response = owner_client.get(reverse(page))
     assert response.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_waiting_in_the_other_lane_does_not_keep_a_lost_run_queued(publishing, orm_queue):
+    lost = make_row(SyncRun, publishing, status=RunStatus.QUEUED, age=timedelta(minutes=5))
+    other = FAST if task_lane(SyncRun.TASK, lost.task_variant()) == SLOW else SLOW
+    OrmQ.objects.create(key=lane_cluster(other), payload="another lane's task", lock=timezone.now())
+    assert run_live(SyncRun.objects.filter(user=publishing)) == lost
+    # Sent again, into its own lane.
+    assert OrmQ.objects.exclude(key=lane_cluster(other)).count() == 1

@@ -17,10 +17,18 @@ from vk_catalog.schedules import SCHEDULES
 def test_schedule_refreshes_every_vk_catalog_at_the_configured_interval(settings):
     (spec,) = [spec for spec in SCHEDULES if spec.name == "refresh_vk_catalog"]
     assert import_string(spec.func) is import_string("vk_catalog.tasks.refresh_vk_catalog_all")
-    settings.CATALOG_REFRESH_INTERVAL_SECONDS = 900
+    settings.VK_CATALOG_REFRESH_INTERVAL_SECONDS = 900
     assert spec.resolved_minutes() == 15
-    settings.CATALOG_REFRESH_INTERVAL_SECONDS = 61
+    settings.VK_CATALOG_REFRESH_INTERVAL_SECONDS = 61
     assert spec.resolved_minutes() == 2
+
+
+def test_the_vk_catalog_is_re_read_nightly_by_default_in_the_slow_lane():
+    from evosync import settings as defaults
+
+    (spec,) = [spec for spec in SCHEDULES if spec.name == "refresh_vk_catalog"]
+    assert defaults.VK_CATALOG_REFRESH_INTERVAL_SECONDS == 86_400
+    assert spec.fields()["cluster"] == "evosync-slow"
 
 
 def test_every_function_a_schedule_names_imports():

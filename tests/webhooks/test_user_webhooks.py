@@ -296,7 +296,9 @@ def test_token_is_stored_encrypted_and_starts_a_refresh_after_commit(
     post, linked_owner, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
     enqueued = []
-    monkeypatch.setattr(evotor_services, "async_task", lambda *args, **kw: enqueued.append(args))
+    monkeypatch.setattr(
+        evotor_services, "enqueue_task", lambda *args, **kw: enqueued.append((args, kw))
+    )
     with (
         caplog.at_level(logging.DEBUG),
         django_capture_on_commit_callbacks(execute=False) as callbacks,
@@ -309,7 +311,12 @@ def test_token_is_stored_encrypted_and_starts_a_refresh_after_commit(
     assert enqueued == []  # nothing runs before the commit
     assert len(callbacks) == 1
     callbacks[0]()
-    assert enqueued == [("catalog.tasks.refresh_catalog_for_user", linked_owner.user_id)]
+    assert enqueued == [
+        (
+            ("catalog.tasks.refresh_catalog_for_user", linked_owner.user_id),
+            {"user_id": linked_owner.user_id},
+        )
+    ]
 
 
 def test_a_replayed_token_changes_nothing_and_refreshes_nothing(

@@ -1,7 +1,8 @@
 """`manage.py run_local`: the whole service on one machine, for newcomers and the demo.
 
-Starts the vendor sandbox, the web server and the django-q2 cluster as child processes that
-share one environment (the sandbox URLs), and stops all of them on Ctrl-C (or SIGTERM).
+Starts the vendor sandbox, the web server and a django-q2 cluster per lane (fast and slow) as
+child processes that share one environment (the sandbox URLs), and stops all of them on Ctrl-C
+(or SIGTERM).
 """
 
 import contextlib
@@ -179,7 +180,12 @@ class Command(BaseCommand):
             # Lets later issues seed the demo merchant without editing this command.
             if not options["no_sandbox"] and "seed_demo" in get_commands():
                 subprocess.run([python, manage, "seed_demo"], env=env, check=True)
-            children.append(_start([python, manage, "qcluster"], env))
+            # One worker per lane (README "Task queues"): the default cluster is the fast lane,
+            # Q_CLUSTER_NAME picks the slow one (django-q2 reads it when it is imported).
+            fast_env = {k: v for k, v in env.items() if k != "Q_CLUSTER_NAME"}
+            children.append(_start([python, manage, "qcluster"], fast_env))
+            slow_env = {**fast_env, "Q_CLUSTER_NAME": settings.Q_SLOW_CLUSTER}
+            children.append(_start([python, manage, "qcluster"], slow_env))
             children.append(
                 _start([python, manage, "runserver", "--noreload", f"{host}:{port}"], env)
             )

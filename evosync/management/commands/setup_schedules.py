@@ -81,7 +81,7 @@ class Command(BaseCommand):
                 Schedule.objects.update_or_create(
                     name=spec.name,
                     defaults=fields,
-                    create_defaults={**fields, "repeats": -1, "next_run": now},
+                    create_defaults={**fields, "repeats": -1, "next_run": spec.first_run(now)},
                 )
             return "created"
 
@@ -94,7 +94,11 @@ class Command(BaseCommand):
             self.stdout.write(f"unchanged {spec.name}: {_describe(fields)}")
             return "unchanged"
         defaults = dict(fields)
-        if fields["minutes"] and current.next_run:
+        first_run = spec.first_run(now)
+        if first_run != now:
+            # A new interval of whole days starts at its hour, not at the time of the deploy.
+            defaults["next_run"] = first_run
+        elif fields["minutes"] and current.next_run:
             # A shorter interval takes effect now, not after the old, longer wait.
             defaults["next_run"] = min(current.next_run, now + timedelta(minutes=fields["minutes"]))
         described = ", ".join(f"{key} {old!r} → {new!r}" for key, (old, new) in changes.items())
