@@ -311,6 +311,7 @@ class VkSandbox:
                 "width": photo.width,
                 "height": photo.height,
                 "item_id": photo.item_id,
+                "sha256": photo.sha256,
             }
 
     def set_rate_limit(self, n: float) -> None:

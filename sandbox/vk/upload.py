@@ -170,6 +170,7 @@ def handle_upload(
             width=width,
             height=height,
             thumb=thumb,
+            sha256=hashlib.sha256(fields[name][1]).hexdigest(),
         )
         uploads.append(upload)
     for upload in uploads:
