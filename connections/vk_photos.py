@@ -114,7 +114,7 @@ def acceptable_as_is(image: Image.Image, data: bytes) -> bool:
     if _jpeg_frame_marker(data) != BASELINE_SOF:
         return False
     # Truncated files lack the end-of-image marker (some writers pad after it with zeros).
-    if not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+    if not data[-4096:].rstrip(b"\0").endswith(b"\xff\xd9"):
         return False
     try:
         orientation = image.getexif().get(ORIENTATION, 1)

@@ -79,8 +79,9 @@ def rotated_exif() -> bytes:
     return exif.tobytes()
 
 
-def test_a_square_baseline_jpeg_within_our_sizes_is_kept_byte_for_byte():
-    data = jpeg((1000, 1000), quality=95)
+@pytest.mark.parametrize("padding", [b"", b"\0" * 64], ids=["plain", "zero-padded"])
+def test_a_square_baseline_jpeg_within_our_sizes_is_kept_byte_for_byte(padding):
+    data = jpeg((1000, 1000), quality=95) + padding
     assert normalize_product_image(data) is data
     assert working_memory(data) == 0  # nothing is decoded
 
