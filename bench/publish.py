@@ -73,6 +73,15 @@ class _Refusals(logging.Handler):
             _Refusals.count += 1
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux /proc), 0 if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -111,6 +120,10 @@ class Sandbox:
         with urllib.request.urlopen(request, timeout=600) as response:
             answer = json.loads(response.read() or b"{}")
         return answer.get("result", answer)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the sandboxes' process has used so far."""
+        return process_cpu_seconds(self.process.pid)
 
     def stop(self):
         self.process.terminate()
@@ -181,11 +194,16 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
 
     before = sandbox.control("vk", "stats")
     refusals_before = _Refusals.count
+    sandbox_cpu = sandbox.cpu_seconds()
+    cpu_started = time.process_time()
     started = time.monotonic()
     last = [0.0]
+    planned: list[tuple[float, float]] = []  # (wall, this process's CPU) when the plan was made
 
     def progress(run):
         now = time.monotonic()
+        if not planned and run.status == "running":
+            planned.append((now, time.process_time()))
         if now - last[0] > 15:
             last[0] = now
             print(
@@ -197,6 +215,12 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
     run = sync_run_create(user=user, trigger="manual")
     run = sync_run_execute(run=run, naive=naive, progress=progress)
     wall = time.monotonic() - started
+    cpu = time.process_time() - cpu_started
+    sandbox_cpu = sandbox.cpu_seconds() - sandbox_cpu
+    plan_wall, plan_cpu = planned[0] if planned else (time.monotonic(), time.process_time())
+    plan_wall -= started
+    plan_cpu -= cpu_started
+    photos = run.created + run.updated
     after = sandbox.control("vk", "stats")
     requests = sum(after["requests_by_method"].values()) - sum(
         before["requests_by_method"].values()
@@ -218,6 +242,17 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
         "sandbox_requests": requests,
         "calls": calls,
         "wall_seconds": round(wall, 1),
+        # Where the time and the CPU went: planning (before the first request of the items),
+        # then applying; CPU of this process (the publisher, all its threads) and of the
+        # sandboxes' process (VK's and Evotor's work, which the real services do elsewhere).
+        "plan_seconds": round(plan_wall, 1),
+        "apply_seconds": round(wall - plan_wall, 1),
+        "items_per_second_applying": round(photos / max(0.001, wall - plan_wall), 1),
+        "publisher_cpu_seconds": round(cpu, 1),
+        "publisher_plan_cpu_seconds": round(plan_cpu, 1),
+        "publisher_cpu_ms_per_item": round(1000 * (cpu - plan_cpu) / max(1, photos), 2),
+        "sandbox_cpu_seconds": round(sandbox_cpu, 1),
+        "sandbox_cpu_ms_per_item": round(1000 * sandbox_cpu / max(1, photos), 2),
         "run_seconds": round((run.finished_at - run.started_at).total_seconds(), 1)
         if run.finished_at
         else None,
@@ -421,10 +456,16 @@ def main(argv: list[str]) -> int:
                 results["catalog_refresh_seconds"] = round(time.monotonic() - started, 1)
                 assert refresh.ok, refresh.error
                 # The load runs through the publish only, bounded in case this process dies.
-                with cpu_load(args.cpu_load, max_seconds=3600):
+                with cpu_load(args.cpu_load, max_seconds=3600) as loops:
                     loads_before = load_average()
                     full = _publish(sandbox, user, naive=False, label=f"full {number + 1}")
                     full["load_average_at_end"] = load_average()
+                    # What one runnable thread got of the host: the busy loops never wait.
+                    loop_cpu = [process_cpu_seconds(loop.pid) for loop in loops]
+                if loops:
+                    full["cpu_share_of_a_busy_loop"] = round(
+                        sum(loop_cpu) / len(loop_cpu) / max(0.001, full["wall_seconds"]), 3
+                    )
                 full["load_average_at_start"] = loads_before
                 full["max_requests_in_a_second"] = sandbox.control(
                     "vk", "max_requests_in_window", token=VK_TOKEN, window=1.0

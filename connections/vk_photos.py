@@ -1,10 +1,21 @@
 """Product images made acceptable to VK's upload server (docs/contracts/vk-market-api.md §4.2 limits).
 
 VK wants at least 400×400 px, width + height ≤ 14 000 px, at most 50 MB, a side ratio of at
-most 20:1. Evotor's product images are 300×300 PNGs or JPEGs, so every image is normalized
-before it is uploaded: decoded whatever its format, turned upright (EXIF), flattened onto
-white, reduced (or enlarged) to a comfortable size, padded onto a white square (VK shows items
-as squares, so nothing gets cropped away) and saved as an RGB JPEG.
+most 20:1. Evotor's product images are 300×300 PNGs or JPEGs, so an image is normalized before
+it is uploaded: decoded whatever its format, turned upright (EXIF), flattened onto white,
+reduced (or enlarged) to a comfortable size, padded onto a white square (VK shows items as
+squares, so nothing gets cropped away) and saved as an RGB JPEG.
+
+A photo that already is what normalizing would make (a square baseline RGB JPEG, upright, of a
+size we keep, complete) goes up byte for byte: checked from its header and its last bytes,
+without decoding a pixel. Re-encoding it would only cost CPU and quality. Our own output is such
+a JPEG, so normalizing twice gives the same bytes.
+
+CPU: the publisher prepares about 56 photos a second at VK's rate (docs/benchmarks.md,
+"Publishing"), so the work per photo is kept small: enlarging (a 300 px Evotor image to 800)
+resamples bicubically, as Lanczos only pays off when reducing; the JPEG is baseline with
+optimized Huffman tables (progressive scans cost three times the encoding for no smaller a file
+at these sizes).
 
 Memory: the size and the side ratio are read from the header and checked before a single pixel
 is decoded; JPEGs are decoded at a reduced scale (`draft`); the image is shrunk before it is
@@ -16,7 +27,7 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 # VK's own limits.
 VK_MIN_SIDE = 400
@@ -27,12 +38,16 @@ VK_MAX_BYTES = 50 * 1024 * 1024
 TARGET_MIN_SIDE = 800
 TARGET_MAX_SIDE = 2560
 JPEG_QUALITY = 90
+# Start-of-frame markers of a baseline JPEG: the one kind of JPEG every decoder reads, so the only
+# kind sent as it is (progressive, arithmetic-coded, lossless or 12-bit ones are re-encoded).
+BASELINE_SOF = 0xC0
 # Refuse absurd inputs before decoding them (a "decompression bomb"): 25 Mpx is 100 MB as RGBA,
 # and the publisher normalizes several photos at once. Product photos are far smaller.
 MAX_INPUT_PIXELS = 25_000_000
 # VK's own limit on the side ratio of a photo (docs/contracts/vk-market-api.md §4.2); beyond it a product
 # photo is a strip nobody could see on a square card.
 MAX_ASPECT_RATIO = 20
+ORIENTATION = ExifTags.Base.Orientation
 
 
 class InvalidImageError(ValueError):
@@ -76,31 +91,78 @@ def working_memory(data: bytes) -> int:
     """
     if not data:
         raise InvalidImageError("The image is empty.")
-    try:
-        with warnings.catch_warnings():
-            # The size is checked below, against our own (lower) limit.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-    except Image.DecompressionBombError as exc:
-        raise UnusableImage("too_many_pixels", "The image is too large to process.") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InvalidImageError(f"The file is not a readable image ({exc}).") from exc
-    check_image_dimensions(width, height)
+    with _open(data) as image:
+        if acceptable_as_is(image, data):
+            return 0  # sent as it is: nothing is decoded
+        width, height = image.size
     side = max(_kept_size(width, height))
     return (width * height + side * side) * 4
+
+
+def acceptable_as_is(image: Image.Image, data: bytes) -> bool:
+    """Whether `data` (opened as `image`, header only) is what normalizing it would produce
+    anyway, so it can go to VK unchanged: a complete baseline JPEG in RGB, upright (no EXIF
+    rotation), square, its side already within TARGET_MIN_SIDE…TARGET_MAX_SIDE, under VK's
+    50 MB. A CMYK, greyscale, progressive, rotated, non-square, too small or too large one is
+    normalized instead. No pixel is decoded: VK decodes it, and refuses it if it is broken.
+    """
+    if image.format != "JPEG" or image.mode != "RGB" or len(data) > VK_MAX_BYTES:
+        return False
+    width, height = image.size
+    if width != height or _kept_size(width, height) != (width, height):
+        return False
+    if _jpeg_frame_marker(data) != BASELINE_SOF:
+        return False
+    # Truncated files lack the end-of-image marker (some writers pad after it with zeros).
+    if not data[-4096:].rstrip(b"\0").endswith(b"\xff\xd9"):
+        return False
+    try:
+        orientation = image.getexif().get(ORIENTATION, 1)
+    except Exception:  # a broken EXIF block: let normalizing deal with it
+        return False
+    return orientation in (0, 1)
+
+
+def _jpeg_frame_marker(data: bytes) -> int | None:
+    """The start-of-frame marker of a JPEG (0xC0 baseline, 0xC2 progressive, …), read from the
+    marker segments before the first scan; None if there is none."""
+    position = 2  # after SOI
+    end = len(data)
+    while position + 4 <= end:
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xD8 or 0xD0 <= marker <= 0xD7 or marker == 0x01:  # no length field
+            position += 2
+            continue
+        if marker == 0xDA:  # start of scan: no frame header before it
+            return None
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return marker
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+    return None
 
 
 def normalize_product_image(data: bytes) -> bytes:
     """Any image → an RGB JPEG square VK accepts (≥ 400×400, sides ≤ 2560, well under 50 MB).
 
     Raises `UnusableImage` (checked from the header) for too many pixels or too thin a shape,
-    `InvalidImageError` for anything unreadable.
+    `InvalidImageError` for anything unreadable. A JPEG that already is such a square
+    (`acceptable_as_is`) is returned unchanged, the same bytes.
     """
-    image = _decode(data)
-    image = _flatten(image)
+    image = _open(data)
+    if acceptable_as_is(image, data):
+        image.close()
+        return data
+    image = _flatten(_decode(image))
     size = _kept_size(image.width, image.height)
-    if size != image.size:
+    if max(size) > max(image.size):
+        # Enlarging invents the pixels anyway: bicubic is as good here, and cheaper.
+        image = image.resize(size, Image.Resampling.BICUBIC)
+    elif size != image.size:
         # reducing_gap shrinks by whole factors first (cheap), then resamples the rest.
         image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     return _encode(_pad_to_square(image))
@@ -116,15 +178,32 @@ def _kept_size(width: int, height: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _decode(data: bytes) -> Image.Image:
+def _open(data: bytes) -> Image.Image:
+    """The image with only its header read; its size checked before any pixel is decoded."""
     if not data:
         raise InvalidImageError("The image is empty.")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            # `open` reads only the header: the size is known before any pixel is decoded.
+            # The size is checked below, against our own (lower) limit.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            check_image_dimensions(image.width, image.height)
+    except Image.DecompressionBombError as exc:
+        raise UnusableImage("too_many_pixels", "The image is too large to process.") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InvalidImageError(f"The file is not a readable image ({exc}).") from exc
+    try:
+        check_image_dimensions(image.width, image.height)
+    except UnusableImage:
+        image.close()
+        raise
+    return image
+
+
+def _decode(image: Image.Image) -> Image.Image:
+    """The pixels of an image opened by `_open`, upright."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.seek(0)  # the first frame of an animated GIF/WebP
             # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale: no more pixels than we keep.
             image.draft(image.mode, _kept_size(image.width, image.height))
@@ -174,7 +253,7 @@ def _encode(image: Image.Image) -> bytes:
     quality = JPEG_QUALITY
     while True:
         buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
+        image.save(buffer, "JPEG", quality=quality, optimize=True)
         data = buffer.getvalue()
         if len(data) <= VK_MAX_BYTES or quality <= 50:
             return data

@@ -42,7 +42,7 @@ from sandbox.server import RECEIVED_AT
 from sandbox.vk import properties as _properties  # noqa: F401  registers its methods
 from sandbox.vk import vkscript
 from sandbox.vk.state import ApiError, Group, MarketApi, Token
-from sandbox.vk.upload import handle_upload, parse_multipart
+from sandbox.vk.upload import check_files, handle_upload, parse_multipart
 from sandbox.vk.vkid import DEMO_CLIENT_ID, VkIdServer
 
 __all__ = ["DEMO_CLIENT_ID", "VkSandbox"]
@@ -351,6 +351,7 @@ class VkSandbox:
                 "width": photo.width,
                 "height": photo.height,
                 "item_id": photo.item_id,
+                "sha256": photo.sha256,
             }
 
     def set_rate_limit(self, n: float) -> None:
@@ -712,9 +713,10 @@ class VkSandbox:
             )
         body = self._read_body(environ)
         fields = parse_multipart(environ.get("CONTENT_TYPE", ""), body)
+        checked = check_files(fields)  # outside the lock: the API goes on meanwhile
         with self._lock:
             self.uploads_by_url[key] += 1
-            answer = handle_upload(self.api, key, fields)
+            answer = handle_upload(self.api, key, fields, checked)
         return self._json(start_response, answer)
 
     def _photo(self, start_response, name: str):

@@ -141,6 +141,7 @@ class Photo:
     access_key: str
     thumb: bytes = b""
     item_id: int | None = None  # a market photo belongs to one item, for good
+    sha256: str = ""  # of the file uploaded, so a test can tell what reached VK
 
 
 @dataclass
@@ -233,6 +234,7 @@ class Upload:
     width: int = 0
     height: int = 0
     thumb: bytes = b""
+    sha256: str = ""
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -363,7 +365,9 @@ class MarketApi:
                 return self.groups.get(int(name[len(prefix) :]))
         return None
 
-    def new_photo(self, owner_id: int, width: int, height: int, thumb: bytes = b"") -> Photo:
+    def new_photo(
+        self, owner_id: int, width: int, height: int, thumb: bytes = b"", sha256: str = ""
+    ) -> Photo:
         photo = Photo(
             id=self.next_photo_id,
             owner_id=owner_id,
@@ -372,6 +376,7 @@ class MarketApi:
             date=int(time.time()),
             access_key=secrets.token_hex(9),
             thumb=thumb,
+            sha256=sha256,
         )
         self.next_photo_id += 1
         self.photos[photo.id] = photo
@@ -903,7 +908,9 @@ class MarketApi:
         photo_ids = []
         for upload in uploads:
             upload.saved = True
-            photo = self.new_photo(group.owner_id, upload.width, upload.height, upload.thumb)
+            photo = self.new_photo(
+                group.owner_id, upload.width, upload.height, upload.thumb, upload.sha256
+            )
             photo_ids.append(photo.id)
         return photo_ids
 

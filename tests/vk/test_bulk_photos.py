@@ -3,6 +3,7 @@
 leaves undocumented (how often a URL may be used, how many files one POST may carry, a VK
 without bulk) is switched in the sandbox, and the client's answer to each is checked."""
 
+import hashlib
 import json
 
 import pytest
@@ -12,6 +13,7 @@ from django.conf import settings
 from connections import vk_errors
 from connections.vk_client import VkCall, VkRef
 from connections.vk_photos import normalize_product_image
+from sandbox.vk.upload import parse_multipart
 from tests.vk import vk_schema
 from tests.vk.conftest import make_image
 
@@ -157,3 +159,52 @@ def test_a_plain_upload_url_takes_one_file_only(vk_client, group_id, jpegs):
     (url,) = vk_client.get_upload_urls(group_id, 1)
     with pytest.raises(ValueError):
         vk_client.upload_photos(url, jpegs, bulk=False)
+
+
+def test_a_truncated_jpeg_is_refused_by_the_upload_server(vk_client, group_id, jpegs):
+    (url,) = vk_client.get_upload_urls(group_id, 1, bulk=True)
+    answer = json.loads(vk_client.upload_photos(url, [jpegs[0], jpegs[1][:-400]], bulk=True))
+    assert answer["error"] == "bad_image"
+    assert answer["error_descr"].startswith("file2:")
+
+
+def test_what_reaches_vk_is_the_file_uploaded_byte_for_byte(vk, vk_client, group_id, jpegs):
+    (url,) = vk_client.get_upload_urls(group_id, 1, bulk=True)
+    answer = vk_client.upload_photos(url, jpegs, bulk=True)
+    photo_ids = vk_client.save_product_photos(answer)
+    assert [vk.photo(photo_id)["sha256"] for photo_id in photo_ids] == [
+        hashlib.sha256(data).hexdigest() for data in jpegs
+    ]
+
+
+def test_the_sandbox_reads_a_multipart_body_as_requests_writes_it():
+    files = {
+        "file1": ("photo1.jpg", b"\xff\xd8binary\r\n--not-a-boundary\r\n\xff\xd9", "image/jpeg"),
+        "file2": ("фото 2.jpg", b"", "image/jpeg"),
+    }
+    prepared = requests.Request(
+        "POST", "http://127.0.0.1/upload", files=files, data={"note": "фото"}
+    ).prepare()
+    fields = parse_multipart(prepared.headers["Content-Type"], prepared.body)
+    assert fields == {
+        "note": (None, "фото".encode()),
+        "file1": ("photo1.jpg", files["file1"][1]),
+        "file2": ("фото 2.jpg", b""),
+    }
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "multipart/form-data"]
+)
+def test_a_body_without_a_multipart_boundary_has_no_fields(content_type):
+    assert parse_multipart(content_type, b"--x\r\n\r\nvalue\r\n--x--\r\n") == {}
+
+
+def test_a_quoted_boundary_is_understood():
+    body = (
+        b'--a b\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\nDATA\r\n--a b--\r\n"
+    )
+    assert parse_multipart('multipart/form-data; boundary="a b"', body) == {
+        "file": ("p.jpg", b"DATA")
+    }

@@ -1,5 +1,6 @@
 """Product photos: normalization with Pillow, then upload → saveProductPhoto → one item (§4)."""
 
+import hashlib
 import io
 import json
 
@@ -7,7 +8,12 @@ import pytest
 from PIL import Image
 
 from connections import vk_errors
-from connections.vk_photos import InvalidImageError, normalize_product_image
+from connections.vk_photos import (
+    InvalidImageError,
+    _jpeg_frame_marker,
+    normalize_product_image,
+    working_memory,
+)
 from tests.vk.conftest import make_image
 
 
@@ -61,6 +67,66 @@ def test_corrupt_images_raise_a_clear_value_error(data):
     assert "image" in str(caught.value)
 
 
+def jpeg(size=(1000, 1000), mode="RGB", color=(200, 30, 30), **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, color[0] if mode == "L" else color).save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def rotated_exif() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view"
+    return exif.tobytes()
+
+
+@pytest.mark.parametrize("padding", [b"", b"\0" * 64], ids=["plain", "zero-padded"])
+def test_a_square_baseline_jpeg_within_our_sizes_is_kept_byte_for_byte(padding):
+    data = jpeg((1000, 1000), quality=95) + padding
+    assert normalize_product_image(data) is data
+    assert working_memory(data) == 0  # nothing is decoded
+
+
+def test_normalizing_our_own_output_again_changes_nothing(evotor_png):
+    once = normalize_product_image(evotor_png)
+    assert normalize_product_image(once) == once
+    assert _jpeg_frame_marker(once) == 0xC0  # baseline
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(jpeg(progressive=True), id="progressive"),
+        pytest.param(jpeg(mode="CMYK", color=(10, 20, 30, 40)), id="cmyk"),
+        pytest.param(jpeg(mode="L", color=(128,)), id="greyscale"),
+        pytest.param(jpeg(exif=rotated_exif()), id="exif-rotated"),
+        pytest.param(jpeg((1200, 900)), id="not-square"),
+        pytest.param(jpeg((500, 500)), id="under-800"),
+        pytest.param(jpeg((3000, 3000)), id="over-2560"),
+    ],
+)
+def test_a_jpeg_that_is_not_what_we_would_make_is_normalized(data):
+    out = normalize_product_image(data)
+    assert out != data
+    image = opened(out)
+    assert image.format == "JPEG" and image.mode == "RGB"
+    assert image.width == image.height and 800 <= image.width <= 2560
+    assert image.getexif().get(0x0112, 1) == 1
+    assert _jpeg_frame_marker(out) == 0xC0
+
+
+def test_an_exif_rotated_jpeg_is_turned_upright():
+    image = opened(normalize_product_image(jpeg((1000, 800), exif=rotated_exif())))
+    # 1000×800 shown rotated is 800×1000: padded onto white at the sides, not at the top.
+    assert min(image.getpixel((20, 500))) > 245
+    assert image.getpixel((500, 20))[0] > 150
+
+
+def test_a_truncated_jpeg_is_not_sent_as_it_is():
+    data = jpeg((1000, 1000))
+    with pytest.raises(InvalidImageError):
+        normalize_product_image(data[: len(data) // 2])
+
+
 def test_whole_flow_gives_a_photo_usable_by_one_item_only(
     vk, vk_client, owner_id, group_id, evotor_png
 ):
@@ -71,6 +137,7 @@ def test_whole_flow_gives_a_photo_usable_by_one_item_only(
         "width": 800,
         "height": 800,
         "item_id": None,
+        "sha256": hashlib.sha256(normalize_product_image(evotor_png)).hexdigest(),
     }
     params = {
         "owner_id": owner_id,
