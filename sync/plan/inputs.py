@@ -171,63 +171,84 @@ def _album_group(groups: dict, store_id: str, group_id: str) -> tuple[str, str]:
     return (group_id, info.name) if info is not None else ("", "")
 
 
+# The cached product's columns a plan reads (`source_product`).
+PRODUCT_COLUMNS = (
+    "store_evotor_id",
+    "evotor_id",
+    "parent_evotor_id",
+    "name",
+    "price",
+    "description",
+    "article_number",
+    "code",
+    "measure_name",
+    "quantity",
+    "allow_to_sell",
+    "content_hash",
+    "barcodes",
+)
+
+
+def source_product(row: dict, groups: dict) -> rules.SourceProduct:
+    """One cached product (its `PRODUCT_COLUMNS`) as the rules read it."""
+    group_id, group_name = _album_group(groups, row["store_evotor_id"], row["parent_evotor_id"])
+    return rules.SourceProduct(
+        store_id=row["store_evotor_id"],
+        product_id=row["evotor_id"],
+        name=row["name"],
+        price=row["price"],
+        description=row["description"],
+        article_number=row["article_number"],
+        code=row["code"],
+        measure_name=row["measure_name"],
+        quantity=row["quantity"],
+        allow_to_sell=row["allow_to_sell"],
+        group_id=group_id,
+        group_name=group_name,
+        source_hash=row["content_hash"],
+        barcodes=tuple(row["barcodes"] or ()),
+    )
+
+
+def groups_info(queryset) -> dict[tuple[str, str], GroupInfo]:
+    """{(store, group): GroupInfo} of the cached groups in `queryset`."""
+    return {
+        (g.store_evotor_id, g.evotor_id): GroupInfo(
+            name=g.name,
+            parent_id=g.parent_evotor_id,
+            is_modification_group=bool((g.raw or {}).get("attributes")),
+        )
+        for g in queryset.only("store_evotor_id", "evotor_id", "name", "parent_evotor_id", "raw")
+    }
+
+
+def merchant_albums(user) -> list[AlbumSnapshot]:
+    """The albums we made for the merchant, each with the Evotor groups it holds."""
+    albums_by_id: dict[int, list] = {}
+    titles: dict[int, str] = {}
+    for album in AlbumLink.objects.filter(user=user):
+        albums_by_id.setdefault(album.vk_album_id, []).append((album.store_id, album.group_id))
+        titles[album.vk_album_id] = album.title
+    return [
+        AlbumSnapshot(vk_album_id=vk_id, title=titles[vk_id], group_keys=tuple(keys))
+        for vk_id, keys in albums_by_id.items()
+    ]
+
+
 def load_inputs(user) -> Inputs:
     """Read everything a plan for `user` needs."""
     from catalog.filters import selected_products
 
     sync_settings = sync_settings_get(user)
     rule_settings = rules.RuleSettings.from_model(sync_settings)
-    rows = list(
-        selected_products(user).values(
-            "store_evotor_id",
-            "evotor_id",
-            "parent_evotor_id",
-            "name",
-            "price",
-            "description",
-            "article_number",
-            "code",
-            "measure_name",
-            "quantity",
-            "allow_to_sell",
-            "content_hash",
-            "barcodes",
-        )
-    )
+    rows = list(selected_products(user).values(*PRODUCT_COLUMNS))
     store_ids = {row["store_evotor_id"] for row in rows}
     links = {(link.store_id, link.product_id): link for link in ItemLink.objects.filter(user=user)}
     store_ids |= {key[0] for key in links}
-    groups = {
-        (g.store_evotor_id, g.evotor_id): GroupInfo(
-            name=g.name,
-            parent_id=g.parent_evotor_id,
-            is_modification_group=bool((g.raw or {}).get("attributes")),
-        )
-        for g in CachedGroup.objects.filter(user=user, store_evotor_id__in=sorted(store_ids)).only(
-            "store_evotor_id", "evotor_id", "name", "parent_evotor_id", "raw"
-        )
-    }
-    products = []
-    for row in rows:
-        group_id, group_name = _album_group(groups, row["store_evotor_id"], row["parent_evotor_id"])
-        products.append(
-            rules.SourceProduct(
-                store_id=row["store_evotor_id"],
-                product_id=row["evotor_id"],
-                name=row["name"],
-                price=row["price"],
-                description=row["description"],
-                article_number=row["article_number"],
-                code=row["code"],
-                measure_name=row["measure_name"],
-                quantity=row["quantity"],
-                allow_to_sell=row["allow_to_sell"],
-                group_id=group_id,
-                group_name=group_name,
-                source_hash=row["content_hash"],
-                barcodes=tuple(row["barcodes"] or ()),
-            )
-        )
+    groups = groups_info(
+        CachedGroup.objects.filter(user=user, store_evotor_id__in=sorted(store_ids))
+    )
+    products = [source_product(row, groups) for row in rows]
     selected = {(p.store_id, p.product_id) for p in products}
     unselected = [key for key in links if key not in selected]
     removed_keys: set[tuple[str, str]] = set()
@@ -245,21 +266,12 @@ def load_inputs(user) -> Inputs:
             ).values_list("store_evotor_id", "evotor_id")
         )
         removed_keys |= {key for key in unselected if key not in present}
-    albums_by_id: dict[int, list] = {}
-    titles: dict[int, str] = {}
-    for album in AlbumLink.objects.filter(user=user):
-        albums_by_id.setdefault(album.vk_album_id, []).append((album.store_id, album.group_id))
-        titles[album.vk_album_id] = album.title
-    albums = [
-        AlbumSnapshot(vk_album_id=vk_id, title=titles[vk_id], group_keys=tuple(keys))
-        for vk_id, keys in albums_by_id.items()
-    ]
     inputs = Inputs(
         sync_settings=sync_settings,
         rule_settings=rule_settings,
         products=products,
         links=links,
-        albums=albums,
+        albums=merchant_albums(user),
         fallbacks=load_fallbacks(user, sync_settings),
         groups=groups,
         removed_keys=removed_keys,
