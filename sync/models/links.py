@@ -46,6 +46,9 @@ class ItemLink(models.Model):
     vk_photo_id = models.BigIntegerField(null=True, blank=True)
     source_hash = models.CharField(max_length=64, blank=True, default="")
     evotor_image = models.CharField(max_length=200, blank=True, default="")
+    # What the product, its link and the settings were when a whole plan last found the item
+    # already as it should be (sync/plan/skip.py): equal again, the next plan skips it.
+    plan_hash = models.CharField(max_length=32, blank=True, default="")
     last_error = models.TextField(_("last error"), blank=True, default="")
     error_count = models.PositiveIntegerField(_("errors in a row"), default=0)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)

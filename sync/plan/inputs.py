@@ -21,6 +21,7 @@ from sync.plan.photos import (
 )
 from sync.plan.plan import Plan
 from sync.plan.planner import build_plan
+from sync.plan.skip import UnchangedCheck, assign_skus_besides
 from sync.plan.snapshots import AlbumSnapshot, LinkSnapshot, VkItemSnapshot
 
 
@@ -55,6 +56,8 @@ class Inputs:
     evotor_seen: dict[tuple[str, str], str] = field(default_factory=dict)
     # The merchant's answers about weak adoption matches: {key: (VK item id, verdict)}.
     adoption_decisions: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    # Selected products known unchanged, not computed (sync/plan/skip.py).
+    unchanged_keys: set[tuple[str, str]] = field(default_factory=set)
 
     def group_chain(self, store_id: str, group_id: str) -> list[str]:
         """The group and its ancestors, nearest first (cycles in bad data are cut)."""
@@ -248,10 +251,39 @@ def load_inputs(user) -> Inputs:
     groups = groups_info(
         CachedGroup.objects.filter(user=user, store_evotor_id__in=sorted(store_ids))
     )
-    products = [source_product(row, groups) for row in rows]
-    selected = {(p.store_id, p.product_id) for p in products}
+    inputs = Inputs(
+        sync_settings=sync_settings,
+        rule_settings=rule_settings,
+        products=[],
+        links=links,
+        albums=merchant_albums(user),
+        fallbacks=load_fallbacks(user, sync_settings),
+        groups=groups,
+        adoption_decisions={
+            (d.store_id, d.product_id): (d.vk_item_id, d.verdict)
+            for d in AdoptionDecision.objects.filter(user=user)
+        },
+    )
+    # Products whose item is known to be as it should be are not computed (sync/plan/skip.py).
+    check = UnchangedCheck(inputs)
+    for row in rows:
+        store_id, product_id = row["store_evotor_id"], row["evotor_id"]
+        group_id, group_name = _album_group(groups, store_id, row["parent_evotor_id"])
+        fingerprint = check.fingerprint(
+            store_id=store_id,
+            product_id=product_id,
+            content_hash=row["content_hash"],
+            group_id=group_id,
+            group_name=group_name,
+        )
+        if check.skips((store_id, product_id), fingerprint):
+            inputs.unchanged_keys.add((store_id, product_id))
+        else:
+            inputs.products.append(source_product(row, groups))
+    del rows
+    products = inputs.products
+    selected = {(p.store_id, p.product_id) for p in products} | inputs.unchanged_keys
     unselected = [key for key in links if key not in selected]
-    removed_keys: set[tuple[str, str]] = set()
     if unselected:
         removed_keys = {
             (store_id, product_id)
@@ -266,22 +298,11 @@ def load_inputs(user) -> Inputs:
             ).values_list("store_evotor_id", "evotor_id")
         )
         removed_keys |= {key for key in unselected if key not in present}
-    inputs = Inputs(
-        sync_settings=sync_settings,
-        rule_settings=rule_settings,
-        products=products,
-        links=links,
-        albums=merchant_albums(user),
-        fallbacks=load_fallbacks(user, sync_settings),
-        groups=groups,
-        removed_keys=removed_keys,
-        adoption_decisions={
-            (d.store_id, d.product_id): (d.vk_item_id, d.verdict)
-            for d in AdoptionDecision.objects.filter(user=user)
-        },
-    )
+        inputs.removed_keys = removed_keys
     kept = {key: link.sku for key, link in links.items() if link.sku}
-    inputs.skus = rules.assign_skus(products, kept=kept)
+    # The skipped products keep their items' skus: nobody else may take them.
+    reserved = {links[key].sku.lower() for key in inputs.unchanged_keys if links[key].sku}
+    inputs.skus = assign_skus_besides(products, kept=kept, reserved=reserved)
     return inputs
 
 
@@ -321,4 +342,5 @@ def plan_from_inputs(
         removed_keys=inputs.removed_keys,
         confirmed_removals=confirmed_removals,
         adoption_decisions=inputs.adoption_decisions,
+        unchanged_keys=inputs.unchanged_keys,
     )

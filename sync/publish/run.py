@@ -45,6 +45,7 @@ from sync.plan.inputs import (
 )
 from sync.plan.photos import evotor_images_refresh
 from sync.plan.plan import Plan
+from sync.plan.skip import stamp_unchanged
 from sync.publish.executor import Executor
 from sync.publish.records import COUNTER_OF_ACTION
 from sync.publish.recovery import read_vk, resolve_creating_links, resolve_lost_answers
@@ -243,6 +244,8 @@ def _plan_run(ctx: _Context) -> tuple[Plan, dict[tuple[str, str], ItemLink]]:
     plan = plan_from_inputs(
         inputs, vk_items=vk_items, vk_albums=vk_albums or [], confirmed_removals=confirmed
     )
+    # Items found as they should be are skipped, uncomputed, by the next plan.
+    stamp_unchanged(inputs, plan)
     return plan, inputs.links
 
 
