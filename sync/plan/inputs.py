@@ -240,12 +240,13 @@ def merchant_albums(user) -> list[AlbumSnapshot]:
 
 def load_inputs(user) -> Inputs:
     """Read everything a plan for `user` needs."""
-    from catalog.filters import selected_products
+    from catalog.filters import enabled_store_ids, selected_products
 
     sync_settings = sync_settings_get(user)
     rule_settings = rules.RuleSettings.from_model(sync_settings)
-    rows = list(selected_products(user).values(*PRODUCT_COLUMNS))
-    store_ids = {row["store_evotor_id"] for row in rows}
+    # Streamed: a product known unchanged is never held in memory (sync/plan/skip.py).
+    rows = selected_products(user).values(*PRODUCT_COLUMNS).iterator(chunk_size=2000)
+    store_ids = enabled_store_ids(user)
     links = {(link.store_id, link.product_id): link for link in ItemLink.objects.filter(user=user)}
     store_ids |= {key[0] for key in links}
     groups = groups_info(
@@ -280,7 +281,6 @@ def load_inputs(user) -> Inputs:
             inputs.unchanged_keys.add((store_id, product_id))
         else:
             inputs.products.append(source_product(row, groups))
-    del rows
     products = inputs.products
     selected = {(p.store_id, p.product_id) for p in products} | inputs.unchanged_keys
     unselected = [key for key in links if key not in selected]
