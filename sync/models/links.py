@@ -65,7 +65,11 @@ class ItemLink(models.Model):
                 fields=["user", "vk_item_id"], name="sync_itemlink_one_per_item"
             ),
         ]
-        indexes = [models.Index(fields=["user", "state"], name="sync_itemlink_user_state")]
+        indexes = [
+            models.Index(fields=["user", "state"], name="sync_itemlink_user_state"),
+            # A targeted plan checks a new sku against the merchant's items (sync/plan/targeted.py).
+            models.Index(fields=["user", "sku"], name="sync_itemlink_user_sku"),
+        ]
 
     def __str__(self):
         return f"{self.product_name or self.product_id} → {self.vk_item_id or '—'}"

@@ -18,8 +18,9 @@ reconciliation):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import Q
-from django.db.models.functions import Lower
 
 from catalog.filters import selected_products
 from catalog.models import CachedGroup, CachedProduct
@@ -36,6 +37,7 @@ from sync.plan.inputs import (
 from sync.plan.photos import load_fallbacks
 from sync.plan.plan import Plan
 from sync.plan.planner import build_plan, guard_holds
+from sync.plan.skip import assign_skus_besides
 from sync.plan.snapshots import AlbumSnapshot, VkItemSnapshot
 
 Key = tuple[str, str]
@@ -82,30 +84,24 @@ def _groups_for(user, rows: list[dict]) -> dict:
 def _skus(user, products: list[rules.SourceProduct], links: dict[Key, ItemLink]) -> dict:
     """A sku per changed product, unique among the merchant's items: a product keeps its
     link's sku while its base sku is unchanged, and a new one whose base sku another product's
-    item carries gets its fallback sku (as `rules.assign_skus` decides in a whole plan)."""
+    item carries gets its fallback sku (as `rules.assign_skus` decides in a whole plan). The
+    other items' skus are compared ignoring case (`iexact`: on MariaDB, whose collation ignores
+    case, the (user, sku) index answers it; SQLite scans the merchant's links)."""
     kept = {key: link.sku for key, link in links.items() if link.sku}
     skus = rules.assign_skus(products, kept=kept)
-    candidates = {sku.lower() for sku in skus.values()}
-    if not candidates:
+    if not skus:
         return skus
-    others = {
+    same = Q(pk__in=[])
+    for sku in sorted(set(skus.values())):
+        same |= Q(sku__iexact=sku)
+    reserved = {
         sku.lower()
-        for key_store, key_product, sku in ItemLink.objects.filter(user=user)
-        .annotate(sku_lower=Lower("sku"))
-        .filter(sku_lower__in=sorted(candidates))
+        for store_id, product_id, sku in ItemLink.objects.filter(user=user)
+        .filter(same)
         .values_list("store_id", "product_id", "sku")
-        if (key_store, key_product) not in skus
+        if (store_id, product_id) not in skus
     }
-    for product in products:
-        key = (product.store_id, product.product_id)
-        if skus[key].lower() in others:
-            previous = kept.get(key)
-            skus[key] = (
-                previous
-                if previous and previous.lower() not in others
-                else rules.fallback_sku(product)
-            )
-    return skus
+    return assign_skus_besides(products, kept=kept, reserved=reserved)
 
 
 def load_changed_inputs(user, keys: set[Key]) -> Inputs:
@@ -174,12 +170,13 @@ def published_count(user) -> int:
 def plan_changed(
     inputs: Inputs,
     *,
-    published: int,
+    published: Callable[[], int],
     vk_items: list[VkItemSnapshot] | None = None,
     vk_albums: list[AlbumSnapshot] = (),
 ) -> Plan:
     """The plan for the changed products in `inputs`: `build_plan` on them, with the removal
-    guard weighed against all `published` items of the merchant."""
+    guard weighed against all the merchant's published items (`published()`, counted only
+    when the plan removes more than one item: the guard never holds for fewer)."""
     plan = build_plan(
         desired=inputs.desired_items(),
         links=inputs.link_snapshots(),
@@ -190,10 +187,10 @@ def plan_changed(
         removed_keys=inputs.removed_keys,
         adoption_decisions=inputs.adoption_decisions,
     )
-    plan.published = published
+    plan.published = published() if plan.removals > 1 else plan.published
     plan.guard_held = guard_holds(
         removals=plan.removals,
-        published=published,
+        published=plan.published,
         percent=inputs.rule_settings.removal_guard_percent,
     )
     return plan

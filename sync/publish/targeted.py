@@ -55,7 +55,10 @@ class ChangedProducts:
             # run would, in the VK catalog cache (sync.plan.adoption).
             vk_items, vk_albums = cached_vk_items(user), cached_vk_albums(user)
         plan = plan_changed(
-            inputs, published=published_count(user), vk_items=vk_items, vk_albums=vk_albums or []
+            inputs,
+            published=lambda: published_count(user),
+            vk_items=vk_items,
+            vk_albums=vk_albums or [],
         )
         return plan, inputs.links
 

@@ -279,3 +279,17 @@ def test_a_targeted_publish_reads_the_same_number_of_statements_whatever_the_cat
     large = statements_for_one_change(202)
     assert CachedProduct.objects.filter(user=shop.user).count() == 45
     assert large == small
+
+
+def test_a_new_product_never_takes_the_sku_of_a_published_one(published, committed):
+    from sync.models import ItemLink
+
+    shop = published
+    taken = ItemLink.objects.get(user=shop.user, product_id=shop.products["tea"]).sku
+    shop.add("beans", "Кофе в зёрнах", article_number=taken.lower())
+    committed(catalog_changes_read, user=shop.user)
+    run = last_run()
+    assert (run.status, run.created, run.plan_summary["unchanged"]) == ("succeeded", 1, 0)
+    new = ItemLink.objects.get(user=shop.user, product_id=shop.products["beans"])
+    assert new.sku.lower() != taken.lower()
+    assert ItemLink.objects.get(user=shop.user, product_id=shop.products["tea"]).sku == taken
