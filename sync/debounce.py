@@ -36,12 +36,16 @@ from django.db.models import DateTimeField, F, Min, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from evosync.runs import enqueue_task, stale_after
+from evosync.runs import enqueue_task
 from sync.models import PublishDue, RunTrigger, SyncSettings
 
 logger = logging.getLogger(__name__)
 
 PUBLISH_TASK = "sync.tasks.publish_changes"
+# A task sent this long ago and not yet claiming its changes is taken for lost (its worker died,
+# the broker restarted empty) and sent again. It lives at most the cap plus one publish once a
+# worker takes it; a copy sent for one only stuck in a long queue finds nothing due.
+TASK_LOST_AFTER = timedelta(minutes=5)
 
 
 def quiet_period() -> timedelta:
@@ -93,7 +97,7 @@ def changes_note(*, user, whole: bool = False, now: datetime | None = None) -> b
 
 def _claim_sending(row_pk: int, *, now: datetime) -> bool:
     """Mark the row's task as sent, unless one is on its way already; send it after commit."""
-    lost = now - stale_after()
+    lost = now - TASK_LOST_AFTER
     claimed = (
         PublishDue.objects.filter(pk=row_pk)
         .filter(Q(task_sent_at__isnull=True) | Q(task_sent_at__lt=lost))
