@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog import refresh
@@ -78,10 +78,11 @@ def _changed(*, user, store_evotor_id: str, product_ids: list[str], now: datetim
     _touch_freshness(user=user, now=now)
 
 
-def catalog_changes_announce(*, user, products: int) -> None:
-    """Tell publishing the merchant's catalog changed; a failing receiver is only logged."""
+def catalog_changes_announce(*, user, products: int, groups: bool = False) -> None:
+    """Tell publishing the merchant's catalog changed (`groups`: a product group changed, which
+    can rename or move albums); a failing receiver is only logged."""
     for receiver, response in catalog_changed.send_robust(
-        sender=CachedProduct, user=user, products=products
+        sender=CachedProduct, user=user, products=products, groups=groups
     ):
         if isinstance(response, Exception):
             logger.error(
@@ -89,6 +90,33 @@ def catalog_changes_announce(*, user, products: int) -> None:
                 exc_info=response,
                 extra={"user_id": user.pk, "receiver": getattr(receiver, "__name__", "")},
             )
+
+
+def dirty_products_clear(*, user, seen: dict[tuple[str, str], datetime]) -> int:
+    """Forget the changed products a publish has sent: `seen` maps (store, product) to the
+    `changed_at` the publish read. Compare-and-delete: a product changed again since (a newer
+    `changed_at`) stays marked and goes with the next publish. Returns how many were cleared."""
+    by_time: dict[datetime, list[tuple[str, str]]] = {}
+    for key, changed_at in seen.items():
+        by_time.setdefault(changed_at, []).append(key)
+    cleared = 0
+    for changed_at, keys in by_time.items():
+        for start in range(0, len(keys), 500):
+            condition = Q(pk__in=[])
+            for store_id, product_id in keys[start : start + 500]:
+                condition |= Q(store_evotor_id=store_id, product_evotor_id=product_id)
+            cleared += (
+                DirtyProduct.objects.filter(user=user, changed_at=changed_at)
+                .filter(condition)
+                .delete()[0]
+            )
+    return cleared
+
+
+def dirty_products_clear_through(*, user, read_at: datetime) -> int:
+    """Forget the changes a whole-catalog run read (marked no later than `read_at`, when it
+    read the catalog). A change marked after that stays for the next publish."""
+    return DirtyProduct.objects.filter(user=user, changed_at__lte=read_at).delete()[0]
 
 
 @transaction.atomic
@@ -222,6 +250,7 @@ class ChangesReadResult:
     stores: int = 0
     read: int = 0
     applied: int = 0
+    groups_applied: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -258,7 +287,9 @@ def catalog_changes_read(*, user) -> ChangesReadResult:
             )
             result.status = "failed"
     if result.applied:
-        catalog_changes_announce(user=user, products=result.applied)
+        catalog_changes_announce(
+            user=user, products=result.applied, groups=result.groups_applied > 0
+        )
     return result
 
 
@@ -269,6 +300,7 @@ def _read_store(client: EvotorClient, store: CachedStore, *, user, result) -> No
         result.read += 1
         if catalog_group_apply(user=user, group=group) == APPLIED:
             result.applied += 1
+            result.groups_applied += 1
         newest = max(filter(None, (newest, group.updated_at)), default=newest)
     for product in client.iter_products(store.evotor_id, since=since):
         result.read += 1

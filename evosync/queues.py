@@ -48,6 +48,9 @@ TASK_LANES = {
     "catalog.tasks.read_changes_for_user": FAST,
     "catalog.tasks.read_changes_all": FAST,
     "sync.tasks.sync_user:evotor_change": FAST,
+    # Targeted publishes of the changed products, debounced (sync/debounce.py), and their sweep.
+    "sync.tasks.publish_changes": FAST,
+    "sync.tasks.publish_changes_sweep": FAST,
     # Whole catalogs: reconciliation reads, first and full publishes, their fan-outs.
     "catalog.tasks.refresh_catalog_for_user": SLOW,
     "catalog.tasks.refresh_catalog_all": SLOW,

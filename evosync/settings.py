@@ -378,6 +378,10 @@ EVOTOR_PUSH_SIGNATURE_HEADER = env("EVOTOR_PUSH_SIGNATURE_HEADER", default="X-Hu
 EVOTOR_PUBLISHER_TOKEN = env("EVOTOR_PUBLISHER_TOKEN", default="")
 EVOTOR_EVENTS_INTERVAL_SECONDS = env.int("EVOTOR_EVENTS_INTERVAL_SECONDS", default=60)
 EVOTOR_POLL_INTERVAL_SECONDS = env.int("EVOTOR_POLL_INTERVAL_SECONDS", default=60)
+# Targeted publishes of changed products (sync/debounce.py): wait for this many quiet seconds
+# after the last change, but never longer than the cap after the first one.
+SYNC_CHANGES_QUIET_SECONDS = env.float("SYNC_CHANGES_QUIET_SECONDS", default=3.0)
+SYNC_CHANGES_CAP_SECONDS = env.float("SYNC_CHANGES_CAP_SECONDS", default=30.0)
 
 # Image memory the publisher's photo threads may hold at once, in MB (estimated from each image's
 # header before it is decoded, sync/publish/pipeline.py): a catalog of huge photos waits its turn

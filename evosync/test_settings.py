@@ -32,3 +32,7 @@ HTTP_READ_TIMEOUT = 5.0
 # Tests send several "forgot password" / "send the link again" e-mails to one address in a row;
 # tests/accounts/test_public_email_limit.py turns the limit back on where it is the subject.
 ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS = 0
+
+# Tasks run inline: a targeted publish must not wait out the production quiet period in every
+# test of a change; tests/sync_engine/test_targeted.py drives the debounce with its own clock.
+SYNC_CHANGES_QUIET_SECONDS = 0

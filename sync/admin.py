@@ -22,6 +22,7 @@ from sync.models import (
     Alert,
     ItemLink,
     ProductPhoto,
+    PublishDue,
     RunItemStatus,
     SyncLock,
     SyncRun,
@@ -311,6 +312,15 @@ class ProductPhotoAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("photo"))
     def image_details(self, obj: ProductPhoto) -> str:
         return photo_info(obj.image)
+
+
+@admin.register(PublishDue)
+class PublishDueAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """When each merchant's changes from Evotor are due to be published (sync/debounce.py)."""
+
+    list_display = ["user", "first_change_at", "quiet_until", "whole", "task_sent_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
 
 
 @admin.register(SyncLock)

@@ -60,17 +60,17 @@ def publish_after_evotor_refresh(sender, *, user, result=None, **kwargs) -> bool
 
 
 @receiver(catalog_changed, dispatch_uid="sync.publish_after_evotor_change")
-def publish_after_evotor_change(sender, *, user, **kwargs) -> bool:
-    """A single change arrived from Evotor (push, pulled event, incremental read): queue the
-    same `evotor_change` run as after a refresh. A run already queued or running for the
-    merchant is returned instead of a second one (`sync_run_request`), which is the debounce:
-    at most one pending run per merchant, however many events arrive. Returns whether a run
-    may start."""
-    from sync.lifecycle import sync_run_start_check
+def publish_after_evotor_change(sender, *, user, groups=False, **kwargs) -> bool:
+    """A single change arrived from Evotor (push, pulled event, incremental read): its product
+    is marked changed; a targeted publish of the changed products follows once the changes
+    quiet down (sync/debounce.py), or a whole `evotor_change` run when a product group changed
+    (`groups`). Nothing before the first publish or with automatic publishing off: the marks
+    wait for the next run, which publishes everything. Returns whether a publish is due."""
+    from sync.debounce import automatic_wanted, changes_note
 
-    if sync_run_start_check(user, trigger=RunTrigger.EVOTOR_CHANGE).refusal is not None:
+    if not automatic_wanted(user):
         return False
-    transaction.on_commit(lambda: _start_after_refresh(user))
+    changes_note(user=user, whole=bool(groups))
     return True
 
 

@@ -62,3 +62,22 @@ def sync_all() -> int:
             continue
         started += int(started_now)
     return started
+
+
+def publish_changes(user_id: int) -> dict:
+    """Publish the merchant's products changed in Evotor once they are due (sync/debounce.py):
+    a targeted run of those products only. Safe to run twice: the second finds nothing due."""
+    from accounts.models import User
+    from sync.debounce import changes_publish_when_due
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return {"status": "skipped", "reason": "no such active user"}
+    return {"status": changes_publish_when_due(user=user)}
+
+
+def publish_changes_sweep() -> int:
+    """Send again the targeted publishes whose task was lost (sync/debounce.py)."""
+    from sync.debounce import changes_sweep
+
+    return changes_sweep()

@@ -153,7 +153,9 @@ def evotor_change_process(*, change_id: int) -> str:
                 # never retried forever; the full refresh reads the product as it really is.
                 result = ChangeOutcome.INVALID
             if result == catalog_changes.APPLIED:
-                catalog_changes.catalog_changes_announce(user=user, products=1)
+                catalog_changes.catalog_changes_announce(
+                    user=user, products=1, groups=change.event_type == payloads.PRODUCT_GROUP
+                )
             if outcome is None or result == catalog_changes.APPLIED:
                 outcome, change.user = result, user
     change.outcome = outcome

@@ -3,6 +3,7 @@ with them (CASCADE)."""
 
 from sync.models.adoptions import AdoptionDecision, AdoptionVerdict
 from sync.models.alerts import Alert, AlertCause
+from sync.models.changes import PublishDue
 from sync.models.links import AlbumLink, ItemLink, LinkState
 from sync.models.locks import SyncLock
 from sync.models.photos import PHOTOS_PER_PRODUCT, PhotoEntity, ProductPhoto
@@ -38,6 +39,7 @@ __all__ = [
     "PhotoEntity",
     "PriceRounding",
     "ProductPhoto",
+    "PublishDue",
     "RemovalPolicy",
     "RunAction",
     "RunItemStatus",

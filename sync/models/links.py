@@ -55,6 +55,10 @@ class ItemLink(models.Model):
     # id], ...] (sync/publish/extra_photos.py).
     evotor_extra_images = models.JSONField(null=True, blank=True, default=None)
     extra_photos = models.JSONField(default=list, blank=True)
+
+    # What the product, its link and the settings were when a whole plan last found the item
+    # already as it should be (sync/plan/skip.py): equal again, the next plan skips it.
+    plan_hash = models.CharField(max_length=32, blank=True, default="")
     last_error = models.TextField(_("last error"), blank=True, default="")
     error_count = models.PositiveIntegerField(_("errors in a row"), default=0)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
@@ -71,7 +75,11 @@ class ItemLink(models.Model):
                 fields=["user", "vk_item_id"], name="sync_itemlink_one_per_item"
             ),
         ]
-        indexes = [models.Index(fields=["user", "state"], name="sync_itemlink_user_state")]
+        indexes = [
+            models.Index(fields=["user", "state"], name="sync_itemlink_user_state"),
+            # A targeted plan checks a new sku against the merchant's items (sync/plan/targeted.py).
+            models.Index(fields=["user", "sku"], name="sync_itemlink_user_sku"),
+        ]
 
     def __str__(self):
         return f"{self.product_name or self.product_id} → {self.vk_item_id or '—'}"

@@ -21,6 +21,7 @@ from sync.plan.photos import (
 )
 from sync.plan.plan import Plan
 from sync.plan.planner import build_plan
+from sync.plan.skip import UnchangedCheck, assign_skus_besides
 from sync.plan.snapshots import AlbumSnapshot, LinkSnapshot, VkItemSnapshot
 from sync.plan.variant_inputs import VariantInputs, load_variant_inputs, variants_for_plan
 
@@ -58,6 +59,8 @@ class Inputs:
     adoption_decisions: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
     # Modification groups and what was published of them (sync/plan/variant_inputs.py).
     variants: VariantInputs = field(default_factory=VariantInputs)
+    # Selected products known unchanged, not computed (sync/plan/skip.py).
+    unchanged_keys: set[tuple[str, str]] = field(default_factory=set)
 
     def group_chain(self, store_id: str, group_id: str) -> list[str]:
         """The group and its ancestors, nearest first (cycles in bad data are cut)."""
@@ -172,6 +175,11 @@ def source_hash(content_hash: str, images_changed_at) -> str:
     return rules.short_hash(f"{content_hash}:{images_changed_at.isoformat()}")
 
 
+def _is_modification(groups: dict, store_id: str, group_id: str) -> bool:
+    info = groups.get((store_id, group_id))
+    return info is not None and info.is_modification_group
+
+
 def _album_group(groups: dict, store_id: str, group_id: str) -> tuple[str, str]:
     """(group id, name) of the album a product goes in: its group, or for a modification (a
     variant) the group above its modification group."""
@@ -184,67 +192,119 @@ def _album_group(groups: dict, store_id: str, group_id: str) -> tuple[str, str]:
     return (group_id, info.name) if info is not None else ("", "")
 
 
-def load_inputs(user) -> Inputs:
-    """Read everything a plan for `user` needs."""
-    from catalog.filters import selected_products
+# The cached product's columns a plan reads (`source_product`).
+PRODUCT_COLUMNS = (
+    "store_evotor_id",
+    "evotor_id",
+    "parent_evotor_id",
+    "name",
+    "price",
+    "description",
+    "article_number",
+    "code",
+    "measure_name",
+    "quantity",
+    "allow_to_sell",
+    "content_hash",
+    "images_changed_at",
+    "barcodes",
+)
 
-    sync_settings = sync_settings_get(user)
-    rule_settings = rules.RuleSettings.from_model(sync_settings)
-    rows = list(
-        selected_products(user).values(
-            "store_evotor_id",
-            "evotor_id",
-            "parent_evotor_id",
-            "name",
-            "price",
-            "description",
-            "article_number",
-            "code",
-            "measure_name",
-            "quantity",
-            "allow_to_sell",
-            "content_hash",
-            "images_changed_at",
-            "barcodes",
-        )
+
+def source_product(row: dict, groups: dict) -> rules.SourceProduct:
+    """One cached product (its `PRODUCT_COLUMNS`) as the rules read it."""
+    group_id, group_name = _album_group(groups, row["store_evotor_id"], row["parent_evotor_id"])
+    return rules.SourceProduct(
+        store_id=row["store_evotor_id"],
+        product_id=row["evotor_id"],
+        name=row["name"],
+        price=row["price"],
+        description=row["description"],
+        article_number=row["article_number"],
+        code=row["code"],
+        measure_name=row["measure_name"],
+        quantity=row["quantity"],
+        allow_to_sell=row["allow_to_sell"],
+        group_id=group_id,
+        group_name=group_name,
+        source_hash=source_hash(row["content_hash"], row["images_changed_at"]),
+        barcodes=tuple(row["barcodes"] or ()),
     )
-    store_ids = {row["store_evotor_id"] for row in rows}
-    links = {(link.store_id, link.product_id): link for link in ItemLink.objects.filter(user=user)}
-    store_ids |= {key[0] for key in links}
-    groups = {
+
+
+def groups_info(queryset) -> dict[tuple[str, str], GroupInfo]:
+    """{(store, group): GroupInfo} of the cached groups in `queryset`."""
+    return {
         (g.store_evotor_id, g.evotor_id): GroupInfo(
             name=g.name,
             parent_id=g.parent_evotor_id,
             is_modification_group=bool((g.raw or {}).get("attributes")),
         )
-        for g in CachedGroup.objects.filter(user=user, store_evotor_id__in=sorted(store_ids)).only(
-            "store_evotor_id", "evotor_id", "name", "parent_evotor_id", "raw"
-        )
+        for g in queryset.only("store_evotor_id", "evotor_id", "name", "parent_evotor_id", "raw")
     }
-    products = []
+
+
+def merchant_albums(user) -> list[AlbumSnapshot]:
+    """The albums we made for the merchant, each with the Evotor groups it holds."""
+    albums_by_id: dict[int, list] = {}
+    titles: dict[int, str] = {}
+    for album in AlbumLink.objects.filter(user=user):
+        albums_by_id.setdefault(album.vk_album_id, []).append((album.store_id, album.group_id))
+        titles[album.vk_album_id] = album.title
+    return [
+        AlbumSnapshot(vk_album_id=vk_id, title=titles[vk_id], group_keys=tuple(keys))
+        for vk_id, keys in albums_by_id.items()
+    ]
+
+
+def load_inputs(user) -> Inputs:
+    """Read everything a plan for `user` needs."""
+    from catalog.filters import enabled_store_ids, selected_products
+
+    sync_settings = sync_settings_get(user)
+    rule_settings = rules.RuleSettings.from_model(sync_settings)
+    # Streamed: a product known unchanged is never held in memory (sync/plan/skip.py).
+    rows = selected_products(user).values(*PRODUCT_COLUMNS).iterator(chunk_size=2000)
+    store_ids = enabled_store_ids(user)
+    links = {(link.store_id, link.product_id): link for link in ItemLink.objects.filter(user=user)}
+    store_ids |= {key[0] for key in links}
+    groups = groups_info(
+        CachedGroup.objects.filter(user=user, store_evotor_id__in=sorted(store_ids))
+    )
+    inputs = Inputs(
+        sync_settings=sync_settings,
+        rule_settings=rule_settings,
+        products=[],
+        links=links,
+        albums=merchant_albums(user),
+        fallbacks=load_fallbacks(user, sync_settings),
+        groups=groups,
+        adoption_decisions={
+            (d.store_id, d.product_id): (d.vk_item_id, d.verdict)
+            for d in AdoptionDecision.objects.filter(user=user)
+        },
+    )
+    # Products whose item is known to be as it should be are not computed (sync/plan/skip.py).
+    check = UnchangedCheck(inputs)
     for row in rows:
-        group_id, group_name = _album_group(groups, row["store_evotor_id"], row["parent_evotor_id"])
-        products.append(
-            rules.SourceProduct(
-                store_id=row["store_evotor_id"],
-                product_id=row["evotor_id"],
-                name=row["name"],
-                price=row["price"],
-                description=row["description"],
-                article_number=row["article_number"],
-                code=row["code"],
-                measure_name=row["measure_name"],
-                quantity=row["quantity"],
-                allow_to_sell=row["allow_to_sell"],
-                group_id=group_id,
-                group_name=group_name,
-                source_hash=source_hash(row["content_hash"], row["images_changed_at"]),
-                barcodes=tuple(row["barcodes"] or ()),
-            )
+        store_id, product_id = row["store_evotor_id"], row["evotor_id"]
+        group_id, group_name = _album_group(groups, store_id, row["parent_evotor_id"])
+        fingerprint = check.fingerprint(
+            store_id=store_id,
+            product_id=product_id,
+            content_hash=source_hash(row["content_hash"], row["images_changed_at"]),
+            group_id=group_id,
+            group_name=group_name,
         )
-    selected = {(p.store_id, p.product_id) for p in products}
+        # A modification is planned with its whole group (sync/plan/variants.py): never skipped.
+        in_variant_group = _is_modification(groups, store_id, row["parent_evotor_id"])
+        if not in_variant_group and check.skips((store_id, product_id), fingerprint):
+            inputs.unchanged_keys.add((store_id, product_id))
+        else:
+            inputs.products.append(source_product(row, groups))
+    products = inputs.products
+    selected = {(p.store_id, p.product_id) for p in products} | inputs.unchanged_keys
     unselected = [key for key in links if key not in selected]
-    removed_keys: set[tuple[str, str]] = set()
     if unselected:
         removed_keys = {
             (store_id, product_id)
@@ -259,32 +319,12 @@ def load_inputs(user) -> Inputs:
             ).values_list("store_evotor_id", "evotor_id")
         )
         removed_keys |= {key for key in unselected if key not in present}
-    albums_by_id: dict[int, list] = {}
-    titles: dict[int, str] = {}
-    for album in AlbumLink.objects.filter(user=user):
-        albums_by_id.setdefault(album.vk_album_id, []).append((album.store_id, album.group_id))
-        titles[album.vk_album_id] = album.title
-    albums = [
-        AlbumSnapshot(vk_album_id=vk_id, title=titles[vk_id], group_keys=tuple(keys))
-        for vk_id, keys in albums_by_id.items()
-    ]
-    inputs = Inputs(
-        sync_settings=sync_settings,
-        rule_settings=rule_settings,
-        products=products,
-        links=links,
-        albums=albums,
-        fallbacks=load_fallbacks(user, sync_settings),
-        groups=groups,
-        removed_keys=removed_keys,
-        adoption_decisions={
-            (d.store_id, d.product_id): (d.vk_item_id, d.verdict)
-            for d in AdoptionDecision.objects.filter(user=user)
-        },
-    )
-    inputs.variants = load_variant_inputs(user, store_ids)
+        inputs.removed_keys = removed_keys
     kept = {key: link.sku for key, link in links.items() if link.sku}
-    inputs.skus = rules.assign_skus(products, kept=kept)
+    # The skipped products keep their items' skus: nobody else may take them.
+    reserved = {links[key].sku.lower() for key in inputs.unchanged_keys if links[key].sku}
+    inputs.skus = assign_skus_besides(products, kept=kept, reserved=reserved)
+    inputs.variants = load_variant_inputs(user, store_ids)
     return inputs
 
 
@@ -325,6 +365,7 @@ def plan_from_inputs(
         removed_keys=inputs.removed_keys,
         confirmed_removals=confirmed_removals,
         adoption_decisions=inputs.adoption_decisions,
+        unchanged_keys=inputs.unchanged_keys,
     )
     plan.variants = variants_for_plan(inputs.variants, plan, desired, inputs.links)
     return plan

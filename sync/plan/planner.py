@@ -44,6 +44,7 @@ def build_plan(
     removed_keys: set[tuple[str, str]] = frozenset(),
     confirmed_removals: int | None = None,
     adoption_decisions: dict[tuple[str, str], tuple[int, str]] | None = None,
+    unchanged_keys: set[tuple[str, str]] = frozenset(),
 ) -> Plan:
     """The plan for one merchant.
 
@@ -54,7 +55,9 @@ def build_plan(
     removed_keys: products removed at the till (for the reason shown; others are filtered out);
     confirmed_removals: the merchant confirmed a held run with that many removals;
     adoption_decisions: {product key: (VK item id, AdoptionVerdict)}, the merchant's answers
-    about weak adoption matches.
+    about weak adoption matches;
+    unchanged_keys: selected products known unchanged and not computed (sync/plan/skip.py):
+    counted unchanged, their links left alone.
     """
     plan = Plan(guard_percent=settings.removal_guard_percent)
     links_by_key = {link.key: link for link in links}
@@ -108,8 +111,9 @@ def build_plan(
             plan.unchanged += 1
 
     # Links whose product is no longer selected, or was removed at the till.
+    plan.unchanged += len(unchanged_keys)
     for link in links:
-        if link.key in wanted_keys:
+        if link.key in wanted_keys or link.key in unchanged_keys:
             continue
         if link.vk_item_id is None:
             if link.state != LinkState.CREATING and link.id is not None:

@@ -45,6 +45,7 @@ from sync.plan.inputs import (
 )
 from sync.plan.photos import evotor_images_refresh
 from sync.plan.plan import Plan
+from sync.plan.skip import stamp_unchanged
 from sync.publish.executor import Executor
 from sync.publish.extra_photos import extra_photos_publish
 from sync.publish.records import COUNTER_OF_ACTION
@@ -70,11 +71,35 @@ class _Context:
         return read_vk(self.client, self.vk.owner_id)
 
 
+class WholeCatalog:
+    """What a run plans: the whole catalog (the default). `plan` returns the plan and the links
+    by product key; `went_through` is told when the run got past the guard and applied its
+    plan (done, or done with problems). A scope with `whole` False (sync/publish/targeted.py)
+    neither supersedes held runs nor re-reads the VK catalog afterwards."""
+
+    whole = True
+
+    def __init__(self):
+        self.read_at = None
+
+    def plan(self, ctx: _Context) -> tuple[Plan, dict[tuple[str, str], ItemLink]]:
+        self.read_at = timezone.now()
+        return _plan_run(ctx)
+
+    def went_through(self, run: SyncRun) -> None:
+        """The changes from Evotor this run read are published: their marks go."""
+        from catalog.changes import dirty_products_clear_through
+
+        if self.read_at is not None:
+            dirty_products_clear_through(user=run.user, read_at=self.read_at)
+
+
 def sync_run_execute(
-    *, run: SyncRun, naive: bool = False, progress: Progress | None = None
+    *, run: SyncRun, naive: bool = False, progress: Progress | None = None, scope=None
 ) -> SyncRun:
-    """Execute a queued run (see the module docstring). Safe to call twice: a run that is no
-    longer queued is returned as it is."""
+    """Execute a queued run (see the module docstring) over `scope` (default: the whole
+    catalog, `WholeCatalog`). Safe to call twice: a run that is no longer queued is returned as
+    it is."""
     run.refresh_from_db()
     if run.status != RunStatus.QUEUED:
         return run
@@ -88,12 +113,19 @@ def sync_run_execute(
                 error=_("Another sync of this shop was running; this one was not needed."),
             )
         try:
-            return _execute_locked(run, user=user, lock=lock, naive=naive, progress=progress)
+            return _execute_locked(
+                run,
+                user=user,
+                lock=lock,
+                naive=naive,
+                progress=progress,
+                scope=scope or WholeCatalog(),
+            )
         finally:
             lock.release()
 
 
-def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress) -> SyncRun:
+def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress, scope) -> SyncRun:
     run_interrupt_stale(user, keep=run)
     run.status = RunStatus.PLANNING
     run.started_at = timezone.now()
@@ -117,7 +149,7 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
     )
     transport = (NaiveTransport if naive else ExecuteTransport)(ctx.client)
     try:
-        plan, links = _plan_run(ctx)
+        plan, links = scope.plan(ctx)
         _take_figures(run, ctx.client)
         run.plan_summary = plan.summary()
         run.total = plan.total
@@ -126,7 +158,8 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
             return run_finish(run, RunStatus.SUCCEEDED)
         if plan.guard_held:
             return _hold(run, plan)
-        _supersede_held_runs(user, keep=run)
+        if scope.whole:
+            _supersede_held_runs(user, keep=run)
         _drop_stale_links(user, plan)
         run.status = RunStatus.RUNNING
         run_save(run, "status")
@@ -185,7 +218,7 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
             error=_("Something went wrong on our side; we will look into it. Try again later."),
         )
         raise
-    return _completed(run, ctx)
+    return _completed(run, ctx, scope)
 
 
 def _take_figures(run: SyncRun, client) -> None:
@@ -220,6 +253,8 @@ def _plan_run(ctx: _Context) -> tuple[Plan, dict[tuple[str, str], ItemLink]]:
     plan = plan_from_inputs(
         inputs, vk_items=vk_items, vk_albums=vk_albums or [], confirmed_removals=confirmed
     )
+    # Items found as they should be are skipped, uncomputed, by the next plan.
+    stamp_unchanged(inputs, plan)
     return plan, inputs.links
 
 
@@ -323,7 +358,7 @@ def _stopped(run: SyncRun, ctx: _Context, error: Exception) -> SyncRun:
     return run_finish(run, RunStatus.FAILED, error=message)
 
 
-def _completed(run: SyncRun, ctx: _Context) -> SyncRun:
+def _completed(run: SyncRun, ctx: _Context, scope) -> SyncRun:
     settings_obj = sync_settings_get(ctx.user)
     wrote = sum(getattr(run, counter) for counter in COUNTER_OF_ACTION.values())
     if settings_obj.first_published_at is None and (wrote or run.albums_created):
@@ -340,7 +375,8 @@ def _completed(run: SyncRun, ctx: _Context) -> SyncRun:
         run_finish(run, RunStatus.PARTIAL, error=problem.text if problem else "")
     else:
         run_finish(run, RunStatus.SUCCEEDED)
-    if wrote or run.albums_created:
+    scope.went_through(run)
+    if scope.whole and (wrote or run.albums_created):
         _refresh_vk_catalog_later(ctx.user)
     return run
 

@@ -71,12 +71,14 @@ def test_a_price_changed_at_the_till_reaches_vk_through_a_signed_push(published,
         shop.user,
     )
     assert cached_price(shop, "tea") == 163
-    assert DirtyProduct.objects.filter(user=shop.user, product_evotor_id=shop.products["tea"])
     assert CatalogFreshness.objects.get(user=shop.user).changes == 1
     run = SyncRun.objects.order_by("-pk").first()
     assert SyncRun.objects.count() == runs_before + 1
     assert (run.trigger, run.status) == (RunTrigger.EVOTOR_CHANGE, "succeeded")
+    assert run.plan_summary["update"] == 1
     assert shop.vk_item("tea")["price"]["amount"] == "16300"
+    # Published: the product is no longer marked changed.
+    assert not DirtyProduct.objects.filter(user=shop.user)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -148,7 +150,9 @@ def test_since_reads_pick_up_a_change_and_publish_it(published, settings, commit
     result = committed(catalog_changes_read, user=shop.user)
     assert result.status == "ok" and result.applied == 1
     assert cached_price(shop, "juice") == 111
-    assert DirtyProduct.objects.filter(user=shop.user, product_evotor_id=shop.products["juice"])
+    # Published by a targeted run at once (tasks run inline), and the mark cleared.
+    assert shop.vk_item("juice")["price"]["amount"] == "11100"
+    assert not DirtyProduct.objects.filter(user=shop.user)
     # Read again: nothing new, nothing applied twice.
     again = catalog_changes_read(user=shop.user)
     assert again.applied == 0

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import SyncFilter
+from sync.debounce import changes_note
 from sync.models import (
     AlbumLink,
     Alert,
@@ -89,6 +90,7 @@ def test_every_publishing_admin_page_opens_for_staff(staff_client, owner, run, m
     SyncFilter.objects.create(user=owner, entity_type="store", entity_id="s", enabled=True)
     AlbumLink.objects.create(user=owner, store_id="s", group_id="g", vk_album_id=5, title="Чай")
     link = ItemLink.objects.create(user=owner, store_id="s", product_id="p", sku="x")
+    changes_note(user=owner)
     for model in (
         "syncrun",
         "syncrunitem",
@@ -98,6 +100,7 @@ def test_every_publishing_admin_page_opens_for_staff(staff_client, owner, run, m
         "alert",
         "productphoto",
         "synclock",
+        "publishdue",
     ):
         response = staff_client.get(reverse(f"admin:sync_{model}_changelist"))
         assert response.status_code == 200, model
