@@ -294,3 +294,23 @@ def test_a_new_product_never_takes_the_sku_of_a_published_one(published, committ
     new = ItemLink.objects.get(user=shop.user, product_id=shop.products["beans"])
     assert new.sku.lower() != taken.lower()
     assert ItemLink.objects.get(user=shop.user, product_id=shop.products["tea"]).sku == taken
+
+
+def test_a_change_to_a_variant_plans_its_whole_group(shop, committed):
+    """A modification's main mark and grouping are decided by its group (sync/plan/variants.py):
+    a change to one plans the whole catalog, so the main variant still moves when it runs out."""
+    from .test_variants import SIZES, add_tees
+
+    add_tees(shop)
+    assert shop.sync().status == "succeeded"
+    main = next(s for s in SIZES if shop.vk_item(f"tee-{s}")["is_main_variant"])
+    shop.set(f"tee-{main}", quantity=0)
+    committed(catalog_changes_read, user=shop.user)
+    run = last_run()
+    assert (run.trigger, run.status) == (RunTrigger.EVOTOR_CHANGE, "succeeded")
+    assert run.plan_summary["unchanged"] > 0  # the whole catalog was planned
+    items = {size: shop.vk_item(f"tee-{size}") for size in SIZES}
+    assert not items[main]["is_main_variant"]
+    assert sum(1 for item in items.values() if item["is_main_variant"]) == 1
+    assert len({item["variants_grouping_id"] for item in items.values()}) == 1
+    assert not dirty_keys(shop)
