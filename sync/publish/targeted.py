@@ -17,6 +17,7 @@ from sync.plan.inputs import cached_vk_albums, cached_vk_items
 from sync.plan.photos import evotor_images_refresh
 from sync.plan.targeted import load_changed_inputs, plan_changed, published_count
 from sync.publish.run import WholeCatalog, sync_run_execute
+from sync.publish.vk_cache import vk_cache_write_through
 from sync.publish.work import EvotorStopped, Stop
 
 
@@ -74,6 +75,8 @@ class ChangedProducts:
             self.instead.went_through(run)
         else:
             dirty_products_clear(user=run.user, seen=self.seen)
+            # The VK catalog pages show what was just written, without a re-read of VK.
+            vk_cache_write_through(user=run.user, keys=set(self.seen), since=run.started_at)
 
 
 def _touches_variants(user, inputs, keys: set[tuple[str, str]]) -> bool:

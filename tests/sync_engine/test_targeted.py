@@ -314,3 +314,21 @@ def test_a_change_to_a_variant_plans_its_whole_group(shop, committed):
     assert sum(1 for item in items.values() if item["is_main_variant"]) == 1
     assert len({item["variants_grouping_id"] for item in items.values()}) == 1
     assert not dirty_keys(shop)
+
+
+def test_the_vk_catalog_cache_shows_what_a_targeted_run_wrote_without_asking_vk(
+    published, committed
+):
+    from vk_catalog.models import VkCachedProduct
+    from vk_catalog.services import vk_catalog_refresh_for_user
+
+    shop = published
+    vk_catalog_refresh_for_user(user=shop.user)
+    vk_id = shop.vk_item("tea")["id"]
+    shop.set("tea", price=171)
+    reads = shop.vk.stats()["requests_by_method"].get("market.get", 0)
+    committed(catalog_changes_read, user=shop.user)
+    assert shop.vk_item("tea")["price"]["amount"] == "17100"
+    cached = VkCachedProduct.objects.get(user=shop.user, vk_id=vk_id)
+    assert cached.price == 171
+    assert shop.vk.stats()["requests_by_method"].get("market.get", 0) == reads  # no re-read
