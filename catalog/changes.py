@@ -119,6 +119,51 @@ def dirty_products_clear_through(*, user, read_at: datetime) -> int:
     return DirtyProduct.objects.filter(user=user, changed_at__lte=read_at).delete()[0]
 
 
+def _upsert_one(model, row_for, fields, *, user, store, entity, now) -> str:
+    """Upsert one product or group Evotor says was created or updated; returns the outcome.
+
+    An event older than what the cache holds changes nothing (events arrive out of order); one
+    carrying the payload the cache already has is UNCHANGED."""
+    cached = (
+        model.objects.select_for_update()
+        .filter(user=user, store_evotor_id=store.evotor_id, evotor_id=entity.id)
+        .first()
+    )
+    digest = refresh.content_hash(entity.raw)
+    if cached is not None:
+        if _older(entity.updated_at, cached.evotor_updated_at):
+            return STALE
+        if cached.content_hash == digest and not cached.is_removed:
+            return UNCHANGED
+    row = row_for(store, now)(entity, digest)
+    if cached is not None:
+        row.first_seen_at = cached.first_seen_at
+    refresh.upsert(model, [row], fields + refresh.STATE_FIELDS)
+    return APPLIED
+
+
+def _remove_one(model, *, user, store_evotor_id: str, evotor_id: str, occurred_at, now) -> str:
+    """Mark one product or group removed in Evotor (a `removed` event); returns the outcome."""
+    cached = (
+        model.objects.select_for_update()
+        .filter(user=user, store_evotor_id=store_evotor_id, evotor_id=evotor_id)
+        .first()
+    )
+    if cached is None or cached.is_removed:
+        return UNCHANGED
+    # It changed after the removal was sent: it was created again; keep it.
+    if _older(occurred_at, cached.evotor_updated_at):
+        return STALE
+    cached.is_removed, cached.removed_at = True, now
+    # The removal's time becomes the row's: an update sent before it, arriving after it, is
+    # then older and cannot bring it back.
+    cached.evotor_updated_at = max(
+        filter(None, (occurred_at, cached.evotor_updated_at)), default=None
+    )
+    cached.save(update_fields=["is_removed", "removed_at", "evotor_updated_at"])
+    return APPLIED
+
+
 @transaction.atomic
 def catalog_product_apply(*, user, product: EvotorProduct, now: datetime | None = None) -> str:
     """Upsert one product Evotor says was created or updated (§5.2 payload); returns the outcome."""
@@ -126,23 +171,18 @@ def catalog_product_apply(*, user, product: EvotorProduct, now: datetime | None 
     store = _store(user, product.store_id)
     if store is None:
         return UNKNOWN_STORE
-    cached = (
-        CachedProduct.objects.select_for_update()
-        .filter(user=user, store_evotor_id=store.evotor_id, evotor_id=product.id)
-        .first()
+    outcome = _upsert_one(
+        CachedProduct,
+        refresh.product_row,
+        refresh.PRODUCT_FIELDS,
+        user=user,
+        store=store,
+        entity=product,
+        now=now,
     )
-    digest = refresh.content_hash(product.raw)
-    if cached is not None:
-        if _older(product.updated_at, cached.evotor_updated_at):
-            return STALE
-        if cached.content_hash == digest and not cached.is_removed:
-            return UNCHANGED
-    row = refresh.product_row(store, now)(product, digest)
-    if cached is not None:
-        row.first_seen_at = cached.first_seen_at
-    refresh.upsert(CachedProduct, [row], refresh.PRODUCT_FIELDS + refresh.STATE_FIELDS)
-    _changed(user=user, store_evotor_id=store.evotor_id, product_ids=[product.id], now=now)
-    return APPLIED
+    if outcome == APPLIED:
+        _changed(user=user, store_evotor_id=store.evotor_id, product_ids=[product.id], now=now)
+    return outcome
 
 
 @transaction.atomic
@@ -153,25 +193,17 @@ def catalog_product_remove(
     now = timezone.now()
     if _store(user, store_evotor_id) is None:
         return UNKNOWN_STORE
-    cached = (
-        CachedProduct.objects.select_for_update()
-        .filter(user=user, store_evotor_id=store_evotor_id, evotor_id=product_id)
-        .first()
+    outcome = _remove_one(
+        CachedProduct,
+        user=user,
+        store_evotor_id=store_evotor_id,
+        evotor_id=product_id,
+        occurred_at=occurred_at,
+        now=now,
     )
-    if cached is None or cached.is_removed:
-        return UNCHANGED
-    # The product changed after the removal was sent: it was created again; keep it.
-    if _older(occurred_at, cached.evotor_updated_at):
-        return STALE
-    cached.is_removed, cached.removed_at = True, now
-    # The removal's time becomes the row's: an update sent before it, arriving after it, is
-    # then older and cannot bring the product back.
-    cached.evotor_updated_at = max(
-        filter(None, (occurred_at, cached.evotor_updated_at)), default=None
-    )
-    cached.save(update_fields=["is_removed", "removed_at", "evotor_updated_at"])
-    _changed(user=user, store_evotor_id=store_evotor_id, product_ids=[product_id], now=now)
-    return APPLIED
+    if outcome == APPLIED:
+        _changed(user=user, store_evotor_id=store_evotor_id, product_ids=[product_id], now=now)
+    return outcome
 
 
 @transaction.atomic
@@ -196,24 +228,19 @@ def catalog_group_apply(*, user, group: EvotorGroup, now: datetime | None = None
     store = _store(user, group.store_id)
     if store is None:
         return UNKNOWN_STORE
-    cached = (
-        CachedGroup.objects.select_for_update()
-        .filter(user=user, store_evotor_id=store.evotor_id, evotor_id=group.id)
-        .first()
+    outcome = _upsert_one(
+        CachedGroup,
+        refresh.group_row,
+        refresh.GROUP_FIELDS,
+        user=user,
+        store=store,
+        entity=group,
+        now=now,
     )
-    digest = refresh.content_hash(group.raw)
-    if cached is not None:
-        if _older(group.updated_at, cached.evotor_updated_at):
-            return STALE
-        if cached.content_hash == digest and not cached.is_removed:
-            return UNCHANGED
-    row = refresh.group_row(store, now)(group, digest)
-    if cached is not None:
-        row.first_seen_at = cached.first_seen_at
-    refresh.upsert(CachedGroup, [row], refresh.GROUP_FIELDS + refresh.STATE_FIELDS)
-    # A group's name is its VK album: no product payload changed, publishing replans albums.
-    _changed(user=user, store_evotor_id=store.evotor_id, product_ids=[], now=now)
-    return APPLIED
+    if outcome == APPLIED:
+        # A group's name is its VK album: no product payload changed, publishing replans albums.
+        _changed(user=user, store_evotor_id=store.evotor_id, product_ids=[], now=now)
+    return outcome
 
 
 @transaction.atomic
@@ -224,22 +251,17 @@ def catalog_group_remove(
     now = timezone.now()
     if _store(user, store_evotor_id) is None:
         return UNKNOWN_STORE
-    cached = (
-        CachedGroup.objects.select_for_update()
-        .filter(user=user, store_evotor_id=store_evotor_id, evotor_id=group_id)
-        .first()
+    outcome = _remove_one(
+        CachedGroup,
+        user=user,
+        store_evotor_id=store_evotor_id,
+        evotor_id=group_id,
+        occurred_at=occurred_at,
+        now=now,
     )
-    if cached is None or cached.is_removed:
-        return UNCHANGED
-    if _older(occurred_at, cached.evotor_updated_at):
-        return STALE
-    cached.is_removed, cached.removed_at = True, now
-    cached.evotor_updated_at = max(
-        filter(None, (occurred_at, cached.evotor_updated_at)), default=None
-    )
-    cached.save(update_fields=["is_removed", "removed_at", "evotor_updated_at"])
-    _changed(user=user, store_evotor_id=store_evotor_id, product_ids=[], now=now)
-    return APPLIED
+    if outcome == APPLIED:
+        _changed(user=user, store_evotor_id=store_evotor_id, product_ids=[], now=now)
+    return outcome
 
 
 @dataclass
