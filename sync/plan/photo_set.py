@@ -10,8 +10,20 @@ sync/publish/extra_photos.py.
 from __future__ import annotations
 
 from sync.models import LinkState
-from sync.plan.photos import MAX_EXTRA_PHOTOS, EvotorImage, PhotoKind, decode_evotor_image
+from sync.plan.inputs import sync_settings_get
+from sync.plan.photos import (
+    MAX_EXTRA_PHOTOS,
+    EvotorImage,
+    PhotoKind,
+    decode_evotor_image,
+    load_fallbacks,
+)
 from sync.plan.rules import PhotoSource
+
+
+def merchant_extras(user) -> dict[tuple[str, str], list[PhotoSource]]:
+    """The products' further photos uploaded in EvoSync, in the merchant's order."""
+    return load_fallbacks(user, sync_settings_get(user)).product_extras
 
 
 def wanted_extras(link, merchant: dict) -> list[PhotoSource] | None:

@@ -3,7 +3,7 @@
 How a run stays fast (docs/contracts/product.md "Limits": 3 requests per second, 25 calls per `execute`):
 - every request is an `execute` filled to 25 calls: new items go in photo groups of five, one
   `market.saveProductPhotoBulk` + five `market.add` chained by `VkRef` (6 calls; 4 groups a
-  request), an edit, hide, restore or delete is one call, album memberships go 100 items per
+  request; each item's extra photos ride the same upload and save, named by `photo_ids`), an edit, hide, restore or delete is one call, album memberships go 100 items per
   `market.addToAlbum` (sync/publish/albums.py) in the room left; one upload URL serves the run
   while VK takes it (docs/contracts/vk-market-api.md §13; docs/benchmarks.md derives the minimum);
 - photos are read, normalized and uploaded ahead in a thread pool (sync/publish/pipeline.py);
@@ -36,6 +36,8 @@ from connections.vk_client import VkCallResult
 from connections.vk_errors import VkUnavailableError
 from sync import reasons
 from sync.models import ItemLink, RunAction, SyncRun
+from sync.plan.photo_set import merchant_extras, wanted_extras
+from sync.plan.photos import EvotorImage
 from sync.plan.plan import Plan
 from sync.publish import calls, links
 from sync.publish.albums import Albums
@@ -138,6 +140,8 @@ class Executor:
                 item.photo is not None and not item.restore_deleted
             ):
                 job.needs_photo = True
+                if item.action == RunAction.CREATE:
+                    self._plan_extras(job)
                 self.photos.add(job)
             elif (
                 item.action == RunAction.DELETE
@@ -151,6 +155,18 @@ class Executor:
                 self.outcomes.finish(job, Outcome.ok())
                 self.albums.queue(job)
         self.recorder.flush()
+
+    def _plan_extras(self, job: Job) -> None:
+        """A new item's extra photos go with its main one: as known from its link, or (None)
+        as Evotor's image list says when it is read while preparing."""
+        if self.photos.merchant_extras is None:
+            self.photos.merchant_extras = merchant_extras(self.run_row.user)
+        job.with_extras = True
+        desired = job.item.desired
+        if desired is not None and desired.photo_unknown:
+            return
+        if job.link.evotor_image != EvotorImage.NOT_LOOKED:
+            job.extras = wanted_extras(job.link, self.photos.merchant_extras)
 
     # --- the loop -------------------------------------------------------------------------------
     def _work_left(self) -> bool:
@@ -216,6 +232,7 @@ class Executor:
                 upload_response=group.upload_response,
                 bulk=group.bulk,
                 at=len(batch.calls),
+                extra_counts=group.extra_counts(),
             )
             batch.add(group_calls, self.outcomes.group_handler(group))
             for job in group.jobs:
@@ -249,6 +266,8 @@ class Executor:
             links.remember_evotor_image(
                 job.link, note=job.evotor_image, source_hash=item.desired.source_hash
             )
+        if job.evotor_extras is not None:
+            links.remember_evotor_extras(job.link, job.evotor_extras)
         self.recorder.dirty(job.link)
 
     # --- sending ---------------------------------------------------------------------------------

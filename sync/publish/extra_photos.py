@@ -1,17 +1,21 @@
 """Evotor's pictures after the first, as VK's extra photos (`photo_ids`, at most 4 besides
 `main_photo_id`; docs/contracts/vk-market-api.md §3, §13): issue 14 part 2.
 
-A step after the main publishing (sync/publish/run.py), for items already in VK. It reads
-Evotor's image list where nobody has since the product last changed (new items, links made
-before this step existed), compares the pictures Evotor has now with the ones last sent
+A new item's extra photos ride its main photo's upload and save in the main publishing
+(sync/publish/item_photos.py, pipeline.py): nothing is left for this step after a first publish.
+This step, after the main publishing (sync/publish/run.py), is for items already in VK: a
+picture added, replaced, removed or moved in Evotor, the merchant's own photos reordered, a new
+item whose extras could not ride (VK refused bulk uploads, an extra could not be read), links
+made before extra photos existed. It reads Evotor's image list where nobody has since the
+product last changed, compares the pictures Evotor has now with the ones last sent
 (`ItemLink.extra_photos`: [hash, VK photo id] each) and, where they differ, uploads only the
 new pictures: a bulk POST of up to `FILES_PER_UPLOAD` files, one `market.saveProductPhotoBulk`,
 chained in the same `execute` to the `market.edit(photo_ids=…)` calls that use them (a photo
 kept from before is named by its id again: VK lets a photo belong to its own item). Nothing
 differs, nothing is sent: a re-sync with nothing changed costs no request here.
 
-Its own requests, not the main run's: on a first publish the extra photos cost about as many
-requests again as the items (docs/benchmarks.md). A failure leaves the link as it was, so the
+Its own requests, not the main run's: an item costs a `market.edit` here, and its new photos
+one POST and a share of one save. A failure leaves the link as it was, so the
 next run tries again; it never stops the run.
 """
 
@@ -24,12 +28,13 @@ from dataclasses import dataclass, field
 from connections.evotor_client import EvotorAuthError, EvotorError
 from connections.vk_client import VkClient
 from connections.vk_errors import VkApiError, VkUploadUrlRefused
-from connections.vk_photos import InvalidImageError, normalize_product_image
+from connections.vk_photos import InvalidImageError
 from connections.vk_script import MAX_CALLS, VkCall, VkRef
 from sync.models import ItemLink, LinkState
-from sync.plan.photo_set import extras_to_send, wanted_extras
+from sync.plan.photo_set import extras_to_send, merchant_extras, wanted_extras
 from sync.plan.photos import EvotorImage, PhotoMark, encode_extra_images, read_photo_bytes
 from sync.plan.rules import PhotoSource
+from sync.publish.photo_prep import MemoryBudget, normalize_within
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +109,15 @@ def _read_unread(links: list[ItemLink], evotor) -> None:
 
 
 def _prepare(work: list[ExtraWork], evotor) -> list[ExtraWork]:
-    """Download and normalize the photos to upload; an item one of whose photos fails waits
-    for the next run."""
+    """Download and normalize the photos to upload, within the photo memory budget
+    (SYNC_PHOTO_MEMORY_MB, as the main photos); an item one of whose photos fails waits for the
+    next run."""
+    budget = MemoryBudget.from_settings()
 
     def prepare(job: ExtraWork):
         try:
             job.jpegs = [
-                normalize_product_image(read_photo_bytes(source, evotor))
+                normalize_within(budget, read_photo_bytes(source, evotor))
                 for source, (_h, photo_id) in zip(job.sources, job.pairs, strict=True)
                 if photo_id is None
             ]
@@ -271,12 +278,8 @@ def extra_photos_publish(
     step = ExtraPhotos(
         client=client, transport=transport, owner_id=owner_id, group_id=group_id, evotor=evotor
     )
-    from sync.plan.inputs import sync_settings_get
-    from sync.plan.photos import load_fallbacks
-
-    merchant = load_fallbacks(user, sync_settings_get(user)).product_extras
     try:
-        return step.publish(candidates(user), merchant)
+        return step.publish(candidates(user), merchant_extras(user))
     except EvotorAuthError:
         logger.warning("extra photos: Evotor refused the token", extra={"user_id": user.pk})
     except VkApiError as exc:

@@ -83,6 +83,17 @@ def remember_evotor_image(link: ItemLink, *, note: str, source_hash: str) -> Non
     link.source_hash = source_hash
 
 
+def remember_evotor_extras(link: ItemLink, notes: list[str]) -> None:
+    """Evotor's pictures after the first, as the list read for the product said."""
+    link.evotor_extra_images = notes
+
+
+def record_extra_photos(link: ItemLink, pairs: list[list]) -> None:
+    """The extra photos a new item was made with ([hash, VK photo id] each, in order): what
+    sync/publish/extra_photos.py compares with the pictures wanted."""
+    link.extra_photos = pairs
+
+
 def mark_deleted(link: ItemLink) -> None:
     link.state = LinkState.DELETED
     link.published_fields = {**link.published_fields, "hidden": True}

@@ -15,7 +15,7 @@ from connections.vk_client import VkCallResult
 from connections.vk_errors import VkApiError, VkUnavailableError
 from sync import reasons
 from sync.models import RunAction
-from sync.publish import answers, links
+from sync.publish import answers, calls, links
 from sync.publish.albums import Albums
 from sync.publish.answers import Verdict
 from sync.publish.photo_prep import PhotoUnavailable
@@ -92,9 +92,12 @@ class ItemOutcomes:
                 self.back_to_upload(group.jobs)
                 self.photos.save_refused(group)
                 return
-            for n, (job, main) in enumerate(zip(group.jobs, mains, strict=True)):
+            counts = group.extra_counts()
+            offsets = calls.photo_offsets(counts)
+            for job, main, first, extras in zip(group.jobs, mains, offsets, counts, strict=True):
+                job.extra_photo_ids = _extra_ids_of(save, first, extras)
                 handler = self.item_handler(job, with_photo=True)
-                handler([_save_result_of(save, n, bulk=group.bulk), main])
+                handler([_save_result_of(save, first, bulk=group.bulk), main])
 
         return handle
 
@@ -136,6 +139,8 @@ class ItemOutcomes:
                 links.remember_evotor_image(
                     link, note=job.evotor_image, source_hash=item.desired.source_hash
                 )
+            if created and job.with_extras:
+                links.record_extra_photos(link, _extra_pairs(job))
         links.clear_error(link, sku=item.sku)
         self.recorder.dirty(link)
         self.finish(job, Outcome.ok())
@@ -257,3 +262,22 @@ def _save_result_of(save: VkCallResult, n: int, *, bulk: bool) -> VkCallResult:
         return save
     value = save.value[n] if isinstance(save.value, list) and n < len(save.value) else None
     return VkCallResult(save.call, value=value)
+
+
+def _extra_ids_of(save: VkCallResult, first: int, extras: int) -> list[int]:
+    """The photo ids a bulk save gave an item's extras (right after its main photo's)."""
+    if not extras or not save.ok or not isinstance(save.value, list):
+        return []
+    entries = save.value[first + 1 : first + 1 + extras]
+    return [int(entry["photo_id"]) for entry in entries if isinstance(entry, dict)]
+
+
+def _extra_pairs(job: Job) -> list[list]:
+    """[hash, VK photo id] of a new item's extras; none unless every one was saved (then the
+    extra-photo step sends the whole set again)."""
+    if len(job.extra_photo_ids) != len(job.extra_sources):
+        return []
+    return [
+        [source.photo_hash, photo_id]
+        for source, photo_id in zip(job.extra_sources, job.extra_photo_ids, strict=True)
+    ]

@@ -92,7 +92,7 @@ class MemoryBudget:
                 self._room.notify_all()
 
 
-def _normalize_within(budget: MemoryBudget | None, data: bytes) -> bytes:
+def normalize_within(budget: MemoryBudget | None, data: bytes) -> bytes:
     """`normalize_product_image` once the budget has room for it (header read first)."""
     if budget is None:
         return normalize_product_image(data)
@@ -125,7 +125,7 @@ def prepare_photo(item, evotor_client, cache: dict, budget: MemoryBudget | None 
     if source.kind != PhotoKind.EVOTOR and source.fingerprint in cache:
         return cache[source.fingerprint], source, evotor_note
     try:
-        jpeg = _normalize_within(budget, read_photo_bytes(source, evotor_client))
+        jpeg = normalize_within(budget, read_photo_bytes(source, evotor_client))
         if source.kind != PhotoKind.EVOTOR:
             cache[source.fingerprint] = jpeg
         return jpeg, source, evotor_note

@@ -2,9 +2,12 @@
 
 For each item with a photo to send: read Evotor's image list if nobody has, download or open
 the photo, normalize it to a JPEG VK accepts, then upload it (uploads are not API requests, so
-they do not count against the rate limit). Photos go up in groups of `BULK_PHOTOS`: one POST to
-a `bulk=1` upload URL carries the group's files, one `market.saveProductPhotoBulk` saves them,
-chained in the same `execute` to the group's `market.add`/`edit` calls (docs/contracts/vk-market-api.md §13).
+they do not count against the rate limit). A new item's extra photos (`photo_ids`) ride with
+its main one (sync/publish/item_photos.py). Items go up in groups of `BULK_PHOTOS`: one POST to
+a `bulk=1` upload URL carries the group's files (each item's main photo, then its extras), one
+`market.saveProductPhotoBulk` saves them, chained in the same `execute` to the group's
+`market.add`/`edit` calls, which name their photos by `VkRef` into that save
+(docs/contracts/vk-market-api.md §13).
 One upload URL serves every upload for as long as VK takes it; a refused URL is dropped and the
 executor fetches a fresh one. Where VK refuses bulk uploads the run goes on with one photo per
 upload (`market.saveProductPhoto`).
@@ -27,16 +30,22 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from connections.vk_errors import VkApiError, VkUploadUrlRefused
-from sync.publish import photo_prep
+from sync.plan.photos import MAX_EXTRA_PHOTOS
+from sync.publish import item_photos, photo_prep
 from sync.publish.photo_prep import MemoryBudget
 from sync.publish.work import MAX_ATTEMPTS, Job
 
 PREP_WINDOW = 120  # photos being read/normalized/uploaded or waiting, at most
 POOL_SIZE = 8
-# Photos per bulk upload and per market.saveProductPhotoBulk. VK documents no limit
+# Items per bulk upload and per market.saveProductPhotoBulk. VK documents no limit
 # (docs/contracts/vk-market-api.md §13); five items' photos make a save + 5 adds = 6 calls, so 4 groups fill an
 # `execute` (24 of its 25 calls): the derivation is in docs/benchmarks.md.
 BULK_PHOTOS = 5
+# With their extra photos, five items send up to 5 × (1 + MAX_EXTRA_PHOTOS) = 25 files in one
+# POST and one save. The notes (§13: "`file1`…`fileN` in one POST") give no limit on N nor on
+# the photos one saveProductPhotoBulk takes: 25 is our own assumption, as 5 was. A POST or save
+# VK refuses falls back as any refused group does (a fresh URL, then each item alone with its
+# main photo only, its extras left to sync/publish/extra_photos.py).
 
 
 @dataclass
@@ -55,6 +64,17 @@ class PhotoGroup:
         """Calls in a request: the save, then one market.add/edit per item."""
         return 1 + len(self.jobs)
 
+    def files(self) -> list[bytes]:
+        """What the POST carries, in the order the save answers: each item's main photo, then
+        its extras (a plain upload: the one main photo)."""
+        if not self.bulk:
+            return [self.jobs[0].jpeg]
+        return [jpeg for job in self.jobs for jpeg in job.jpegs]
+
+    def extra_counts(self) -> list[int]:
+        """How many extra photos follow each item's main photo in the save's answer."""
+        return [len(job.extra_jpegs) if self.bulk else 0 for job in self.jobs]
+
 
 class PhotoPipeline:
     """Jobs move to_prep → prepping → prepared → (groups) waiting → uploading → ready;
@@ -68,8 +88,12 @@ class PhotoPipeline:
         bulk: bool = True,
         pool_size: int = POOL_SIZE,
         budget: MemoryBudget | None = None,
+        merchant_extras: dict | None = None,
     ):
         self.evotor = evotor_client
+        # The products' further photos uploaded in EvoSync, (store id, product id) → sources
+        # (None: not loaded; the executor loads them once a new item needs them).
+        self.merchant_extras = merchant_extras
         self.budget = photo_prep.MemoryBudget.from_settings() if budget is None else budget
         self.upload = upload
         self.bulk = bulk
@@ -102,9 +126,11 @@ class PhotoPipeline:
         return bool(self.prepping or self.uploading)
 
     def _in_window(self) -> int:
+        """Photos held or being made: a job being prepared counts as many as it may bring."""
         groups = (*self.waiting, *self.uploading, *self.ready)
-        jobs_in_groups = sum(len(group.jobs) for group in groups)
-        return len(self.prepping) + len(self.prepared) + len(self.again) + jobs_in_groups
+        held = sum(len(job.jpegs) for group in groups for job in group.jobs)
+        held += sum(len(job.jpegs) for job in (*self.prepared, *self.again))
+        return held + sum(_photos_expected(job) for job in self.prepping)
 
     def can_progress(self) -> bool:
         """Something will become ready without a request being sent first."""
@@ -199,18 +225,28 @@ class PhotoPipeline:
         while self.prepping and self.prepping[0].prep.done():
             job = self.prepping.popleft()
             try:
-                job.jpeg, job.photo_source, job.evotor_image = job.prep.result()
+                ready = job.prep.result()
             except Exception as exc:  # the executor decides what each failure means
                 failed.append((job, exc))
                 continue
             finally:
                 job.prep = None
+            job.jpeg, job.photo_source, job.evotor_image = ready.jpeg, ready.source, ready.evotor_image
+            job.evotor_extras = ready.evotor_extras
+            job.extra_sources, job.extra_jpegs = ready.extra_sources, ready.extra_jpegs
             self.prepared.append(job)
 
         while self.to_prep and self._in_window() < PREP_WINDOW:
             job = self.to_prep.popleft()
             job.prep = self.pool.submit(
-                photo_prep.prepare_photo, job.item, self.evotor, self._jpegs, self.budget
+                item_photos.prepare_item_photos,
+                job.item,
+                self.evotor,
+                self._jpegs,
+                self.budget,
+                with_extras=job.with_extras and self.bulk,
+                extras=job.extras,
+                merchant_extras=(self.merchant_extras or {}).get(job.item.key, ()),
             )
             self.prepping.append(job)
 
@@ -218,8 +254,7 @@ class PhotoPipeline:
         while self.waiting and self.url:
             group = self.waiting.popleft()
             group.url = self.url
-            jpegs = [job.jpeg for job in group.jobs]
-            group.upload = self.pool.submit(self.upload, group.url, jpegs, bulk=group.bulk)
+            group.upload = self.pool.submit(self.upload, group.url, group.files(), bulk=group.bulk)
             self.uploading.append(group)
 
         retry: list[PhotoGroup] = []
@@ -258,6 +293,7 @@ class PhotoPipeline:
             job = self.again[0]
             if not self.bulk or job.bulk_refusals >= 2:
                 self.again.popleft()
+                job.drop_extras()  # alone: its main photo only, so a bad extra cannot cost it
                 self.waiting.append(PhotoGroup([job], bulk=self.bulk))
                 continue
             jobs = []
@@ -267,6 +303,8 @@ class PhotoPipeline:
         more_to_come = bool(self.to_prep or self.prepping)
         while self.prepared and (len(self.prepared) >= size or not more_to_come):
             jobs = [self.prepared.popleft() for _ in range(min(size, len(self.prepared)))]
+            if not self.bulk:
+                jobs[0].drop_extras()  # one file per upload: the extras cannot ride
             self.waiting.append(PhotoGroup(jobs, bulk=self.bulk))
 
     def wait(self, until: float) -> None:
@@ -298,3 +336,11 @@ class PhotoPipeline:
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _photos_expected(job) -> int:
+    """Photos a job being prepared may bring: its main one and, for a new item, its extras
+    (as many as known, else as many as VK takes)."""
+    if not job.with_extras:
+        return 1
+    return 1 + (len(job.extras) if job.extras is not None else MAX_EXTRA_PHOTOS)

@@ -37,6 +37,8 @@ LINK_FIELDS = (
     "vk_photo_id",
     "source_hash",
     "evotor_image",
+    "evotor_extra_images",
+    "extra_photos",
     "last_error",
     "error_count",
     "published_at",

@@ -34,6 +34,26 @@ class Job:
     upload_response: str | None = None
     bulk_refusals: int = 0  # bulk saves of this photo VK refused (then it goes alone)
     finished: bool = False
+    # A new item's extra photos (`photo_ids`), uploaded and saved with its main photo
+    # (sync/publish/item_photos.py). `extras`: known before preparing (None: Evotor's image
+    # list, read once while preparing, decides).
+    with_extras: bool = False
+    extras: list[PhotoSource] | None = None
+    extra_sources: list[PhotoSource] = field(default_factory=list)
+    extra_jpegs: list[bytes] = field(default_factory=list)
+    evotor_extras: list[str] | None = None  # Evotor's pictures after the first, when read
+    extra_photo_ids: list[int] = field(default_factory=list)  # what the save gave them
+
+    @property
+    def jpegs(self) -> list[bytes]:
+        """The files this item puts in its group's upload: the main photo, then the extras."""
+        return [self.jpeg, *self.extra_jpegs]
+
+    def drop_extras(self) -> None:
+        """Send the main photo alone: the extras are left to the next run's extra-photo step
+        (sync/publish/extra_photos.py), so they never cost the item itself."""
+        self.extra_sources = []
+        self.extra_jpegs = []
 
     @property
     def action(self) -> RunAction:
