@@ -75,9 +75,7 @@ def group_calls(
     save = VkClient.save_product_photo_call(upload_response, bulk=bulk)
     counts = extra_counts or [0] * len(items)
     mains = []
-    for (item, vk_item_id), first, extras in zip(
-        items, photo_offsets(counts), counts, strict=True
-    ):
+    for (item, vk_item_id), first, extras in zip(items, photo_offsets(counts), counts, strict=True):
         photo_ref = VkRef(at, f"{first}.photo_id" if bulk else "photo_id")
         extra_refs = [VkRef(at, f"{first + n}.photo_id") for n in range(1, 1 + extras)]
         mains.append(

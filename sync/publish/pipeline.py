@@ -231,7 +231,11 @@ class PhotoPipeline:
                 continue
             finally:
                 job.prep = None
-            job.jpeg, job.photo_source, job.evotor_image = ready.jpeg, ready.source, ready.evotor_image
+            job.jpeg, job.photo_source, job.evotor_image = (
+                ready.jpeg,
+                ready.source,
+                ready.evotor_image,
+            )
             job.evotor_extras = ready.evotor_extras
             job.extra_sources, job.extra_jpegs = ready.extra_sources, ready.extra_jpegs
             self.prepared.append(job)
