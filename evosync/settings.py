@@ -378,6 +378,12 @@ EVOTOR_PUSH_SIGNATURE_HEADER = env("EVOTOR_PUSH_SIGNATURE_HEADER", default="X-Hu
 EVOTOR_PUBLISHER_TOKEN = env("EVOTOR_PUBLISHER_TOKEN", default="")
 EVOTOR_EVENTS_INTERVAL_SECONDS = env.int("EVOTOR_EVENTS_INTERVAL_SECONDS", default=60)
 EVOTOR_POLL_INTERVAL_SECONDS = env.int("EVOTOR_POLL_INTERVAL_SECONDS", default=60)
+# With `poll` alone no picture event arrives: each whole run reads the image lists of
+# 1/EVOTOR_IMAGE_SCAN_SLICES of the published products (hourly runs, 24: each once a day;
+# 0: off). sync/publish/image_scan.py.
+EVOTOR_IMAGE_SCAN_SLICES = env.int("EVOTOR_IMAGE_SCAN_SLICES", default=24)
+if EVOTOR_IMAGE_SCAN_SLICES < 0:
+    raise ImproperlyConfigured("EVOTOR_IMAGE_SCAN_SLICES is 0 (off) or a number of slices.")
 # Targeted publishes of changed products (sync/debounce.py): wait for this many quiet seconds
 # after the last change, but never longer than the cap after the first one.
 SYNC_CHANGES_QUIET_SECONDS = env.float("SYNC_CHANGES_QUIET_SECONDS", default=3.0)

@@ -48,6 +48,7 @@ from sync.plan.plan import Plan
 from sync.plan.skip import stamp_unchanged
 from sync.publish.executor import Executor
 from sync.publish.extra_photos import extra_photos_publish
+from sync.publish.image_scan import evotor_images_scan
 from sync.publish.records import COUNTER_OF_ACTION
 from sync.publish.recovery import read_vk, resolve_creating_links, resolve_lost_answers
 from sync.publish.transport import ExecuteTransport, NaiveTransport
@@ -231,6 +232,7 @@ def _plan_run(ctx: _Context) -> tuple[Plan, dict[tuple[str, str], ItemLink]]:
     """Recover `creating` links, look at changed images, read what adoption needs, plan.
     Returns the plan and the merchant's links by product key (the executor updates them)."""
     run, user = ctx.run, ctx.user
+    evotor_images_scan(user=user, evotor=ctx.evotor)  # poll alone: no picture events
     inputs = load_inputs(user)
     creating = [link for link in inputs.links.values() if link.state == LinkState.CREATING]
     first_publish = inputs.sync_settings.first_published_at is None
