@@ -1,17 +1,19 @@
 """Benchmark: a first publish of 1,000 products, 300 of them in variant groups, at 3 requests/s.
 
     python -m bench variants [--products 1000] [--grouped 300] [--per-group 3] [--rps 3]
-                             [--cpu-load 6] [--json FILE]
+                             [--photos 2] [--cpu-load 6] [--json FILE]
 
 A store of `--products` products in 10 groups: `--grouped` of them are modifications, in
 modification groups of `--per-group` (sizes S/M/L for three fifths of the groups, flavours for
 the rest: two VK properties in all), the others plain products. Every product gets the site's
-default photo (none has an Evotor image). Both sandboxes run in a child process, the publisher on
+default photo (none has an Evotor image), or with `--photos K` K Evotor pictures (the first the
+main photo, the others `photo_ids`, riding the same bulk uploads and saves). Both sandboxes run in a child process, the publisher on
 a temporary SQLite database, as in `bench publish` (bench/publish.py, whose helpers this uses).
 
 Phases: the first publish (requests counted by the client and the sandbox, calls per method,
 against the minimum derived in docs/benchmarks.md "Variants"), then a re-sync with nothing
-changed (must make 0 write calls and 0 requests). Exits non-zero when a target is missed.
+changed (must make 0 write calls and 0 requests), then 100 price changes at the till (at most 4
+write requests). Exits non-zero when a target is missed.
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ def minimum_requests(*, products: int, albums: int, groups: int, properties: int
     return math.ceil(calls / 25) + 1
 
 
-def _catalog(sandbox: Sandbox, *, products: int, grouped: int, per_group: int) -> str:
+def _catalog(
+    sandbox: Sandbox, *, products: int, grouped: int, per_group: int, photos: int = 0
+) -> tuple[str, list[str]]:
+    """The store and its product ids."""
     store = sandbox.control("evotor", "add_store", name="Bench variants", user_id="01-BENCH-VAR")
     sandbox.control("evotor", "add_token", token="bench-variants", user_id="01-BENCH-VAR")
     parents = [
@@ -49,6 +54,8 @@ def _catalog(sandbox: Sandbox, *, products: int, grouped: int, per_group: int) -
         for n in range(GROUPS)
     ]
     code = 0
+    ids = []
+    pictures = {"image": photos > 0, "extra_images": max(0, photos - 1)}
     modification_groups = grouped // per_group
     for n in range(modification_groups):
         sized = n % 5 < 3
@@ -68,7 +75,7 @@ def _catalog(sandbox: Sandbox, *, products: int, grouped: int, per_group: int) -
         )["id"]
         for choice in attribute["choices"]:
             code += 1
-            sandbox.control(
+            row = sandbox.control(
                 "evotor",
                 "add_product",
                 store_id=store,
@@ -78,10 +85,12 @@ def _catalog(sandbox: Sandbox, *, products: int, grouped: int, per_group: int) -
                 quantity=5,
                 article_number=f"VAR-{code:05d}",
                 attributes_choices={attribute["id"]: choice["id"]},
+                **pictures,
             )
+            ids.append(row["id"])
     for n in range(products - modification_groups * per_group):
         code += 1
-        sandbox.control(
+        row = sandbox.control(
             "evotor",
             "add_product",
             store_id=store,
@@ -90,8 +99,30 @@ def _catalog(sandbox: Sandbox, *, products: int, grouped: int, per_group: int) -
             parent_id=parents[n % GROUPS],
             quantity=5,
             article_number=f"VAR-{code:05d}",
+            **pictures,
         )
-    return store
+        ids.append(row["id"])
+    return store, ids
+
+
+def _price_changes(sandbox: Sandbox, user, store: str, product_ids: list[str]) -> dict:
+    """Change the price of `product_ids` at the till, refresh, publish: the write requests."""
+    from catalog.services import catalog_refresh_for_user
+
+    for n, product_id in enumerate(product_ids):
+        sandbox.control(
+            "evotor",
+            "set_product",
+            store_id=store,
+            product_id=product_id,
+            fields={"price": str(500 + n)},
+        )
+    catalog_refresh_for_user(user=user)
+    prices = _publish(sandbox, user, naive=False, label=f"{len(product_ids)} prices")
+    prices["write_calls"] = _writes(prices["calls"])
+    # Every request the run sent, reads included: an upper bound on the write requests.
+    prices["write_requests"] = prices["sandbox_requests"]
+    return prices
 
 
 def main(argv: list[str]) -> int:
@@ -100,6 +131,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--grouped", type=int, default=300)
     parser.add_argument("--per-group", type=int, default=3)
     parser.add_argument("--rps", type=float, default=3.0)
+    parser.add_argument(
+        "--photos",
+        type=int,
+        default=0,
+        help="Evotor pictures of every product (0: none, the site's default photo)",
+    )
     parser.add_argument(
         "--cpu-load", type=int, default=0, help="busy-loop processes during the first publish"
     )
@@ -137,8 +174,12 @@ def main(argv: list[str]) -> int:
         from sync.models import VariantGroupLink, VkProperty, VkPropertyVariant
 
         sandbox.control("vk", "set_rate_limit", n=args.rps)
-        store = _catalog(
-            sandbox, products=args.products, grouped=args.grouped, per_group=args.per_group
+        store, product_ids = _catalog(
+            sandbox,
+            products=args.products,
+            grouped=args.grouped,
+            per_group=args.per_group,
+            photos=args.photos,
         )
         user = _merchant(
             "variants@bench.local",
@@ -166,6 +207,7 @@ def main(argv: list[str]) -> int:
         first["ratio"] = round(first["sandbox_requests"] / first["minimum_requests"], 2)
         again = _publish(sandbox, user, naive=False, label="re-sync")
         again["write_calls"] = _writes(again["calls"])
+        prices = _price_changes(sandbox, user, store, product_ids[::10][:100])
         results = {
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
             f"Python {platform.python_version()}",
@@ -174,8 +216,10 @@ def main(argv: list[str]) -> int:
             "per_group": args.per_group,
             "rps": args.rps,
             "cpu_load": args.cpu_load,
+            "photos": args.photos,
             "first_publish": first,
             "resync": again,
+            "prices_changed": prices,
         }
         print(json.dumps(results, ensure_ascii=False, indent=1))
         if args.json:
@@ -188,6 +232,9 @@ def main(argv: list[str]) -> int:
             ok = False
         if again["write_calls"] or again["sandbox_requests"]:
             print("FAILED: the re-sync sent requests", file=sys.stderr)
+            ok = False
+        if prices["write_requests"] > 4:
+            print("FAILED: 100 price changes took more than 4 write requests", file=sys.stderr)
             ok = False
     finally:
         sandbox.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from connections.evotor_client import EvotorClient
 from sync.models import ItemLink, RunStatus
 from sync.plan.photos import evotor_source
+from sync.publish import item_photos, photo_prep
 from tests.sync_engine.conftest import EVOTOR_TOKEN
 
 
@@ -118,3 +119,41 @@ def test_without_bulk_uploads_items_are_published_with_their_main_photo(shop):
     assert calls["market.saveProductPhoto"] == 7
     assert len(vk_photo_ids(shop, "cake0")) == 1
     assert link(shop, "cake0").extra_photos == []
+
+
+def test_extras_are_normalized_within_the_photo_memory_budget(shop, monkeypatch):
+    holds = []
+
+    class CountingBudget(photo_prep.MemoryBudget):
+        def hold(self, amount):
+            holds.append(amount)
+            return super().hold(amount)
+
+    monkeypatch.setattr(photo_prep, "MemoryBudget", CountingBudget)
+    add_cakes(shop, 1, extra_images=2)
+    run = shop.sync()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    # Five demo products and the cake: six main photos, and the cake's two extras.
+    assert len(holds) == 8 and all(amount > 0 for amount in holds)
+
+
+def test_an_extra_that_cannot_be_read_costs_only_itself(shop, monkeypatch):
+    """The cake goes with its main photo and the extras ready before the unreadable one; the
+    extra-photo step of the same run sends the whole set once the picture can be read."""
+    (key,) = add_cakes(shop, 1, extra_images=2)
+    second = evotor_hashes(shop, key)[2]
+    read = item_photos.read_photo_bytes
+
+    def unreadable_second(source, evotor):
+        if source.photo_hash == second:
+            raise OSError("connection reset")
+        return read(source, evotor)
+
+    monkeypatch.setattr(item_photos, "read_photo_bytes", unreadable_second)
+    run = shop.sync()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    ids = vk_photo_ids(shop, key)
+    assert len(ids) == 3
+    assert [pair[0] for pair in link(shop, key).extra_photos] == evotor_hashes(shop, key)[1:]
+    assert [pair[1] for pair in link(shop, key).extra_photos] == ids[1:]
+    assert shop.vk.stats()["calls_by_method"]["market.edit"] == 1  # the step, for the cake
