@@ -98,6 +98,10 @@ class ItemOutcomes:
                 job.extra_photo_ids = _extra_ids_of(save, first, extras)
                 handler = self.item_handler(job, with_photo=True)
                 handler([_save_result_of(save, first, bulk=group.bulk), main])
+                if job.finished:
+                    # Never uploaded again: its files need not wait with it for the album
+                    # memberships (up to 99 items an album).
+                    job.release_files()
 
         return handle
 

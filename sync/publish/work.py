@@ -49,9 +49,13 @@ class Job:
         """The files this item puts in its group's upload: the main photo, then the extras."""
         return [self.jpeg, *self.extra_jpegs]
 
+    def release_files(self) -> None:
+        self.jpeg = None
+        self.extra_jpegs = []
+
     def drop_extras(self) -> None:
-        """Send the main photo alone: the extras are left to the next run's extra-photo step
-        (sync/publish/extra_photos.py), so they never cost the item itself."""
+        """Send the main photo alone: the extras are left to the extra-photo step after the
+        main publishing (sync/publish/extra_photos.py), so they never cost the item itself."""
         self.extra_sources = []
         self.extra_jpegs = []
 
