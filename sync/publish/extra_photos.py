@@ -176,21 +176,33 @@ class ExtraPhotos:
         if not work:
             return self.result
         work = _prepare(work, self.evotor)
+        refused = self._send_groups(_groups(work))
+        if refused:
+            # A bulk save VK refused (a stale upload, or one bad photo): each of its items again
+            # on its own, with a fresh URL, so a bad photo costs only its own item.
+            self.url = None
+            self._send_groups([[job] for job in refused], last=True)
+        return self.result
+
+    def _send_groups(self, groups: list[list[ExtraWork]], *, last: bool = False):
+        """Send `groups`, 25 calls a request; returns the items of groups of several whose
+        save VK refused (counted failed instead when `last`)."""
+        refused: list[ExtraWork] = []
         request: list[VkCall] = []
         pending: list[tuple[list[ExtraWork], int | None]] = []  # (group, index of its save)
-        for group in _groups(work):
+        for group in groups:
             calls, save_at = self._group_calls(group, at=len(request))
             if calls is None:
                 continue
             if len(request) + len(calls) > MAX_CALLS:
-                self._send(request, pending)
+                refused += self._send(request, pending, last=last)
                 request, pending = [], []
                 calls, save_at = self._group_calls(group, at=0, uploaded=calls)
             request.extend(calls)
             pending.append((group, save_at))
         if request:
-            self._send(request, pending)
-        return self.result
+            refused += self._send(request, pending, last=last)
+        return refused
 
     def _upload(self, jpegs: list[bytes]) -> str:
         for _attempt in range(2):
@@ -237,16 +249,21 @@ class ExtraPhotos:
             calls.append(VkCall("market.edit", params))
         return calls, save_at
 
-    def _send(self, calls: list[VkCall], pending) -> None:
+    def _send(self, calls: list[VkCall], pending, *, last: bool = False) -> list[ExtraWork]:
         sent = self.transport.send(calls)
         results = sent.results
         saved = []
+        refused: list[ExtraWork] = []
         position = 0
         for group, save_at in pending:
             position += 1 if save_at is not None else 0
             photo_ids = []
             if save_at is not None and results[save_at].ok:
                 photo_ids = [entry["photo_id"] for entry in results[save_at].value]
+            elif save_at is not None and sent.stop is None and not last and len(group) > 1:
+                refused.extend(group)
+                position += len(group)
+                continue
             n = 0
             for job in group:
                 result = results[position]
@@ -268,6 +285,7 @@ class ExtraPhotos:
             ItemLink.objects.bulk_update(saved, ["extra_photos"], batch_size=500)
         if sent.stop is not None:
             raise sent.stop
+        return refused
 
 
 def extra_photos_publish(

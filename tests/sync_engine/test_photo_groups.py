@@ -157,3 +157,19 @@ def test_an_extra_that_cannot_be_read_costs_only_itself(shop, monkeypatch):
     assert [pair[0] for pair in link(shop, key).extra_photos] == evotor_hashes(shop, key)[1:]
     assert [pair[1] for pair in link(shop, key).extra_photos] == ids[1:]
     assert shop.vk.stats()["calls_by_method"]["market.edit"] == 1  # the step, for the cake
+
+
+def test_one_file_a_post_still_brings_every_photo(shop):
+    """VK takes one file a bulk POST here: the main groups are refused twice and each item goes
+    alone with its main photo; the extra-photo step's group is refused too, and each of its
+    items then goes alone, so every item ends with both its photos."""
+    keys = add_cakes(shop, 2, extra_images=1)
+    shop.vk.set_photo_upload(bulk_max_files=1)
+    run = shop.sync()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.created == 7 and run.failed == 0
+    for key in keys:
+        ids = vk_photo_ids(shop, key)
+        assert len(ids) == 2
+        assert [pair[1] for pair in link(shop, key).extra_photos] == ids[1:]
+    assert shop.vk.stats()["calls_by_method"]["market.edit"] == 2
