@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 # Files per bulk POST and per save, as for the main photos (sync/publish/pipeline.py).
 FILES_PER_UPLOAD = 5
+# What getProductPhotoUploadServer(bulk=1) answers on a VK without bulk uploads (invalid
+# parameter, unknown method), as the executor reads it.
+BULK_REFUSED = (100, 3)
 THREADS = 6
 # Image lists read per run for links that never had theirs read: after an upgrade every
 # published item is such a link, and its reads are spread over the next runs.
@@ -161,6 +164,7 @@ class ExtraPhotos:
         self.group_id = group_id
         self.evotor = evotor
         self.url: str | None = None
+        self.bulk = True  # until VK refuses a bulk upload URL
         self.result = ExtraResult()
 
     def publish(self, links: list[ItemLink], merchant: dict | None = None) -> ExtraResult:
@@ -189,55 +193,75 @@ class ExtraPhotos:
         save VK refused (counted failed instead when `last`)."""
         refused: list[ExtraWork] = []
         request: list[VkCall] = []
-        pending: list[tuple[list[ExtraWork], int | None]] = []  # (group, index of its save)
+        pending: list[tuple[list[ExtraWork], list[int]]] = []  # (group, indexes of its saves)
         for group in groups:
-            calls, save_at = self._group_calls(group, at=len(request))
-            if calls is None:
+            saves = self._saves(group)
+            if saves is None:
                 continue
-            if len(request) + len(calls) > MAX_CALLS:
+            if len(request) + len(saves) + len(group) > MAX_CALLS:
                 refused += self._send(request, pending, last=last)
                 request, pending = [], []
-                calls, save_at = self._group_calls(group, at=0, uploaded=calls)
-            request.extend(calls)
-            pending.append((group, save_at))
+            saves_at = list(range(len(request), len(request) + len(saves)))
+            request.extend([*saves, *self._edits(group, saves_at)])
+            pending.append((group, saves_at))
         if request:
             refused += self._send(request, pending, last=last)
         return refused
 
+    def _upload_url(self) -> str:
+        if self.url is None:
+            if self.bulk:
+                try:
+                    self.url = self.client.get_upload_urls(self.group_id, 1, bulk=True)[0]
+                    return self.url
+                except VkApiError as exc:
+                    if exc.code not in BULK_REFUSED:
+                        raise
+                    # A VK without bulk uploads: one photo per upload and save from now on.
+                    self.bulk = False
+            self.url = self.client.get_upload_urls(self.group_id, 1, bulk=False)[0]
+        return self.url
+
     def _upload(self, jpegs: list[bytes]) -> str:
         for _attempt in range(2):
-            if self.url is None:
-                self.url = self.client.get_upload_urls(self.group_id, 1, bulk=True)[0]
+            url = self._upload_url()
             try:
-                return self.client.upload_photos(self.url, jpegs, bulk=True)
+                return self.client.upload_photos(url, jpegs, bulk=self.bulk)
             except VkUploadUrlRefused:
                 self.url = None
         raise VkUploadUrlRefused("upload")
 
-    def _group_calls(self, group: list[ExtraWork], *, at: int, uploaded=None):
-        """(calls, index of the save or None): the save of the group's new photos, then one
-        market.edit per item with its `photo_ids` in Evotor's order."""
+    def _saves(self, group: list[ExtraWork]) -> list[VkCall] | None:
+        """The saves of the group's new photos: one bulk save, or where VK has no bulk uploads
+        one save per photo; None when they could not be uploaded."""
         jpegs = [jpeg for job in group for jpeg in job.jpegs]
-        calls: list[VkCall] = []
-        save_at = None
-        if jpegs:
-            if uploaded is not None:
-                save = uploaded[0]
-            else:
-                try:
-                    save = VkClient.save_product_photo_call(self._upload(jpegs), bulk=True)
-                except VkApiError as exc:
-                    logger.warning("extra photos not uploaded", extra={"code": exc.code})
-                    self.result.failed += len(group)
-                    return None, None
-            calls.append(save)
-            save_at = at
+        if not jpegs:
+            return []
+        try:
+            self._upload_url()  # first: it tells whether VK takes bulk uploads
+            first = self._upload(jpegs if self.bulk else jpegs[:1])
+            if self.bulk:
+                return [VkClient.save_product_photo_call(first, bulk=True)]
+            rest = [self._upload([jpeg]) for jpeg in jpegs[1:]]
+            return [VkClient.save_product_photo_call(r, bulk=False) for r in [first, *rest]]
+        except VkApiError as exc:
+            logger.warning("extra photos not uploaded", extra={"code": exc.code})
+            self.result.failed += len(group)
+            return None
+
+    def _edits(self, group: list[ExtraWork], saves_at: list[int]) -> list[VkCall]:
+        """One market.edit per item with its `photo_ids` in Evotor's order: a new photo by
+        `VkRef` into its save (the n-th entry of a bulk save, or its own save)."""
+        calls = []
         n = 0
         for job in group:
             photo_ids = []
             for _h, photo_id in job.pairs:
                 if photo_id is None:
-                    photo_ids.append(VkRef(save_at, f"{n}.photo_id"))
+                    if len(saves_at) == 1 and self.bulk:
+                        photo_ids.append(VkRef(saves_at[0], f"{n}.photo_id"))
+                    else:
+                        photo_ids.append(VkRef(saves_at[n], "photo_id"))
                     n += 1
                 else:
                     photo_ids.append(photo_id)
@@ -247,7 +271,7 @@ class ExtraPhotos:
                 "photo_ids": photo_ids,
             }
             calls.append(VkCall("market.edit", params))
-        return calls, save_at
+        return calls
 
     def _send(self, calls: list[VkCall], pending, *, last: bool = False) -> list[ExtraWork]:
         sent = self.transport.send(calls)
@@ -255,12 +279,10 @@ class ExtraPhotos:
         saved = []
         refused: list[ExtraWork] = []
         position = 0
-        for group, save_at in pending:
-            position += 1 if save_at is not None else 0
-            photo_ids = []
-            if save_at is not None and results[save_at].ok:
-                photo_ids = [entry["photo_id"] for entry in results[save_at].value]
-            elif save_at is not None and sent.stop is None and not last and len(group) > 1:
+        for group, saves_at in pending:
+            position += len(saves_at)
+            photo_ids = _saved_ids([results[i] for i in saves_at])
+            if photo_ids is None and sent.stop is None and not last and len(group) > 1:
                 refused.extend(group)
                 position += len(group)
                 continue
@@ -268,7 +290,7 @@ class ExtraPhotos:
             for job in group:
                 result = results[position]
                 position += 1
-                if not result.ok:
+                if not result.ok or photo_ids is None:
                     self.result.failed += 1
                     continue
                 pairs = []
@@ -286,6 +308,17 @@ class ExtraPhotos:
         if sent.stop is not None:
             raise sent.stop
         return refused
+
+
+def _saved_ids(saves) -> list[int] | None:
+    """The photo ids the saves gave, in upload order; None when one was refused."""
+    ids = []
+    for save in saves:
+        if not save.ok:
+            return None
+        values = save.value if isinstance(save.value, list) else [save.value]
+        ids.extend(int(value["photo_id"]) for value in values)
+    return ids
 
 
 def extra_photos_publish(

@@ -107,18 +107,22 @@ def test_a_bulk_post_refused_sends_main_photos_alone_and_the_extras_follow(shop)
     assert shop.vk.stats()["calls_by_method"]["market.edit"] == 5  # the extras, afterwards
 
 
-def test_without_bulk_uploads_items_are_published_with_their_main_photo(shop):
-    """One file per POST: the extras cannot ride; the items still go, each with its main photo
-    (the extra-photo step needs bulk uploads, so on such a VK the extras stay unsent)."""
-    add_cakes(shop, 2, extra_images=1)
+def test_without_bulk_uploads_the_extras_follow_one_photo_a_save(shop):
+    """One file per POST: the extras cannot ride; each item goes with its main photo, and the
+    extra-photo step sends them one photo an upload and a save, chained to the edit."""
+    keys = add_cakes(shop, 2, extra_images=2)
     shop.vk.set_photo_upload(bulk=False)
     run = shop.sync()
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.created == 7 and run.failed == 0
     calls = shop.vk.stats()["calls_by_method"]
-    assert calls["market.saveProductPhoto"] == 7
-    assert len(vk_photo_ids(shop, "cake0")) == 1
-    assert link(shop, "cake0").extra_photos == []
+    assert calls["market.saveProductPhoto"] == 7 + 4  # the main photos, then the 4 extras
+    assert calls["market.edit"] == 2
+    for key in keys:
+        ids = vk_photo_ids(shop, key)
+        assert len(ids) == 3
+        assert [pair[1] for pair in link(shop, key).extra_photos] == ids[1:]
+        assert [pair[0] for pair in link(shop, key).extra_photos] == evotor_hashes(shop, key)[1:]
 
 
 def test_extras_are_normalized_within_the_photo_memory_budget(shop, monkeypatch):
