@@ -1,12 +1,13 @@
 """Benchmark: a first publish of 1,000 products, 300 of them in variant groups, at 3 requests/s.
 
-    python -m bench variants [--products 1000] [--grouped 300] [--per-group 3] [--rps 3]
-                             [--cpu-load 6] [--json FILE]
+    python -m bench variants [--products 1000] [--grouped 300] [--per-group 3] [--photos 2]
+                             [--rps 3] [--cpu-load 6] [--json FILE]
 
 A store of `--products` products in 10 groups: `--grouped` of them are modifications, in
 modification groups of `--per-group` (sizes S/M/L for three fifths of the groups, flavours for
 the rest: two VK properties in all), the others plain products. Every product gets the site's
-default photo (none has an Evotor image). Both sandboxes run in a child process, the publisher on
+default photo (none has an Evotor image), or with `--photos K` K Evotor pictures (the first as
+the main photo, the others as `photo_ids`). Both sandboxes run in a child process, the publisher on
 a temporary SQLite database, as in `bench publish` (bench/publish.py, whose helpers this uses).
 
 Phases: the first publish (requests counted by the client and the sandbox, calls per method,
@@ -41,7 +42,12 @@ def minimum_requests(*, products: int, albums: int, groups: int, properties: int
     return math.ceil(calls / 25) + 1
 
 
-def _catalog(sandbox: Sandbox, *, products: int, grouped: int, per_group: int) -> str:
+def _catalog(
+    sandbox: Sandbox, *, products: int, grouped: int, per_group: int, photos: int = 0
+) -> str:
+    """The store; with `photos` ≥ 1 every product has that many Evotor pictures, else none (the
+    site's default photo stands in)."""
+    pictures = {"image": True, "extra_images": photos - 1} if photos >= 1 else {}
     store = sandbox.control("evotor", "add_store", name="Bench variants", user_id="01-BENCH-VAR")
     sandbox.control("evotor", "add_token", token="bench-variants", user_id="01-BENCH-VAR")
     parents = [
@@ -78,6 +84,7 @@ def _catalog(sandbox: Sandbox, *, products: int, grouped: int, per_group: int) -
                 quantity=5,
                 article_number=f"VAR-{code:05d}",
                 attributes_choices={attribute["id"]: choice["id"]},
+                **pictures,
             )
     for n in range(products - modification_groups * per_group):
         code += 1
@@ -90,6 +97,7 @@ def _catalog(sandbox: Sandbox, *, products: int, grouped: int, per_group: int) -
             parent_id=parents[n % GROUPS],
             quantity=5,
             article_number=f"VAR-{code:05d}",
+            **pictures,
         )
     return store
 
@@ -100,6 +108,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--grouped", type=int, default=300)
     parser.add_argument("--per-group", type=int, default=3)
     parser.add_argument("--rps", type=float, default=3.0)
+    parser.add_argument(
+        "--photos",
+        type=int,
+        default=0,
+        help="Evotor pictures per product (0: none, the site's default photo for all)",
+    )
     parser.add_argument(
         "--cpu-load", type=int, default=0, help="busy-loop processes during the first publish"
     )
@@ -138,7 +152,11 @@ def main(argv: list[str]) -> int:
 
         sandbox.control("vk", "set_rate_limit", n=args.rps)
         store = _catalog(
-            sandbox, products=args.products, grouped=args.grouped, per_group=args.per_group
+            sandbox,
+            products=args.products,
+            grouped=args.grouped,
+            per_group=args.per_group,
+            photos=args.photos,
         )
         user = _merchant(
             "variants@bench.local",
@@ -172,6 +190,7 @@ def main(argv: list[str]) -> int:
             "products": args.products,
             "grouped": args.grouped,
             "per_group": args.per_group,
+            "photos": args.photos,
             "rps": args.rps,
             "cpu_load": args.cpu_load,
             "first_publish": first,

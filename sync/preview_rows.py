@@ -64,7 +64,7 @@ class Row:
     # Labels of the fields edited in VK that this publish puts back to Evotor's values.
     overwritten: list[str] = ()
     # Why a modification is published as a separate item (sync/preview_variants.py).
-    variant: str = ""
+    separate: str = ""
     # (photos the item will have in VK, whether its extra photos change), where known.
     photos: tuple[int, bool] | None = None
 

@@ -99,7 +99,7 @@ def grouped(plan, rows: list) -> list:
         if found is None:
             note = plan.variants.separate.get(row.item.key)
             if note:
-                row = replace(row, variant=str(SEPARATE_NOTES.get(note, note)))
+                row = replace(row, separate=str(SEPARATE_NOTES.get(note, note)))
             result.append(row)
             continue
         key = found[0].key
