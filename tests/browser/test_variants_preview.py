@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from connections.models import EvotorConnection, VkConnection
 from sync.plan.inputs import sync_settings_get
 from tests.browser.conftest import CATEGORY, VK_GROUP, VK_TOKEN
-from tests.browser.helpers import describe_violations
+from tests.browser.helpers import PHONE, describe_violations
 from tests.sync_engine.test_variants import add_tees
 from tests.sync_shop import Shop
 
@@ -73,6 +73,7 @@ def test_a_product_with_variants_is_one_row_of_the_preview_and_one_product_in_vk
     expect(page.locator("#section-create tr[data-product]")).to_have_count(5)
     problems = describe_violations("preview with variants", site.axe())
     assert problems == [], "\n".join(problems)
+    assert not site.overflow_at(PHONE), site.overflow_at(PHONE)
     site.screenshot("preview-variants")
 
     with page.expect_navigation():
