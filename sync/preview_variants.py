@@ -58,6 +58,7 @@ class GroupRow:
     picture: object  # the main variant's (or the first one's) ItemPicture
     lines: list[VariantLine]
     common: list  # changes the same for every variant listed
+    total: int  # the product's variants in all (the section may list fewer)
 
 
 def _members(plan) -> dict[tuple[str, str], tuple[object, object, int, bool]]:
@@ -126,6 +127,7 @@ def _group_row(pairs) -> GroupRow:
         picture=main.picture,
         lines=lines,
         common=common,
+        total=len(group.members) + len(group.waiting),
     )
 
 

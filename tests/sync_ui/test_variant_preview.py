@@ -88,7 +88,7 @@ def test_a_change_to_one_variant_lists_that_variant_under_its_product(owner_clie
     shop.refresh()
     page = get(owner_client)
     (row,) = group_rows(section(page, "update"))
-    assert lines(row) == ["M"]
+    assert lines(row) == ["M"] and "1 of 3 variants" in row
     assert "₽990" in row and "₽1,290" in row
     assert 'data-variants-of="' not in page.split('id="section-update"', 1)[0]
 
