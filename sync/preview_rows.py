@@ -1,10 +1,10 @@
 """What the preview shows for each plan item: its changes in words, its flags, its picture, its
-photo count, the variant it is, and the fields left as VK has them (sync/views_preview.py
-renders them)."""
+photo count, and the fields left as VK has them; the items of a product with variants gathered
+into one row (sync/preview_variants.py). sync/views_preview.py renders them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from evosync.formats import money_text
+from sync import preview_variants
 from sync.categories import vk_categories
 from sync.preview_pictures import picture_key, plan_pictures
 from sync.templatetags.sync_tags import FIELD_LABELS, FLAGS, category_label
@@ -62,7 +63,8 @@ class Row:
     picture: object = None  # ItemPicture
     # Labels of the fields edited in VK that this publish puts back to Evotor's values.
     overwritten: list[str] = ()
-    variant: str = ""  # "M" of «Футболка»: the item is one variant of a product (plan.variants)
+    # Why a modification is published as a separate item (sync/preview_variants.py).
+    separate: str = ""
     # (photos the item will have in VK, whether its extra photos change), where known.
     photos: tuple[int, bool] | None = None
 
@@ -138,9 +140,9 @@ def _flags(item, *, preview_url: str) -> list[Flag]:
     return flags
 
 
-def rows(items, category_names, *, preview_url: str, user) -> list[Row]:
+def rows(items, category_names, *, preview_url: str, user, evotor_pictures=None) -> list[Row]:
     pictures = plan_pictures(user, items)
-    photos = photo_counts_of(user, items)
+    photos = photo_counts_of(user, items, evotor_pictures)
     return [
         Row(
             item=item,
@@ -155,23 +157,35 @@ def rows(items, category_names, *, preview_url: str, user) -> list[Row]:
     ]
 
 
-def mark_variants(plan, rows: list[Row]) -> list[Row]:
-    """Say on each item's row which variant of which product it is (sync/plan/variants.py)."""
-    names = {
-        member.key: (group.name, " / ".join(value for _, value in member.choices))
-        for group in plan.variants.groups
-        for member in group.members
-    }
-    marked = []
-    for row in rows:
-        if (found := names.get((row.item.store_id, row.item.product_id))) is not None:
-            text = _("variant “%(choice)s” of “%(product)s”") % {
-                "choice": found[1],
-                "product": found[0],
-            }
-            row = replace(row, variant=text)
-        marked.append(row)
-    return marked
+def section_rows(plan, items, category_names, *, limit: int, preview_url: str, user):
+    """A section's first `limit` rows (a product with variants is one row, sync/preview_variants.py)
+    and whether there are more."""
+    units = preview_variants.units(plan, items)
+    shown = [item for unit in units[:limit] for item in unit]
+    made = rows(
+        shown,
+        category_names,
+        preview_url=preview_url,
+        user=user,
+        evotor_pictures=plan.evotor_pictures,
+    )
+    return preview_variants.grouped(plan, made), len(units) > limit
+
+
+def page_rows(plan, items, category_names, *, page_number, per_page: int, preview_url, user):
+    """One page of a section's rows, a product with variants counting as one row: (page, rows)."""
+    from django.core.paginator import Paginator
+
+    page = Paginator(preview_variants.units(plan, items), per_page).get_page(page_number)
+    shown = [item for unit in page.object_list for item in unit]
+    made = rows(
+        shown,
+        category_names,
+        preview_url=preview_url,
+        user=user,
+        evotor_pictures=plan.evotor_pictures,
+    )
+    return page, preview_variants.grouped(plan, made)
 
 
 def extras_pending(user) -> int:
@@ -187,7 +201,7 @@ def extras_pending(user) -> int:
     return extras_pending(links, merchant)
 
 
-def photo_counts_of(user, items) -> dict:
+def photo_counts_of(user, items, evotor_pictures=None) -> dict:
     """How many photos the page's items will have in VK (sync.plan.photo_set)."""
     from sync.models import ItemLink
     from sync.plan.inputs import sync_settings_get
@@ -204,7 +218,7 @@ def photo_counts_of(user, items) -> dict:
         )
     }
     merchant = load_fallbacks(user, sync_settings_get(user)).product_extras
-    return photo_counts(items, links, merchant)
+    return photo_counts(items, links, merchant, evotor_pictures)
 
 
 def category_names(user, plan) -> dict[int, str]:

@@ -14,7 +14,6 @@ number of removals shown; the run then goes through unless its plan removes more
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -95,15 +94,18 @@ def preview(request: HttpRequest) -> HttpResponse:
         else:
             chosen = [i for i in plan.items if i.action == action and not i.skipped]
             title = ACTION_LABELS[action]
-        page = Paginator(chosen, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+        # Paginated by rows: a product with variants is one row (sync/preview_variants.py).
+        page, page_rows = preview_rows.page_rows(
+            plan,
+            chosen,
+            names,
+            page_number=request.GET.get("page"),
+            per_page=ITEMS_PER_PAGE,
+            preview_url=preview_url,
+            user=user,
+        )
         context.update(
-            {
-                "page": page,
-                "section_title": title,
-                "rows": preview_rows.rows(
-                    page.object_list, names, preview_url=preview_url, user=user
-                ),
-            }
+            {"page": page, "section_title": title, "rows": page_rows, "item_count": len(chosen)}
         )
         return render(request, "sync/preview_action.html", context)
 
@@ -111,29 +113,29 @@ def preview(request: HttpRequest) -> HttpResponse:
     for key, label, help_text in ACTION_SECTIONS:
         items = [i for i in plan.items if i.action == key and not i.skipped]
         if items:
+            rows, more = preview_rows.section_rows(
+                plan, items, names, limit=ITEMS_PER_ACTION, preview_url=preview_url, user=user
+            )
             sections.append(
                 {
                     "key": key,
                     "label": label,
                     "help": help_text,
                     "count": len(items),
-                    "rows": preview_rows.rows(
-                        items[:ITEMS_PER_ACTION], names, preview_url=preview_url, user=user
-                    ),
-                    "more": len(items) > ITEMS_PER_ACTION,
+                    "rows": rows,
+                    "more": more,
                 }
             )
     flagged = plan.flagged
-    for section in sections:
-        section["rows"] = preview_rows.mark_variants(plan, section["rows"])
+    flagged_rows, flagged_more = preview_rows.section_rows(
+        plan, flagged, names, limit=ITEMS_PER_ACTION, preview_url=preview_url, user=user
+    )
     context.update(
         {
             "sections": sections,
             "flagged_count": len(flagged),
-            "flagged_rows": preview_rows.rows(
-                flagged[:ITEMS_PER_ACTION], names, preview_url=preview_url, user=user
-            ),
-            "flagged_more": len(flagged) > ITEMS_PER_ACTION,
+            "flagged_rows": flagged_rows,
+            "flagged_more": flagged_more,
             "photos_missing": any("no_photo" in item.flags for item in flagged),
             "albums_new": [a for a in plan.albums_to_create if not a.adopt_vk_album_id],
             "albums_adopted": [a for a in plan.albums_to_create if a.adopt_vk_album_id],

@@ -113,6 +113,8 @@ class VkCachedProduct(models.Model):
     # Variants of one product share VK's group id; one of them is the main one.
     variants_grouping_id = models.BigIntegerField(_("VK variant group"), null=True, blank=True)
     is_main_variant = models.BooleanField(_("main variant"), default=True)
+    # The stock count VK shows buyers ("осталось 3"); None when the item has none.
+    stock_amount = models.IntegerField(_("stock shown in VK"), null=True, blank=True)
     raw = models.JSONField(_("VK data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last changed here"), auto_now=True)

@@ -77,6 +77,7 @@ PRODUCT_FIELDS = (
     "date",
     "variants_grouping_id",
     "is_main_variant",
+    "stock_amount",
     "raw",
 )
 
@@ -155,8 +156,14 @@ def _product_fields(item) -> dict:
         # A product with variants: its items share VK's group id (docs/contracts/vk-market-api.md §3.1).
         "variants_grouping_id": _int_or_none(item.raw.get("variants_grouping_id")),
         "is_main_variant": item.raw.get("is_main_variant") is not False,
+        # −1 (or nothing) is VK's "no count shown" (docs/contracts/vk-market-api.md).
+        "stock_amount": _count_or_none(item.raw.get("stock_amount")),
         "raw": item.raw,
     }
+
+
+def _count_or_none(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _int_or_none(value) -> int | None:

@@ -592,10 +592,12 @@ class EvotorSandbox:
         *,
         user_id: str = DEMO_USER_ID,
         photos_per_product: int | None = None,
+        modification_groups: int = 0,
     ) -> list[str]:
         """Replace the user's stores with `stores` generated ones of `products` products each;
         `photos_per_product` gives every product that many pictures (else a third have one,
-        every other of those three).
+        every other of those three); `modification_groups` makes the first products a T-shirt
+        in S, M and L each, that many modification groups (§5.3 of the Evotor notes).
 
         Products are derived from their position on demand (see generated.py); ids of store
         number k are `7E57…` GUIDs. Returns the new store ids.
@@ -613,6 +615,7 @@ class EvotorSandbox:
                     products=products,
                     user_id=user_id,
                     photos_per_product=photos_per_product,
+                    modification_groups=modification_groups,
                 )
                 store = StoreState(
                     id=store_id,

@@ -19,6 +19,8 @@ _KIND_PRODUCT, _KIND_GROUP, _KIND_IMAGE = 1, 2, 3
 _EXTRA_SHIFT = 40
 _NAMES = [(base, leaf) for leaf in SHOP_LEAVES for base in leaf.names]
 _BRANDS = [brand for leaf in SHOP_LEAVES for brand in leaf.brands if brand]
+SIZES = ("S", "M", "L")  # the choices of a generated modification group
+MODIFICATIONS = len(SIZES)  # products per generated modification group
 
 
 def mix(x: int) -> int:
@@ -52,8 +54,12 @@ class GeneratedCatalog:
         products: int,
         user_id: str,
         photos_per_product: int | None = None,
+        modification_groups: int = 0,
     ):
         self.photos_per_product = photos_per_product
+        # The first 3 × this many products are modifications, three (S, M, L) a group
+        # (docs/contracts/evotor-api.md §5.3).
+        self.modification_groups = max(0, min(modification_groups, products // MODIFICATIONS))
         self.store_id = store_id
         self.store_index = store_index
         self.count = products
@@ -81,7 +87,38 @@ class GeneratedCatalog:
         }
 
     def groups(self) -> list[dict]:
-        return [self.group(n) for n in range(self.group_count)]
+        return [self.group(n) for n in range(self.group_count)] + [
+            self.modification_group(k) for k in range(self.modification_groups)
+        ]
+
+    # --- modification groups (products sold in variants) ---------------------------------------
+    def modification_group_id(self, k: int) -> str:
+        return self.group_id(self.group_count + k)
+
+    def modification_group(self, k: int) -> dict:
+        group_id = self.modification_group_id(k)
+        return {
+            **self.group(k % self.top_groups),
+            "id": group_id,
+            "name": f"Футболка модель {k + 1}",
+            "parent_id": self.group_id(k % self.top_groups),
+            "attributes": [
+                {
+                    "id": f"{group_id}-size",
+                    "name": "Размер",
+                    "choices": [{"id": f"{group_id}-{c}", "name": c} for c in SIZES],
+                }
+            ],
+        }
+
+    def _as_modification(self, row: dict, n: int) -> dict:
+        k, size = divmod(n, MODIFICATIONS)
+        group_id = self.modification_group_id(k)
+        choice = SIZES[size]
+        row["name"] = f"Футболка модель {k + 1} {choice}"
+        row["parent_id"] = group_id
+        row["attributes_choices"] = {f"{group_id}-size": f"{group_id}-{choice}"}
+        return row
 
     # --- products -----------------------------------------------------------------------------
     def product_id(self, n: int) -> str:
@@ -127,6 +164,8 @@ class GeneratedCatalog:
             "created_at": BASE_MS + n * 1000,
             "updated_at": self.updated_ms(n),
         }
+        if n < self.modification_groups * MODIFICATIONS:
+            return self._as_modification(row, n)
         return row
 
     # --- images -------------------------------------------------------------------------------

@@ -54,10 +54,16 @@ def extras_to_send(wanted: list[PhotoSource], sent: list) -> list[tuple[str, int
     return [(h, kept.get(h)) for h in hashes]
 
 
-def photo_counts(items, links: dict, merchant: dict) -> dict[tuple[str, str], tuple[int, bool]]:
+def photo_counts(
+    items, links: dict, merchant: dict, evotor_pictures: dict | None = None
+) -> dict[tuple[str, str], tuple[int, bool]]:
     """For the preview: (store id, product id) → (photos the item will have, whether its extra
-    photos change), for plan items where it is known. A new item whose photo is Evotor's and
-    not read yet is left out (its pictures are read at publish)."""
+    photos change), for plan items where it is known. A new item whose photo is Evotor's is
+    counted from `evotor_pictures` (those the preview read, Plan.evotor_pictures), else left
+    out. One with a photo of the merchant's while Evotor's list is unread
+    (`desired.photo_unknown`) is counted as the merchant's: the page adds "unless Evotor has
+    pictures", which come first at publish."""
+    evotor_pictures = evotor_pictures or {}
     counts = {}
     for item in items:
         if item.skipped or item.desired is None:
@@ -71,6 +77,11 @@ def photo_counts(items, links: dict, merchant: dict) -> dict[tuple[str, str], tu
             counts[item.key] = (1 + len(wanted), changed)
             continue
         photo = item.photo
+        if photo is not None and photo.kind == PhotoKind.EVOTOR:
+            if item.key in evotor_pictures:
+                pictures = evotor_pictures[item.key]
+                counts[item.key] = (min(pictures, 1 + MAX_EXTRA_PHOTOS), pictures > 1)
+            continue
         if photo is not None and photo.kind == PhotoKind.PRODUCT_PHOTO:
             extras = merchant.get(item.key, ())[:MAX_EXTRA_PHOTOS]
             counts[item.key] = (1 + len(extras), bool(extras))

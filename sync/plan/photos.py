@@ -219,11 +219,11 @@ def evotor_images_peek(
     products: list,
     threads: int = PREVIEW_LOOKUP_THREADS,
     timeout: float = PREVIEW_LOOKUP_SECONDS,
-) -> dict[tuple[str, str], str]:
+) -> dict[tuple[str, str], tuple[str, int]]:
     """What Evotor's image list says for `products` now, for the preview: (store id, product
-    id) → the note a link would keep ("-" for none). Writes nothing. Products Evotor did not
-    answer for (an error, the token refused, or not within `timeout` seconds) are left out:
-    their photo stays "checked at publish"."""
+    id) → (the note a link would keep, "-" for none; how many pictures Evotor has). Writes
+    nothing. Products Evotor did not answer for (an error, the token refused, or not within
+    `timeout` seconds) are left out: their photo stays "checked at publish"."""
     from concurrent.futures import ThreadPoolExecutor, wait
 
     if not products:
@@ -231,7 +231,7 @@ def evotor_images_peek(
 
     def look(product):
         images = evotor.list_product_images(product.store_id, product.product_id)
-        return encode_evotor_image(images[0] if images else None)
+        return encode_evotor_image(images[0] if images else None), len(images)
 
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sync-preview")
     try:

@@ -138,6 +138,9 @@ class Plan:
 
     # Products sold in variants (sync/plan/variants.py).
     variants: VariantPlan = field(default_factory=VariantPlan)
+    # How many pictures Evotor has for new items, where the preview read their image list
+    # (sync.plan.preview): their photo count (sync.plan.photo_set.photo_counts).
+    evotor_pictures: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -44,21 +44,24 @@ def _refresh_vk_cache_if_stale(user) -> None:
         )
 
 
-def _peek_evotor_images(user, inputs: Inputs) -> None:
+def _peek_evotor_images(user, inputs: Inputs) -> dict[tuple[str, str], int]:
     """New items whose only possible photo is Evotor's: read Evotor's image list for them now,
     so the preview says which will be published and which skipped for want of a photo.
 
     Only when there are at most PREVIEW_LOOKUP_MAX of them (a few seconds' work at most, in a
     thread pool); with more, or where Evotor does not answer, the preview says "checked at
     publish" instead. Nothing is stored: the run reads the list again when it publishes.
+    Returns how many pictures Evotor has for each product read (the preview's photo counts).
     """
     wanted = [p for p in inputs.products if inputs.photo_depends_on_evotor(p)]
     if not wanted or len(wanted) > PREVIEW_LOOKUP_MAX:
-        return
+        return {}
     evotor = evotor_client_for(user)
     if evotor is None:
-        return
-    inputs.evotor_seen.update(evotor_images_peek(evotor=evotor, products=wanted))
+        return {}
+    seen = evotor_images_peek(evotor=evotor, products=wanted)
+    inputs.evotor_seen.update({key: note for key, (note, _count) in seen.items()})
+    return {key: count for key, (_note, count) in seen.items()}
 
 
 def sync_run_preview(*, user) -> Plan:
@@ -73,8 +76,9 @@ def sync_run_preview(*, user) -> Plan:
     unlinked = inputs.has_unlinked_products()
     if unlinked and inputs.sync_settings.first_published_at is None:
         _refresh_vk_cache_if_stale(user)
-    if unlinked:
-        _peek_evotor_images(user, inputs)
+    pictures = _peek_evotor_images(user, inputs) if unlinked else {}
     vk_items = cached_vk_items(user) if unlinked else None
     vk_albums = cached_vk_albums(user) if unlinked else []
-    return plan_from_inputs(inputs, vk_items=vk_items, vk_albums=vk_albums)
+    plan = plan_from_inputs(inputs, vk_items=vk_items, vk_albums=vk_albums)
+    plan.evotor_pictures = pictures
+    return plan

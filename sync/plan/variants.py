@@ -97,6 +97,9 @@ class VariantGroupPlan:
     separate: list[tuple[str, str, str]] = field(default_factory=list)  # (product id, name, note)
     note: str = ""
     needs_grouping: bool = False
+    # Modifications with their variants that are neither in VK nor made by this run (a flag
+    # keeps them out, sync.plan.rules): they join the group once fixed. For the preview.
+    waiting: list[Member] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -230,6 +233,7 @@ def _plan_group(
 ) -> None:
     """Main variant, what each item must be sent, and whether the VK group must change."""
     in_vk = [m for m in group.members if m.vk_item_id is not None or m.key in creating]
+    group.waiting = [m for m in group.members if m.vk_item_id is None and m.key not in creating]
     group.members = in_vk
     if group.members:
         main = next((m for m in group.members if m.visible), group.members[0])

@@ -3,7 +3,7 @@
 A whole run queues a re-read of the VK catalog (sync/publish/run.py), a few requests per
 thousand items. A targeted run changes a handful of items, and at a stream of changes a re-read
 after each would cost more VK requests than the changes themselves: instead the cached rows of
-the items it wrote take the values VK accepted (name, description, prices), so the VK catalog
+the items it wrote take the values VK accepted (name, description, prices, stock), so the VK catalog
 pages show them at once. The next scheduled read brings VK's own copy, as after any edit.
 Nothing here asks VK.
 """
@@ -52,9 +52,13 @@ def vk_cache_write_through(*, user, keys: set[tuple[str, str]], since) -> int:
         for name, column in PRICE_FIELDS.items():
             if name in fields and (column != "price" or _price(fields[name]) is not None):
                 setattr(row, column, _price(fields[name]))
+        if "stock_amount" in fields:
+            # A sale at the till: the count VK now shows (−1: none shown).
+            stock = fields["stock_amount"]
+            row.stock_amount = stock if isinstance(stock, int) and stock >= 0 else None
         changed.append(row)
     if changed:
         VkCachedProduct.objects.bulk_update(
-            changed, [*TEXT_FIELDS.values(), *PRICE_FIELDS.values()]
+            changed, [*TEXT_FIELDS.values(), *PRICE_FIELDS.values(), "stock_amount"]
         )
     return len(changed)

@@ -1,6 +1,6 @@
 """Products with several pictures in the Evotor sandbox (issue 14 part 2): the image list
 answers them in Evotor's order (the main one first), every file is served, and the catalog
-generated for benchmarks has them too."""
+generated for benchmarks has them too, and modification groups (part 1) when asked."""
 
 from __future__ import annotations
 
@@ -61,3 +61,29 @@ def test_a_generated_catalog_has_products_with_three_pictures(evotor_sandbox, sa
     assert len({image.id for image in images}) == 3
     for image in images:
         assert requests.get(image.url, timeout=5).status_code == 200
+
+
+def test_a_generated_catalog_can_hold_modification_groups(evotor_sandbox, sandbox_server):
+    (store,) = evotor_sandbox.generate(products=40, stores=1, modification_groups=4)
+    client = EvotorClient(DEMO_TOKEN)
+    groups = {group.id: group for group in client.iter_groups(store)}
+    modification = [group for group in groups.values() if group.is_modification_group]
+    assert len(modification) == 4
+    assert all(group.parent_id in groups for group in modification)
+    choices = {
+        choice["id"]: (group.id, attribute["id"], choice["name"])
+        for group in modification
+        for attribute in group.raw["attributes"]
+        for choice in attribute["choices"]
+    }
+    variants = [p for p in client.iter_products(store) if p.raw.get("attributes_choices")]
+    assert len(variants) == 12
+    for product in variants:
+        ((attribute, choice),) = product.raw["attributes_choices"].items()
+        group_id, attribute_id, size = choices[choice]
+        assert (product.parent_id, attribute) == (group_id, attribute_id)
+        assert product.name.endswith(f" {size}")
+    # The other 28 are plain products in ordinary groups, as before.
+    plain = [p for p in client.iter_products(store) if not p.raw.get("attributes_choices")]
+    modification_ids = {group.id for group in modification}
+    assert len(plain) == 28 and not any(p.parent_id in modification_ids for p in plain)

@@ -23,6 +23,15 @@ def test_dry_run_prints_the_plan_and_sends_nothing(shop):
     assert not SyncRun.objects.exists()
 
 
+def test_dry_run_prints_a_product_with_variants_as_one_line(shop):
+    from tests.sync_engine.test_variants import add_tees
+
+    add_tees(shop)
+    out, _ = run_command("--user", shop.user.email, "--dry-run")
+    assert "≡ variants “Футболка” [Размер]: S*, M, L (grouped by this run)" in out
+    assert shop.write_calls() == 0
+
+
 def test_publishing_prints_progress_and_the_outcome(shop):
     out, err = run_command("--user", shop.user.email.upper())
     assert "succeeded" in out and "created 5" in out

@@ -4,6 +4,8 @@ a clear error; published to VK as the main photo and `photo_ids` in that order."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -138,6 +140,32 @@ def test_the_preview_says_how_many_photos_a_new_item_gets(owner_client, shop):
     rows = {row.item.product_id: row for row in response.context["rows"]}
     assert rows[shop.products["tea"]].photos == (3, True)
     assert 'data-photos="3"' in response.content.decode()
+
+
+def test_the_preview_counts_a_new_items_evotor_pictures_it_read(owner_client, shop):
+    shop.add("cake", "Торт «Наполеон»", extra_images=2)
+    shop.refresh()
+    response = owner_client.get(reverse("sync:preview"))
+    rows = {row.item.product_id: row for row in response.context["rows"]}
+    assert rows[shop.products["cake"]].photos == (3, True)
+    assert rows[shop.products["tea"]].photos == (1, False)
+
+
+def test_the_preview_says_evotors_unread_pictures_would_come_before_the_merchants(
+    owner_client, shop
+):
+    # The tea has a picture in Evotor, unread: the merchant's three photos are what the preview
+    # knows of, but Evotor's picture wins at publish, and the page says so.
+    add(owner_client, shop, "main.png", main=True)
+    add(owner_client, shop, "second.png")
+    add(owner_client, shop, "third.png")
+    response = owner_client.get(reverse("sync:preview"))
+    row = re.search(
+        rf'<tr data-product="{shop.products["tea"]}">.*?</tr>', response.content.decode(), re.S
+    )[0]
+    assert 'data-photos="3"' in row and "data-photos-unless-evotor" in row
+    shop.sync()
+    assert len(shop.vk_item("tea")["photos"]) == 1
 
 
 def test_the_preview_tells_of_a_reorder_that_changes_nothing_else(owner_client, shop):

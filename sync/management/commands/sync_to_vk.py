@@ -100,6 +100,7 @@ def format_plan(plan: Plan, *, limit: int = 50) -> list[str]:
     for kept in plan.kept_in_vk[:limit]:
         why = ", ".join(f"{name} ({reason})" for name, reason in kept.fields.items())
         lines.append(f"  = keep as in VK {kept.product_name}: {why}")
+    lines.extend(_variant_lines(plan))
     for album in plan.albums_to_create:
         note = f" (adopts VK album {album.adopt_vk_album_id})" if album.adopt_vk_album_id else ""
         lines.append(f"  + album “{album.title}”{note}")
@@ -119,6 +120,26 @@ def format_plan(plan: Plan, *, limit: int = 50) -> list[str]:
         if item.overwrites:
             changes += f" [overwrites the edit in VK: {', '.join(item.overwrites)}]"
         lines.append(f"  {ACTION_LABELS[item.action]} {item.product_name}{target}: {changes}")
+    return lines
+
+
+def _variant_lines(plan: Plan) -> list[str]:
+    """Each product with variants: its variants in VK (* the main one), those waiting for a fix,
+    those published as separate items and why (sync/plan/variants.py NOTE_*)."""
+    lines = []
+    for group in plan.variants.groups:
+        shown = ", ".join(
+            " / ".join(value for _name, value in m.choices) + ("*" if m.is_main else "")
+            for m in group.members
+        )
+        grouping = " (grouped by this run)" if group.needs_grouping else ""
+        properties = ", ".join(group.properties)
+        lines.append(f"  ≡ variants “{group.name}” [{properties}]: {shown or '-'}{grouping}")
+        for member in group.waiting:
+            choice = " / ".join(value for _name, value in member.choices)
+            lines.append(f"    waiting for a fix: {choice} ({member.product_name})")
+        for _product_id, name, note in group.separate:
+            lines.append(f"    separate item {name}: {note}")
     return lines
 
 
