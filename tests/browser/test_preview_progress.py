@@ -14,10 +14,17 @@ from playwright.sync_api import expect
 from evosync.queues import SLOW
 from sync.models import PlanPreview, PreviewStatus
 from tests.browser.helpers import DESKTOP
-from tests.sync_ui.conftest import connected, fast_vk, shop  # noqa: F401 - fixtures
-from tests.sync_ui.test_preview_background import orm_queue, queued, work  # noqa: F401
+from tests.sync_ui import conftest as shop_fixtures
+from tests.sync_ui import test_preview_background as background
+from tests.sync_ui.test_preview_background import queued, work
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The publishing pages' shop (five products, connected to both sandboxes) and the ORM broker.
+connected = shop_fixtures.connected
+fast_vk = shop_fixtures.fast_vk
+shop = shop_fixtures.shop
+orm_queue = background.orm_queue
 
 
 @pytest.fixture
