@@ -197,10 +197,7 @@ def preview_compute(*, user, preview_id: int) -> str:
     if not claimed:
         return "skipped"
     preview = PlanPreview.objects.get(pk=preview_id)
-    # Read before the catalogs are: a change while planning leaves the result stale, never a
-    # stale result marked fresh. The VK side is read after the VK stage (which may read VK
-    # Market again for a first publish, and must not make its own result stale).
-    marks = {"catalog": catalog_marks(user), "vk": vk_marks(user)}
+    marks = {}
 
     def progress(stage: str) -> None:
         if stage == STAGE_PHOTOS:
@@ -210,6 +207,10 @@ def preview_compute(*, user, preview_id: int) -> str:
         )
 
     try:
+        # Read before the catalogs are: a change while planning leaves the result stale, never
+        # a stale result marked fresh. The VK side is read again after the VK stage (which may
+        # read the VK Market for a first publish, and must not make its own result stale).
+        marks.update(catalog=catalog_marks(user), vk=vk_marks(user))
         plan = sync_run_preview(user=user, progress=progress)
         progress(STAGE_SAVE)
         preview_save(preview, plan, key=source_key(marks["catalog"], marks["vk"]))
