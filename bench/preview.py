@@ -36,11 +36,10 @@ from bench.planning import _setup
 
 def _seed_unpublished(products: int):
     """`products` products, switched on, category chosen, nothing published yet."""
+    from accounts.models import Status
     from bench.planning import _seed
     from sync.models import AlbumLink, ItemLink
     from sync.plan.inputs import sync_settings_get
-
-    from accounts.models import Status
 
     user = _seed(products)
     user.status = Status.ACTIVE
@@ -154,9 +153,7 @@ def _bench_size(products: int, *, repeat: int, cpu: int) -> dict:
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     task["python_peak_mb"] = round(peak / 1e6, 1)
-    stored = PlanPreviewChunk.objects.filter(preview=kept).aggregate(
-        size=Sum(Length("items"))
-    )
+    stored = PlanPreviewChunk.objects.filter(preview=kept).aggregate(size=Sum(Length("items")))
     kept.refresh_from_db()
     figures["kept"] = {
         "chunks": PlanPreviewChunk.objects.filter(preview=kept).count(),
