@@ -267,3 +267,19 @@ def test_show_all_pages_read_the_kept_preview_page_by_page(owner_client, shop):
     assert len(names[0] | names[1]) == 65
     # The action pages read what the preview computed: nothing planned again.
     assert PlanPreview.objects.get(user=shop.user).computed_at == kept.computed_at
+
+
+def test_a_change_read_from_evotor_makes_the_kept_preview_stale(
+    owner_client, shop, large, orm_queue, django_capture_on_commit_callbacks
+):
+    """The change intake (catalog/changes.py), not a full read: the key sees it too."""
+    from catalog.changes import catalog_changes_read
+
+    visit(owner_client, django_capture_on_commit_callbacks)
+    work(SLOW)
+    shop.evotor.set_product(shop.store_id, shop.products["tea"], price=888)
+    catalog_changes_read(user=shop.user)
+    response = visit(owner_client, django_capture_on_commit_callbacks)
+    assert response.templates[0].name == "sync/preview_progress.html"
+    work(SLOW)
+    assert "888" in visit(owner_client, django_capture_on_commit_callbacks).content.decode()
