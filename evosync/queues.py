@@ -58,6 +58,9 @@ TASK_LANES = {
     "vk_catalog.tasks.refresh_vk_catalog_all": SLOW,
     "sync.tasks.sync_user": SLOW,
     "sync.tasks.sync_all": SLOW,
+    # The preview of a large catalog (sync/preview_jobs.py): a whole plan, up to half a minute
+    # at 100k products; the merchant waits on the page, but a change at the till must not.
+    "sync.tasks.compute_preview": SLOW,
 }
 
 

@@ -388,6 +388,12 @@ if EVOTOR_IMAGE_SCAN_SLICES < 0:
 # after the last change, but never longer than the cap after the first one.
 SYNC_CHANGES_QUIET_SECONDS = env.float("SYNC_CHANGES_QUIET_SECONDS", default=3.0)
 SYNC_CHANGES_CAP_SECONDS = env.float("SYNC_CHANGES_CAP_SECONDS", default=30.0)
+# The preview page (sync/views_preview.py) plans a catalog of up to this many products in the
+# request (about a second at 2,000); a larger one is planned by a task in the slow lane while the
+# page shows its progress (a 100k plan takes about 25 s, against gunicorn's 60 s timeout).
+PREVIEW_INLINE_MAX_PRODUCTS = env.int("PREVIEW_INLINE_MAX_PRODUCTS", default=2_000)
+# A preview task that wrote no progress for this long has lost its worker: the page says so.
+PREVIEW_STALL_SECONDS = env.int("PREVIEW_STALL_SECONDS", default=600)
 
 # Image memory the publisher's photo threads may hold at once, in MB (estimated from each image's
 # header before it is decoded, sync/publish/pipeline.py): a catalog of huge photos waits its turn

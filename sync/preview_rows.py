@@ -157,11 +157,10 @@ def rows(items, category_names, *, preview_url: str, user, evotor_pictures=None)
     ]
 
 
-def section_rows(plan, items, category_names, *, limit: int, preview_url: str, user):
-    """A section's first `limit` rows (a product with variants is one row, sync/preview_variants.py)
-    and whether there are more."""
-    units = preview_variants.units(plan, items)
-    shown = [item for unit in units[:limit] for item in unit]
+def unit_rows(plan, units, category_names, *, preview_url: str, user) -> list:
+    """The rows of a section's `units` (sync.preview_variants.units: a product with variants is
+    one unit, so one row listing its variants; any other item a row of its own)."""
+    shown = [item for unit in units for item in unit]
     made = rows(
         shown,
         category_names,
@@ -169,23 +168,7 @@ def section_rows(plan, items, category_names, *, limit: int, preview_url: str, u
         user=user,
         evotor_pictures=plan.evotor_pictures,
     )
-    return preview_variants.grouped(plan, made), len(units) > limit
-
-
-def page_rows(plan, items, category_names, *, page_number, per_page: int, preview_url, user):
-    """One page of a section's rows, a product with variants counting as one row: (page, rows)."""
-    from django.core.paginator import Paginator
-
-    page = Paginator(preview_variants.units(plan, items), per_page).get_page(page_number)
-    shown = [item for unit in page.object_list for item in unit]
-    made = rows(
-        shown,
-        category_names,
-        preview_url=preview_url,
-        user=user,
-        evotor_pictures=plan.evotor_pictures,
-    )
-    return page, preview_variants.grouped(plan, made)
+    return preview_variants.grouped(plan, made)
 
 
 def extras_pending(user) -> int:

@@ -81,3 +81,16 @@ def publish_changes_sweep() -> int:
     from sync.debounce import changes_sweep
 
     return changes_sweep()
+
+
+def compute_preview(user_id: int, preview_id: int) -> dict:
+    """Compute a merchant's preview for the page (sync/preview_jobs.py): a whole-catalog plan,
+    written nowhere but in the preview. Safe to run twice: a preview no longer queued is left
+    alone."""
+    from accounts.models import User
+    from sync.preview_jobs import preview_compute
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return {"status": "skipped", "reason": "no such active user"}
+    return {"status": str(preview_compute(user=user, preview_id=preview_id))}

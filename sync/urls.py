@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("sync-now", views.sync_now, name="sync_now"),
     path("preview", views_preview.preview, name="preview"),
+    path("preview/again", views_preview.preview_again, name="preview_again"),
+    path("preview/<int:pk>/progress", views_preview.preview_progress, name="preview_progress"),
     path("publish", views_preview.publish, name="publish"),
     path(
         "preview/evotor-photo/<str:store_id>/<str:product_id>/<str:image_id>",

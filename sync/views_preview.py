@@ -3,9 +3,14 @@
 A merchant's first publish always goes through here (docs/contracts/competitors.md §4.2: nobody else shows a
 diff before writing). The plan comes from the engine (`sync.plan.preview.sync_run_preview`) and is built
 from the cached catalogs (plus, for at most 200 new products whose only photo is Evotor's, a
-bounded read of Evotor's image lists), so the page stays reasonably quick; for big catalogs it
-lists the counts and the first few items of each action, with a paginated "show all" per action.
+bounded read of Evotor's image lists). It is computed in the request for a small catalog and by
+a task for a large one, the page showing its progress meanwhile, and kept until what it was
+computed from changes (sync/preview_jobs.py); the pages read the kept result (the counts, the
+first few items of each action, a paginated "show all" per action: sync/preview_store.py).
 New items whose Evotor photo is still unknown are announced as "checked at publish".
+
+"Publish" carries what its preview was computed from: if the catalogs or settings changed since,
+nothing is published and the preview is shown as it is now.
 
 When the removal guard would hold the run, "Publish" carries a required tick confirming the
 number of removals shown; the run then goes through unless its plan removes more by then.
@@ -13,9 +18,15 @@ number of removals shown; the run then goes through unless its plan removes more
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,10 +36,11 @@ from django.views.decorators.http import require_GET, require_POST
 from sync import preview_rows, selectors
 from sync.models import RunTrigger
 from sync.preview_pictures import evotor_photo_thumbnail
+from sync.preview_store import CHUNK_ITEMS, FIRST_ITEMS, FLAGGED
 from sync.views import url_or_empty
 
-ITEMS_PER_ACTION = 10
-ITEMS_PER_PAGE = 50
+ITEMS_PER_ACTION = FIRST_ITEMS
+ITEMS_PER_PAGE = CHUNK_ITEMS  # a "show all" page reads one kept chunk
 
 ACTION_SECTIONS = (
     ("create", gettext_lazy("New items"), gettext_lazy("Created in VK.")),
@@ -56,23 +68,37 @@ ACTION_LABELS = {key: label for key, label, _help in ACTION_SECTIONS}
 @login_required
 @require_GET
 def preview(request: HttpRequest) -> HttpResponse:
-    from catalog.filters import enabled_store_ids
-    from sync.plan.preview import sync_run_preview
+    """The preview: the kept result when it is current, else computed again (in the request
+    for a small catalog, by a task for a large one, the page showing its progress)."""
+    from sync.preview_jobs import catalog_size, planned_inline, preview_current
 
     user = request.user
-    plan = sync_run_preview(user=user)
-    preview_url = reverse("sync:preview")
-    names = preview_rows.category_names(user, plan)
     action = request.GET.get("action") or ""
-    if action not in ACTION_LABELS and action != "flagged":
+    if action not in ACTION_LABELS and action != FLAGGED:
         action = ""
+    # A small catalog is planned again at every visit of the preview itself, as it always
+    # was; its "show all" pages, and every page of a large one, read the kept result.
+    again = not action and planned_inline(catalog_size(user))
+    kept = preview_current(user, again=again)
+    if not kept.is_ready:
+        return render(request, "sync/preview_progress.html", progress_context(kept))
+    return _result_page(request, kept, action=action)
 
+
+def _result_page(request: HttpRequest, kept, *, action: str) -> HttpResponse:
+    from catalog.filters import enabled_store_ids
     from sync.lifecycle import category_refusal
+    from sync.preview_store import PreviewSection, first_items, preview_summary
 
+    user = request.user
+    plan = preview_summary(kept)
+    preview_url = reverse("sync:preview")
     connections = {c.vendor: c for c in selectors.connection_statuses(user)}
     context = {
         "plan": plan,
         "counts": plan.counts,
+        "preview": kept,
+        "preview_inline_max": settings.PREVIEW_INLINE_MAX_PRODUCTS,
         "vk_connected": connections["vk"].connected,
         "vk_url": url_or_empty("connections:vk"),
         "category_refusal": category_refusal(user),
@@ -85,68 +111,129 @@ def preview(request: HttpRequest) -> HttpResponse:
         "active_run": selectors.run_marked_active(user),
         "action": action,
         "removal_percent": round(100 * plan.removals / plan.published) if plan.published else 0,
-        "extras_pending": preview_rows.extras_pending(user),
+        "extras_pending": plan.extras_pending,
     }
     if action:
-        if action == "flagged":
-            chosen = plan.flagged
-            title = _("Not sent to VK")
-        else:
-            chosen = [i for i in plan.items if i.action == action and not i.skipped]
-            title = ACTION_LABELS[action]
+        title = _("Not sent to VK") if action == FLAGGED else ACTION_LABELS[action]
         # Paginated by rows: a product with variants is one row (sync/preview_variants.py).
-        page, page_rows = preview_rows.page_rows(
-            plan,
-            chosen,
-            names,
-            page_number=request.GET.get("page"),
-            per_page=ITEMS_PER_PAGE,
-            preview_url=preview_url,
-            user=user,
-        )
+        chosen = PreviewSection(kept, action, plan.section_rows.get(action, 0))
+        page = Paginator(chosen, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+        units = list(page.object_list)
+        names = _category_names(user, plan, [item for unit in units for item in unit])
         context.update(
-            {"page": page, "section_title": title, "rows": page_rows, "item_count": len(chosen)}
+            {
+                "page": page,
+                "section_title": title,
+                "rows": preview_rows.unit_rows(
+                    plan, units, names, preview_url=preview_url, user=user
+                ),
+                "item_count": plan.sections.get(action, 0),
+            }
         )
         return render(request, "sync/preview_action.html", context)
 
+    firsts = first_items(kept)
+    names = _category_names(
+        user, plan, [item for units in firsts.values() for unit in units for item in unit]
+    )
     sections = []
     for key, label, help_text in ACTION_SECTIONS:
-        items = [i for i in plan.items if i.action == key and not i.skipped]
-        if items:
-            rows, more = preview_rows.section_rows(
-                plan, items, names, limit=ITEMS_PER_ACTION, preview_url=preview_url, user=user
+        count = plan.sections.get(key, 0)
+        if count:
+            rows = preview_rows.unit_rows(
+                plan, firsts[key][:ITEMS_PER_ACTION], names, preview_url=preview_url, user=user
             )
             sections.append(
                 {
                     "key": key,
                     "label": label,
                     "help": help_text,
-                    "count": len(items),
+                    "count": count,
                     "rows": rows,
-                    "more": more,
+                    "more": plan.section_rows.get(key, 0) > ITEMS_PER_ACTION,
                 }
             )
-    flagged = plan.flagged
-    flagged_rows, flagged_more = preview_rows.section_rows(
-        plan, flagged, names, limit=ITEMS_PER_ACTION, preview_url=preview_url, user=user
-    )
+    flagged = firsts[FLAGGED]
+    flagged_count = plan.sections.get(FLAGGED, 0)
     context.update(
         {
             "sections": sections,
-            "flagged_count": len(flagged),
-            "flagged_rows": flagged_rows,
-            "flagged_more": flagged_more,
-            "photos_missing": any("no_photo" in item.flags for item in flagged),
+            "flagged_count": flagged_count,
+            "flagged_rows": preview_rows.unit_rows(
+                plan, flagged[:ITEMS_PER_ACTION], names, preview_url=preview_url, user=user
+            ),
+            "flagged_more": plan.section_rows.get(FLAGGED, 0) > ITEMS_PER_ACTION,
+            "photos_missing": plan.photos_missing,
             "albums_new": [a for a in plan.albums_to_create if not a.adopt_vk_album_id],
             "albums_adopted": [a for a in plan.albums_to_create if a.adopt_vk_album_id],
             "vk_catalog_read": _vk_catalog_read(user),
             "vk_read_at": _vk_read_at(user),
             "kept_rows": preview_rows.kept_rows(plan.kept_in_vk[:ITEMS_PER_ACTION]),
-            "kept_more": len(plan.kept_in_vk) - ITEMS_PER_ACTION,
-            "overwritten_count": len(plan.vk_edits_overwritten),
+            "kept_more": plan.counts["kept_in_vk"] - ITEMS_PER_ACTION,
+            "overwritten_count": plan.counts["vk_edits_overwritten"],
         }
     )
     return render(request, "sync/preview.html", context)
+
+
+def _category_names(user, plan, items) -> dict[int, str]:
+    """VK's category names, read only when an item on the page changes its category."""
+    if not plan.category_changes:
+        return {}
+    return preview_rows.category_names(user, SimpleNamespace(items=items))
+
+
+def progress_context(kept) -> dict:
+    from sync.preview_jobs import STAGE_LABELS
+
+    return {
+        "preview": kept,
+        "stage_label": STAGE_LABELS.get(kept.stage, ""),
+    }
+
+
+@never_cache
+@login_required
+@require_GET
+def preview_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of a preview being computed: its HTML to htmx's poll (the whole page
+    again once it is ready), `{"status", "done", "total", ...}` as JSON to anything else.
+    Another merchant's preview is a 404."""
+    from evosync.polling import poll_answer
+    from evosync.runs import run_close_if_dead
+    from sync.models import PlanPreview
+
+    kept = get_object_or_404(PlanPreview, pk=pk, user=request.user)
+    if kept.is_active:
+        run_close_if_dead(kept)
+        kept.refresh_from_db()
+    html = render_to_string(
+        "sync/includes/preview_progress.html", progress_context(kept), request=request
+    )
+    if request.htmx:
+        return poll_answer(request, html, done=not kept.is_active)
+    return JsonResponse(
+        {
+            "status": kept.status,
+            "ready": kept.is_ready,
+            "done": kept.done,
+            "total": kept.total,
+            "percent": kept.progress_percent,
+            "stage": kept.stage,
+            "error": kept.error,
+            "html": html,
+        }
+    )
+
+
+@login_required
+@require_POST
+def preview_again(request: HttpRequest) -> HttpResponse:
+    """Compute the preview again now (after a failure, or to be sure it is current)."""
+    from sync.preview_jobs import preview_current
+
+    preview_current(request.user, again=True)
+    return redirect("sync:preview")
 
 
 @login_required
@@ -177,8 +264,21 @@ def _vk_catalog_read(user) -> bool:
 def publish(request: HttpRequest) -> HttpResponse:
     """The preview's "Publish": queue a run now (the first one, or any manual one). When the
     preview announced the removal guard, the merchant's tick confirms the removals shown."""
+    from sync.preview_jobs import preview_source_key
     from sync.views import start_run_and_answer
 
+    seen = request.POST.get("preview_key")
+    if seen is not None and seen != preview_source_key(request.user):
+        # The form carries what its preview was computed from: something changed since, so
+        # what would be published is not what the merchant saw. The preview is computed again.
+        messages.warning(
+            request,
+            _(
+                "Your catalog or settings changed after this preview was made, so nothing was "
+                "published. Here is the preview as it is now: check it and publish again."
+            ),
+        )
+        return redirect("sync:preview")
     return start_run_and_answer(
         request,
         trigger=RunTrigger.MANUAL,
@@ -193,9 +293,6 @@ def publish(request: HttpRequest) -> HttpResponse:
 def adoption_answer(request: HttpRequest, store_id: str, product_id: str) -> HttpResponse:
     """The merchant's answer about a VK item that may be this product: "the same" adopts it,
     "different" creates a new item. Another merchant's product or VK item is a 404."""
-    from django.contrib import messages
-    from django.shortcuts import redirect
-
     from sync.adoptions import AdoptionNotFound, adoption_decide
     from sync.models import AdoptionVerdict
 

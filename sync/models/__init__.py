@@ -7,6 +7,7 @@ from sync.models.changes import PublishDue
 from sync.models.links import AlbumLink, ItemLink, LinkState
 from sync.models.locks import SyncLock
 from sync.models.photos import PHOTOS_PER_PRODUCT, PhotoEntity, ProductPhoto
+from sync.models.previews import PlanPreview, PlanPreviewChunk, PreviewStatus
 from sync.models.runs import (
     RunAction,
     RunItemStatus,
@@ -37,6 +38,9 @@ __all__ = [
     "LinkState",
     "OutOfStockPolicy",
     "PhotoEntity",
+    "PlanPreview",
+    "PlanPreviewChunk",
+    "PreviewStatus",
     "PriceRounding",
     "ProductPhoto",
     "PublishDue",

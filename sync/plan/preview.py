@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.utils import timezone
@@ -23,6 +24,13 @@ from vk_catalog.services import VkCatalogUnavailable, vk_catalog_refresh_for_use
 logger = logging.getLogger(__name__)
 
 VK_CACHE_FRESH_SECONDS = 600
+
+# The stages of `sync_run_preview`, in order (the preview task's progress names them).
+STAGE_CATALOG = "catalog"  # reading the catalogs and links from the database
+STAGE_VK = "vk"  # reading the VK Market again, before a first publish, when the copy is old
+STAGE_PHOTOS = "photos"  # asking Evotor for the pictures of a few new products
+STAGE_PLAN = "plan"  # comparing: the plan itself
+STAGES = (STAGE_CATALOG, STAGE_VK, STAGE_PHOTOS, STAGE_PLAN)
 
 
 def _refresh_vk_cache_if_stale(user) -> None:
@@ -64,19 +72,27 @@ def _peek_evotor_images(user, inputs: Inputs) -> dict[tuple[str, str], int]:
     return {key: count for key, (_note, count) in seen.items()}
 
 
-def sync_run_preview(*, user) -> Plan:
+def sync_run_preview(*, user, progress: Callable[[str], None] | None = None) -> Plan:
     """The plan of the next run: no VK write, nothing written here.
 
     Built from the cached catalogs; before the first publish the VK catalog cache is refreshed
     first when it is older than a few minutes, so the adoptions shown are VK's current items.
     For new items with no photo but Evotor's, Evotor's image list is read (a bounded number,
     see `_peek_evotor_images`); the rest are `Plan.photo_unchecked`.
+
+    `progress(stage)` is told as each of `STAGES` begins (a stage with nothing to do is still
+    told, so a progress bar counts every stage once).
     """
+    step = progress or (lambda _stage: None)
+    step(STAGE_CATALOG)
     inputs = load_inputs(user)
     unlinked = inputs.has_unlinked_products()
+    step(STAGE_VK)
     if unlinked and inputs.sync_settings.first_published_at is None:
         _refresh_vk_cache_if_stale(user)
+    step(STAGE_PHOTOS)
     pictures = _peek_evotor_images(user, inputs) if unlinked else {}
+    step(STAGE_PLAN)
     vk_items = cached_vk_items(user) if unlinked else None
     vk_albums = cached_vk_albums(user) if unlinked else []
     plan = plan_from_inputs(inputs, vk_items=vk_items, vk_albums=vk_albums)
