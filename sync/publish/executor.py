@@ -108,6 +108,8 @@ class Executor:
     # --- entry point ----------------------------------------------------------------------------
     def run(self) -> None:
         try:
+            # The first photos get ready while the albums and links are made (issue 11).
+            self.photos.prepare_ahead(item for item in self.plan.items if _needs_photo(item))
             self.albums.apply(
                 self.plan, send=self._send_or_stop, max_calls=self.transport.max_calls
             )
@@ -134,9 +136,7 @@ class Executor:
             if item.action == RunAction.ADOPT:
                 links.adopt(link, item.adopt_from, managed_albums=self.albums.managed_ids())
                 link.save()
-            if item.action == RunAction.CREATE or (
-                item.photo is not None and not item.restore_deleted
-            ):
+            if _needs_photo(item):
                 job.needs_photo = True
                 self.photos.add(job)
             elif (
@@ -295,3 +295,11 @@ class Executor:
             self.photos.refuse_bulk()
         elif not isinstance(error, NotSentError | UnknownOutcomeError):
             self.stop.note(error)
+
+
+def _needs_photo(item) -> bool:
+    """A plan item whose request carries a photo upload: every new item, and a changed photo
+    (a restored item keeps its own)."""
+    return not item.skipped and (
+        item.action == RunAction.CREATE or (item.photo is not None and not item.restore_deleted)
+    )

@@ -25,6 +25,7 @@ import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import islice
 
 from connections.vk_errors import VkApiError, VkUploadUrlRefused
 from sync.publish import photo_prep
@@ -85,6 +86,7 @@ class PhotoPipeline:
         self.url_requested = False  # a fetch is in a request on its way
         self.urls_refused = 0  # URLs dropped because VK refused an upload or a save from them
         self._jpegs: dict[str, bytes] = {}  # normalized fallback photos, by fingerprint
+        self._ahead: dict[tuple[str, str], Future] = {}  # prepare_ahead's work, by item key
 
     # --- state --------------------------------------------------------------------------------
     def has_work(self) -> bool:
@@ -174,6 +176,18 @@ class PhotoPipeline:
         self.ready.clear()
 
     # --- moving jobs --------------------------------------------------------------------------
+    def prepare_ahead(self, items) -> None:
+        """Start preparing the first photos (in plan order) before their jobs exist, so the
+        pool works while the run creates its albums and links instead of after; a job added
+        later for one of these items takes its photo from here."""
+        for item in islice(items, PREP_WINDOW):
+            self._ahead[item.key] = self._prepare(item)
+
+    def _prepare(self, item) -> Future:
+        return self.pool.submit(
+            photo_prep.prepare_photo, item, self.evotor, self._jpegs, self.budget
+        )
+
     def add(self, job: Job) -> None:
         self.to_prep.append(job)
 
@@ -209,9 +223,7 @@ class PhotoPipeline:
 
         while self.to_prep and self._in_window() < PREP_WINDOW:
             job = self.to_prep.popleft()
-            job.prep = self.pool.submit(
-                photo_prep.prepare_photo, job.item, self.evotor, self._jpegs, self.budget
-            )
+            job.prep = self._ahead.pop(job.item.key, None) or self._prepare(job.item)
             self.prepping.append(job)
 
         self._make_groups()
