@@ -194,16 +194,23 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
 
     before = sandbox.control("vk", "stats")
     refusals_before = _Refusals.count
-    sandbox_cpu = sandbox.cpu_seconds()
+    sandbox_cpu = sandbox_cpu_started = sandbox.cpu_seconds()
     cpu_started = time.process_time()
     started = time.monotonic()
     last = [0.0]
     planned: list[tuple[float, float]] = []  # (wall, this process's CPU) when the plan was made
+    # (wall, client requests) at the last answer of the main publish: progress is reported
+    # after each of its requests, not after those of the extra-photo step that follows it.
+    applied = [(0.0, 0)]
+    applied_cpu = [(0.0, 0.0)]  # (this process's CPU, the sandboxes' CPU) at that moment
 
     def progress(run):
         now = time.monotonic()
         if not planned and run.status == "running":
             planned.append((now, time.process_time()))
+        if run.status == "running":
+            applied[0] = (now, run.vk_requests)
+            applied_cpu[0] = (time.process_time(), sandbox.cpu_seconds())
         if now - last[0] > 15:
             last[0] = now
             print(
@@ -220,6 +227,10 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
     plan_wall, plan_cpu = planned[0] if planned else (time.monotonic(), time.process_time())
     plan_wall -= started
     plan_cpu -= cpu_started
+    main_wall, main_requests = applied[0]
+    main_wall = max(0.0, main_wall - started)
+    main_cpu = applied_cpu[0][0] - cpu_started - plan_cpu
+    main_sandbox_cpu = applied_cpu[0][1] - sandbox_cpu_started
     photos = run.created + run.updated
     after = sandbox.control("vk", "stats")
     requests = sum(after["requests_by_method"].values()) - sum(
@@ -248,6 +259,16 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
         "plan_seconds": round(plan_wall, 1),
         "apply_seconds": round(wall - plan_wall, 1),
         "items_per_second_applying": round(photos / max(0.001, wall - plan_wall), 1),
+        # The main publish (planning included) and the step after it that sends the extra
+        # photos (sync/publish/extra_photos.py): wall and client requests of each.
+        "main_publish_seconds": round(main_wall, 1),
+        "main_publish_requests": main_requests,
+        "after_main_seconds": round(wall - main_wall, 1),
+        "after_main_requests": run.vk_requests - main_requests,
+        "main_publish_cpu_ms_per_item": {
+            "publisher": round(1000 * main_cpu / max(1, photos), 2),
+            "sandbox": round(1000 * main_sandbox_cpu / max(1, photos), 2),
+        },
         "publisher_cpu_seconds": round(cpu, 1),
         "publisher_plan_cpu_seconds": round(plan_cpu, 1),
         "publisher_cpu_ms_per_item": round(1000 * (cpu - plan_cpu) / max(1, photos), 2),
@@ -366,6 +387,10 @@ def main(argv: list[str]) -> int:
 
     from catalog.services import catalog_refresh_for_user
 
+    # DEBUG=true is needed to start without production secrets, but with it Django keeps every
+    # statement with its parameters (bench/catalog_refresh.py): a worker publishes with DEBUG
+    # off, and so does the measurement.
+    settings.DEBUG = False
     if args.margin is None:
         args.margin = float(settings.VK_RATE_LIMIT_MARGIN)
     settings.VK_RATE_LIMIT_MARGIN = args.margin
@@ -479,6 +504,11 @@ def main(argv: list[str]) -> int:
                     full["sandbox_requests"] * (1 + args.margin) / args.rps, 1
                 )
                 full["time_ratio"] = round(full["wall_seconds"] / full["rate_bound_seconds"], 3)
+                full["main_publish_time_ratio"] = round(
+                    full["main_publish_seconds"]
+                    / max(0.001, full["main_publish_requests"] / args.rps),
+                    3,
+                )
                 runs.append(full)
                 print(json.dumps(full, ensure_ascii=False), flush=True)
             results["full"] = runs

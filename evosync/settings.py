@@ -420,9 +420,13 @@ EVOTOR_WEBHOOK_BASIC_AUTH = env("EVOTOR_WEBHOOK_BASIC_AUTH", default="")
 # At most VK_REQUESTS_PER_SECOND requests of one token leave in any window of 1 s × (1 + margin),
 # each counted from when it was written to the network (not from when it was allowed to go), so
 # a busy host cannot squeeze a 4th into VK's second. The margin is how much longer one request
-# may take to reach VK than another before VK counts 4 in its second: 0.07 (70 ms) keeps
-# publishing within 7 % of VK's ceiling; raise it on a congested network.
-VK_RATE_LIMIT_MARGIN = env.float("VK_RATE_LIMIT_MARGIN", default=0.07)
+# may take to reach VK than another before VK counts 4 in its second (one-way network jitter;
+# a stall on our side is already in the log): 0.03 (30 ms) is several times the jitter of a
+# path to VK from a host in Russia, and costs publishing 3 % of VK's ceiling (0.07 until the
+# log counted writes; docs/benchmarks.md, issue 11). A rarer delay (a lost packet resent
+# after 200 ms or more) is beyond any margin: VK's error 6 is retried and counted on the run
+# (`vk_rate_refusals`); raise the margin where a run shows refusals.
+VK_RATE_LIMIT_MARGIN = env.float("VK_RATE_LIMIT_MARGIN", default=0.03)
 
 # --- Accounts: e-mails anybody can trigger (accounts.services.public_email_allowed) ------------
 # "Send the link again" and "Forgot password" e-mail an address at most once per this many

@@ -110,6 +110,11 @@ class Executor:
     # --- entry point ----------------------------------------------------------------------------
     def run(self) -> None:
         try:
+            # The first photos get ready while the albums and links are made (issue 11).
+            ahead = [item for item in self.plan.items if _needs_photo(item)]
+            if any(item.action == RunAction.CREATE for item in ahead):
+                self.photos.merchant_extras = merchant_extras(self.run_row.user)
+            self.photos.prepare_ahead(ahead)
             self.albums.apply(
                 self.plan, send=self._send_or_stop, max_calls=self.transport.max_calls
             )
@@ -136,9 +141,7 @@ class Executor:
             if item.action == RunAction.ADOPT:
                 links.adopt(link, item.adopt_from, managed_albums=self.albums.managed_ids())
                 link.save()
-            if item.action == RunAction.CREATE or (
-                item.photo is not None and not item.restore_deleted
-            ):
+            if _needs_photo(item):
                 job.needs_photo = True
                 if item.action == RunAction.CREATE:
                     self._plan_extras(job)
@@ -314,3 +317,11 @@ class Executor:
             self.photos.refuse_bulk()
         elif not isinstance(error, NotSentError | UnknownOutcomeError):
             self.stop.note(error)
+
+
+def _needs_photo(item) -> bool:
+    """A plan item whose request carries a photo upload: every new item, and a changed photo
+    (a restored item keeps its own)."""
+    return not item.skipped and (
+        item.action == RunAction.CREATE or (item.photo is not None and not item.restore_deleted)
+    )

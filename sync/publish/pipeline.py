@@ -28,8 +28,10 @@ import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import islice
 
 from connections.vk_errors import VkApiError, VkUploadUrlRefused
+from sync.models import RunAction
 from sync.plan.photos import MAX_EXTRA_PHOTOS
 from sync.publish import item_photos, photo_prep
 from sync.publish.photo_prep import MemoryBudget
@@ -109,6 +111,7 @@ class PhotoPipeline:
         self.url_requested = False  # a fetch is in a request on its way
         self.urls_refused = 0  # URLs dropped because VK refused an upload or a save from them
         self._jpegs: dict[str, bytes] = {}  # normalized fallback photos, by fingerprint
+        self._ahead: dict[tuple[str, str], Future] = {}  # prepare_ahead's work, by item key
 
     # --- state --------------------------------------------------------------------------------
     def has_work(self) -> bool:
@@ -200,6 +203,29 @@ class PhotoPipeline:
         self.ready.clear()
 
     # --- moving jobs --------------------------------------------------------------------------
+    def prepare_ahead(self, items) -> None:
+        """Start preparing the first photos (in plan order) before their jobs exist, so the
+        pool works while the run creates its albums and links instead of after; a job added
+        later for one of these items takes its photo from here."""
+        for item in islice(items, PREP_WINDOW):
+            # A new item's extras go with it; before its link is at hand Evotor's image list
+            # decides them (extras=None), as for a link whose pictures were never looked at.
+            self._ahead[item.key] = self._prepare(
+                item, with_extras=item.action == RunAction.CREATE, extras=None
+            )
+
+    def _prepare(self, item, *, with_extras: bool, extras) -> Future:
+        return self.pool.submit(
+            item_photos.prepare_item_photos,
+            item,
+            self.evotor,
+            self._jpegs,
+            self.budget,
+            with_extras=with_extras and self.bulk,
+            extras=extras,
+            merchant_extras=(self.merchant_extras or {}).get(item.key, ()),
+        )
+
     def add(self, job: Job) -> None:
         self.to_prep.append(job)
 
@@ -242,15 +268,8 @@ class PhotoPipeline:
 
         while self.to_prep and self._in_window() < PREP_WINDOW:
             job = self.to_prep.popleft()
-            job.prep = self.pool.submit(
-                item_photos.prepare_item_photos,
-                job.item,
-                self.evotor,
-                self._jpegs,
-                self.budget,
-                with_extras=job.with_extras and self.bulk,
-                extras=job.extras,
-                merchant_extras=(self.merchant_extras or {}).get(job.item.key, ()),
+            job.prep = self._ahead.pop(job.item.key, None) or self._prepare(
+                job.item, with_extras=job.with_extras, extras=job.extras
             )
             self.prepping.append(job)
 

@@ -3,10 +3,15 @@ market.saveProductPhotoBulk chained to their market.add calls in the same `execu
 URL serves the run while VK takes it. The requests of a publish are the same on a busy host as
 on a quiet one, and where VK refuses bulk or a URL the run still publishes every item once."""
 
+import threading
+from collections import Counter
+
 import pytest
 
 from bench.cpuload import cpu_load
 from sync.models import ItemLink, LinkState, RunStatus
+from sync.publish import photo_prep
+from sync.publish.albums import Albums
 
 # 45 products in 2 albums: market.get + market.getAlbums (a first publish reads the community),
 # 1 request of 2 addAlbum, 1 for the upload URL, 9 photo groups of 5 in 3 requests (4 + 4 + 1
@@ -138,3 +143,36 @@ def test_every_call_the_publisher_sent_matches_vks_schema(shop45):
         if method != "execute":
             problems += vk_schema.parameter_problems(method, params)
     assert problems == []
+
+
+def test_the_first_photos_get_ready_while_the_albums_are_made(shop45, monkeypatch):
+    """Photo work starts before the run's first addAlbum request, not after the albums and
+    links are made; a photo prepared ahead is not prepared again for its job."""
+    shop = shop45
+    prepared: list = []
+    started = threading.Event()
+    prepare = photo_prep.prepare_photo
+
+    def recorded(item, *args):
+        prepared.append(item.key)
+        started.set()
+        return prepare(item, *args)
+
+    monkeypatch.setattr(photo_prep, "prepare_photo", recorded)
+    apply = Albums.apply
+    seen_before_albums = []
+
+    def albums_after_a_photo_started(self, *args, **kwargs):
+        # Without the photos prepared ahead nothing sets the event here: 10 s, then False.
+        seen_before_albums.append(started.wait(timeout=10))
+        return apply(self, *args, **kwargs)
+
+    monkeypatch.setattr(Albums, "apply", albums_after_a_photo_started)
+
+    run = shop.sync()
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert seen_before_albums == [True]
+    assert len(prepared) == PRODUCTS and set(Counter(prepared).values()) == {1}
+    assert sum(requests_by_method(shop).values()) == REQUESTS
+    assert_every_item_once(shop)

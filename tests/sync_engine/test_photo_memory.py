@@ -115,8 +115,8 @@ def test_concurrent_decodes_stay_within_the_memory_budget(shop, settings, monkey
         data = png_bytes((500, 500), color=(n * 20, 100, 50))
         give_image(shop, key, data, (500, 500))
     per_photo = working_memory(png_bytes((500, 500)))
-    settings.SYNC_PHOTO_MEMORY_MB = 8
-    assert (8 * 1024 * 1024) // per_photo == 2  # room for two photos, not three
+    settings.SYNC_PHOTO_MEMORY_MB = 5
+    assert (5 * 1024 * 1024) // per_photo == 2  # room for two photos, not three
     CountingBudget.made = []
     monkeypatch.setattr(photo_prep, "MemoryBudget", CountingBudget)
     normalize = photo_prep.normalize_product_image

@@ -39,7 +39,7 @@ def test_a_bulk_upload_is_saved_as_one_photo_per_file_in_order(vk, vk_client, gr
     vk_schema.validate_response("market.saveProductPhotoBulk", body)
     photo_ids = [entry["photo_id"] for entry in body["response"]]
     assert len(set(photo_ids)) == 3
-    # Each photo is the file in its place: sizes come from the upload, all 800×800 here,
+    # Each photo is the file in its place: sizes come from the upload, all 500×500 here,
     # so tell them apart by their order of creation.
     assert photo_ids == sorted(photo_ids)
     assert all(vk.photo(photo_id)["owner_id"] == OWNER for photo_id in photo_ids)
