@@ -142,35 +142,45 @@ class EditWatch:
 
 
 def _task_rows(since: datetime, seen: dict) -> None:
+    """django-q2's rows of the tasks done since `since` (read every few seconds: it keeps only
+    the last `save_limit` successes); their `started` is when the task was queued."""
     from django_q.models import Task
 
-    for row in Task.objects.filter(stopped__gte=since).values(
-        "id", "func", "cluster", "started", "stopped", "success"
-    ):
+    for row in Task.objects.filter(stopped__gte=since).values("id", "started"):
         seen[row["id"]] = row
 
 
-def _lane_figures(tasks: dict, *, start: datetime, end: datetime, workers: dict) -> dict:
+def _lane_figures(task_log: Path, queued: dict, *, start: float, end: float, workers: dict) -> dict:
+    """Per lane: the seconds its tasks ran within [start, end] (bench/task_clock.py's record),
+    over workers × (end − start); per task function: count, mean run and queue-wait seconds."""
     from django.conf import settings
 
-    wall = (end - start).total_seconds()
+    rows = []
+    if task_log.exists():
+        for line in task_log.read_text(encoding="utf-8").splitlines():
+            task_id, func, cluster, ran_from, ran_until = json.loads(line)
+            if ran_from is not None and ran_until >= start:
+                rows.append((task_id, func, cluster, ran_from, ran_until))
+    wall = end - start
     out = {}
     for lane, cluster in (("fast", settings.Q_FAST_CLUSTER), ("slow", settings.Q_SLOW_CLUSTER)):
         busy, by_func = 0.0, {}
-        for row in tasks.values():
-            if row["cluster"] != cluster:
+        for task_id, func, task_cluster, ran_from, ran_until in rows:
+            if task_cluster != cluster:
                 continue
-            begin, stop = max(row["started"], start), min(row["stopped"], end)
-            seconds = max(0.0, (stop - begin).total_seconds())
-            busy += seconds
-            func = row["func"].rsplit(".", 1)[-1]
-            entry = by_func.setdefault(func, {"tasks": 0, "seconds": 0.0, "failed": 0})
+            busy += max(0.0, min(ran_until, end) - max(ran_from, start))
+            name = func.rsplit(".", 1)[-1]
+            entry = by_func.setdefault(name, {"tasks": 0, "run_seconds": 0.0, "waits": []})
             entry["tasks"] += 1
-            entry["seconds"] += (row["stopped"] - row["started"]).total_seconds()
-            entry["failed"] += 0 if row["success"] else 1
+            entry["run_seconds"] += ran_until - ran_from
+            row = queued.get(task_id)
+            if row is not None:
+                entry["waits"].append(max(0.0, ran_from - row["started"].timestamp()))
         for entry in by_func.values():
-            entry["mean_seconds"] = round(entry["seconds"] / max(1, entry["tasks"]), 3)
-            entry["seconds"] = round(entry["seconds"], 1)
+            entry["mean_run_seconds"] = round(entry["run_seconds"] / max(1, entry["tasks"]), 3)
+            entry["run_seconds"] = round(entry["run_seconds"], 1)
+            waits = entry.pop("waits")
+            entry["mean_queue_wait_seconds"] = round(statistics.fmean(waits), 2) if waits else None
         out[lane] = {
             "workers": workers[lane],
             "busy_worker_seconds": round(busy, 1),
@@ -204,11 +214,12 @@ def run_phase(ctx, *, intake: str, first_publish_user=None) -> dict:
     else:
         sandbox.control("evotor", "configure_push", url=None)
     python = sys.executable
-    lane_env = {"EVOTOR_INTAKE": intake, "Q_WORKERS": fast_workers}
-    procs.start(f"fast-{label}", [python, "manage.py", "qcluster"], **lane_env)
+    task_log = procs.workdir / f"tasks-{ctx.phase_number}.jsonl"
+    lane_env = {"EVOTOR_INTAKE": intake, "Q_WORKERS": fast_workers, "BENCH_TASK_LOG": task_log}
+    procs.start(f"fast-{label}", [python, "-m", "bench.task_clock"], **lane_env)
     procs.start(
         f"slow-{label}",
-        [python, "manage.py", "qcluster"],
+        [python, "-m", "bench.task_clock"],
         **lane_env,
         Q_CLUSTER_NAME="evosync-slow",
         Q_SLOW_WORKERS=args.slow_workers,
@@ -224,6 +235,7 @@ def run_phase(ctx, *, intake: str, first_publish_user=None) -> dict:
         first_run, _started = sync_run_request(user=first_publish_user, trigger="manual")
     start = timezone.now()
     started = time.monotonic()
+    start_epoch = time.time()
     total = int(args.rate * args.minutes)
     rng = random.Random(f"{args.seed}-{intake}-{bool(first_publish_user)}")
     tasks: dict = {}
@@ -256,7 +268,7 @@ def run_phase(ctx, *, intake: str, first_publish_user=None) -> dict:
                 time.sleep(min(0.5, max(0.0, due - time.monotonic())))
             position, item_id = ctx.products[rng.randrange(len(ctx.products))]
             pool.submit(change, number, rng.randrange(args.merchants), position, item_id)
-    end = timezone.now()
+    end_epoch = time.time()
     changes_seconds = time.monotonic() - started
     load_end = load_average()
     drain_until = time.monotonic() + args.drain
@@ -310,7 +322,7 @@ def run_phase(ctx, *, intake: str, first_publish_user=None) -> dict:
         "evotor_requests": sum(evotor.values()),
         "evotor_requests_by_kind": evotor,
         "evotor_requests_per_minute": round(sum(evotor.values()) * 60 / changes_seconds, 1),
-        "lanes": _lane_figures(tasks, start=start, end=end, workers=workers),
+        "lanes": _lane_figures(task_log, tasks, start=start_epoch, end=end_epoch, workers=workers),
     }
     if first is not None:
         result["first_publish"] = first
