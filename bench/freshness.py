@@ -155,12 +155,18 @@ def _lane_figures(task_log: Path, queued: dict, *, start: float, end: float, wor
     over workers × (end − start); per task function: count, mean run and queue-wait seconds."""
     from django.conf import settings
 
-    rows = []
+    latest: dict[str, list] = {}
     if task_log.exists():
         for line in task_log.read_text(encoding="utf-8").splitlines():
-            task_id, func, cluster, ran_from, ran_until = json.loads(line)
-            if ran_from is not None and ran_until >= start:
-                rows.append((task_id, func, cluster, ran_from, ran_until))
+            row = json.loads(line)
+            if row[4] is not None or row[0] not in latest:
+                latest[row[0]] = row
+    rows = []
+    for task_id, func, cluster, ran_from, ran_until in latest.values():
+        # Still running when read: it ran until now.
+        ran_until = time.time() if ran_until is None else ran_until
+        if ran_from is not None and ran_until >= start:
+            rows.append((task_id, func, cluster, ran_from, ran_until))
     wall = end - start
     out = {}
     for lane, cluster in (("fast", settings.Q_FAST_CLUSTER), ("slow", settings.Q_SLOW_CLUSTER)):
