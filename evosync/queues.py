@@ -50,6 +50,7 @@ TASK_LANES = {
     "sync.tasks.sync_user:evotor_change": FAST,
     # Targeted publishes of the changed products, debounced (sync/debounce.py), and their sweep.
     "sync.tasks.publish_changes": FAST,
+    "sync.tasks.publish_changes_dispatch": FAST,
     "sync.tasks.publish_changes_sweep": FAST,
     # Whole catalogs: reconciliation reads, first and full publishes, their fan-outs.
     "catalog.tasks.refresh_catalog_for_user": SLOW,

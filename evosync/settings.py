@@ -377,6 +377,9 @@ EVOTOR_PUSH_SECRET = env("EVOTOR_PUSH_SECRET", default="")
 EVOTOR_PUSH_SIGNATURE_HEADER = env("EVOTOR_PUSH_SIGNATURE_HEADER", default="X-Hub-Signature")
 EVOTOR_PUBLISHER_TOKEN = env("EVOTOR_PUBLISHER_TOKEN", default="")
 EVOTOR_EVENTS_INTERVAL_SECONDS = env.int("EVOTOR_EVENTS_INTERVAL_SECONDS", default=60)
+# Within each run of the events poller, read again every this many seconds until the next run
+# (webhooks.changes.evotor_events_poll_rounds); 0: once a run, a pulled change then waits 0–90 s.
+EVOTOR_EVENTS_POLL_SECONDS = env.int("EVOTOR_EVENTS_POLL_SECONDS", default=10)
 EVOTOR_POLL_INTERVAL_SECONDS = env.int("EVOTOR_POLL_INTERVAL_SECONDS", default=60)
 # With `poll` alone no picture event arrives: each whole run reads the image lists of
 # 1/EVOTOR_IMAGE_SCAN_SLICES of the published products (hourly runs, 24: each once a day;

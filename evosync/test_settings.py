@@ -36,3 +36,6 @@ ACCOUNTS_PUBLIC_EMAIL_INTERVAL_SECONDS = 0
 # Tasks run inline: a targeted publish must not wait out the production quiet period in every
 # test of a change; tests/sync_engine/test_targeted.py drives the debounce with its own clock.
 SYNC_CHANGES_QUIET_SECONDS = 0
+# The events poller reads once a run in tests; tests/sync_engine/test_freshness.py drives its
+# rounds with its own clock.
+EVOTOR_EVENTS_POLL_SECONDS = 0

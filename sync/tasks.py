@@ -76,6 +76,13 @@ def publish_changes(user_id: int) -> dict:
     return {"status": changes_publish_when_due(user=user)}
 
 
+def publish_changes_dispatch(token: str) -> int:
+    """Send each merchant's targeted publish when its changes are due (sync/debounce.py)."""
+    from sync.debounce import changes_dispatch
+
+    return changes_dispatch(token=token)
+
+
 def publish_changes_sweep() -> int:
     """Send again the targeted publishes whose task was lost (sync/debounce.py)."""
     from sync.debounce import changes_sweep

@@ -11,7 +11,8 @@ def process_evotor_change(change_id: int) -> str:
 
 
 def poll_evotor_events() -> dict:
-    """The events-API poller (pull intake); off unless EVOTOR_INTAKE has `pull`. Also sends
-    again the tasks of changes the broker lost."""
+    """The events-API poller (pull intake); off unless EVOTOR_INTAKE has `pull`. Reads every
+    EVOTOR_EVENTS_POLL_SECONDS until the next run (webhooks.changes.evotor_events_poll_rounds).
+    Also sends again the tasks of changes the broker lost."""
     changes.evotor_changes_retry_pending()
-    return changes.evotor_events_poll()
+    return changes.evotor_events_poll_rounds()

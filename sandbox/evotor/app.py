@@ -593,6 +593,8 @@ class EvotorSandbox:
         user_id: str = DEMO_USER_ID,
         photos_per_product: int | None = None,
         modification_groups: int = 0,
+        first_index: int = 0,
+        content_of: int | None = None,
     ) -> list[str]:
         """Replace the user's stores with `stores` generated ones of `products` products each;
         `photos_per_product` gives every product that many pictures (else a third have one,
@@ -600,14 +602,17 @@ class EvotorSandbox:
         in S, M and L each, that many modification groups (§5.3 of the Evotor notes).
 
         Products are derived from their position on demand (see generated.py); ids of store
-        number k are `7E57…` GUIDs. Returns the new store ids.
+        number k are `7E57…` GUIDs. The stores are numbered from `first_index`, so several
+        users can each have generated stores of their own (bench/freshness.py makes one per
+        merchant); `content_of` gives them the names, prices and stock of the store of that
+        number instead of their own. Returns the new store ids.
         """
         with self._lock:
             for store_id in [s.id for s in self._stores.values() if s.user_id == user_id]:
                 del self._stores[store_id]
             self._tokens.setdefault(DEMO_TOKEN, DEMO_USER_ID)
             created = []
-            for index in range(stores):
+            for index in range(first_index, first_index + stores):
                 store_id = f"20240101-7E57-{index:04X}-8000-{index:012X}"
                 catalog = GeneratedCatalog(
                     store_id=store_id,
@@ -616,6 +621,7 @@ class EvotorSandbox:
                     user_id=user_id,
                     photos_per_product=photos_per_product,
                     modification_groups=modification_groups,
+                    content_index=content_of,
                 )
                 store = StoreState(
                     id=store_id,
@@ -858,6 +864,7 @@ class EvotorSandbox:
         )
 
     def _image_file(self, image_id: str) -> _Response:
+        drawn = image_id  # what the picture is drawn from
         with self._lock:
             known = image_id in self._image_index
             if known:
@@ -874,10 +881,17 @@ class EvotorSandbox:
                             product_id = catalog.product_id(parsed[1])
                             images = store.images_for(product_id)
                             known = image_id in {image["id"] for image in images}
+                            if catalog.content_index != catalog.store_index:
+                                # A store with another's content shows that store's pictures.
+                                drawn = image_id.replace(
+                                    f"7e57{catalog.store_index:04x}",
+                                    f"7e57{catalog.content_index:04x}",
+                                    1,
+                                )
             own = self._image_files.get(image_id) if known else None
         if not known:
             raise _error(404, "not_found", "image not found")
-        data = own[0] if own else render_png(image_id)
+        data = own[0] if own else render_png(drawn)
         return _Response(200, data, [("Content-Type", "image/png")])
 
     @staticmethod

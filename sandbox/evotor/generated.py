@@ -55,6 +55,7 @@ class GeneratedCatalog:
         user_id: str,
         photos_per_product: int | None = None,
         modification_groups: int = 0,
+        content_index: int | None = None,
     ):
         self.photos_per_product = photos_per_product
         # The first 3 × this many products are modifications, three (S, M, L) a group
@@ -62,6 +63,9 @@ class GeneratedCatalog:
         self.modification_groups = max(0, min(modification_groups, products // MODIFICATIONS))
         self.store_id = store_id
         self.store_index = store_index
+        # Whose names, prices and stock the products take (the store's own by default): stores
+        # generated with the same content differ only by their ids (bench/freshness.py).
+        self.content_index = store_index if content_index is None else content_index
         self.count = products
         self.user_id = user_id
         self.group_count = min(1000, max(10, products // 100))
@@ -135,7 +139,7 @@ class GeneratedCatalog:
         return BASE_MS + 10 * 86_400_000 + n * 1000
 
     def product(self, n: int) -> dict:
-        h = mix(self.store_index * 1_000_003 + n)
+        h = mix(self.content_index * 1_000_003 + n)
         base, leaf = _NAMES[h % len(_NAMES)]
         brand = _BRANDS[(h >> 8) % len(_BRANDS)]
         low, high = leaf.price

@@ -32,7 +32,7 @@ import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -319,6 +319,38 @@ class VkSandbox:
                 )
             return count
 
+    def clone_group(self, source_group_id: int, group_id: int, name: str = "") -> int:
+        """A new community holding a copy of another's albums and items, with the same ids and
+        no photos, for benchmarks that need many published communities at once
+        (bench/freshness.py); its tokens are added apart. Returns how many items it holds."""
+        with self._lock:
+            source = self.api.groups[int(source_group_id)]
+            group = Group(
+                id=int(group_id),
+                name=name or f"club{group_id}",
+                screen_name=f"club{group_id}",
+                admins=set(source.admins),
+                next_album_id=source.next_album_id,
+                next_item_id=source.next_item_id,
+            )
+            for album in source.albums.values():
+                group.albums[album.id] = replace(
+                    album, owner_id=group.owner_id, photo_id=None, item_ids=list(album.item_ids)
+                )
+            for item in source.items.values():
+                group.items[item.id] = replace(
+                    item, owner_id=group.owner_id, main_photo_id=None, photo_ids=[]
+                )
+            self.api.groups[group.id] = group
+            return len(group.items)
+
+    def edits(self, start: int = 0) -> dict:
+        """The item edits from position `start` of the log: [time, group id, item id, price in
+        kopecks], and the position to ask from next."""
+        with self._lock:
+            log = self.api.edit_log
+            return {"edits": log[int(start) :], "next": len(log)}
+
     def items(self, group_id: int) -> list[dict]:
         """Every item of the community (removed ones too), as extended JSON."""
         with self._lock:
@@ -470,6 +502,8 @@ class VkSandbox:
         "edit_item",
         "add_album",
         "generate_items",
+        "clone_group",
+        "edits",
         "items",
         "albums",
         "photo",

@@ -352,6 +352,9 @@ class MarketApi:
         self.bulk_photos = True
         # Signs the upload server's answers (`meta`), so an edited one is refused.
         self.upload_secret = secrets.token_bytes(32)
+        # Every item market.edit changed: (time.time(), group id, item id, price in kopecks),
+        # so a benchmark can tell when a change reached VK (bench/freshness.py).
+        self.edit_log: list[tuple[float, int, int, int]] = []
 
     # --- helpers used by the app and the controls --------------------------------------------
 
@@ -750,6 +753,7 @@ class MarketApi:
         properties.check_grouped_edit(group, item, fields)
         self._apply(item, fields)
         properties.after_edit(group, item, fields)
+        self.edit_log.append((time.time(), group.id, item.id, item.price_kop))
         return 1
 
     def market_delete(self, token: Token, p: Params):

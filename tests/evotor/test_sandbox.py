@@ -111,6 +111,31 @@ def test_pages_hold_a_thousand_items_and_the_last_page_has_empty_paging(api, evo
     assert pages[-1]["paging"] == {}
 
 
+def test_generated_stores_can_be_numbered_and_share_another_store_s_content(api, evotor_sandbox):
+    (first,) = evotor_sandbox.generate(products=6, user_id="01-A", photos_per_product=1)
+    (second,) = evotor_sandbox.generate(
+        products=6, user_id="01-B", first_index=7, content_of=0, photos_per_product=1
+    )
+    (own,) = evotor_sandbox.generate(products=6, user_id="01-C", first_index=8)
+    assert len({first, second, own}) == 3
+    a, b, c = (evotor_sandbox.products(s) for s in (first, second, own))
+    assert [p["id"][:8] for p in b] == ["7e570007"] * 6
+    assert {p["id"] for p in a}.isdisjoint(p["id"] for p in b)
+    content = [(p["name"], p["price"], p.get("quantity")) for p in a]
+    assert [(p["name"], p["price"], p.get("quantity")) for p in b] == content
+    assert [(p["name"], p["price"]) for p in c] != [(n, pr) for n, pr, _q in content]
+
+    def picture(store, product):
+        (image,) = evotor_sandbox.images(store, product["id"])
+        url = f"{evotor_sandbox.public_url}/images/{image['id']}.png"
+        response = requests.get(url, timeout=5)
+        assert response.status_code == 200
+        return response.content
+
+    # The same picture too: a copy's photo is the one the store it copies shows.
+    assert picture(second, b[2]) == picture(first, a[2])
+
+
 def test_a_list_that_fits_one_page_has_empty_paging(api):
     assert api("/stores").json()["paging"] == {}
 

@@ -5,6 +5,7 @@ full refresh catching what every other path missed."""
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from catalog.changes import catalog_changes_read
 from catalog.models import CachedProduct, CatalogFreshness, DirtyProduct
@@ -12,7 +13,7 @@ from catalog.tasks import read_changes_all
 from connections.evotor_client import EvotorClient
 from sync.models import RunTrigger, SyncRun
 from webhooks import tasks as webhook_tasks
-from webhooks.changes import evotor_events_poll
+from webhooks.changes import POLLER_RUN_KEY, evotor_events_poll, evotor_events_poll_rounds
 from webhooks.models import ChangeOutcome, ChangeSource, EventsCursor, EvotorChange
 
 SECRET = "freshness-test-app-secret-0123456789abcdef"
@@ -120,6 +121,47 @@ def test_the_poller_reads_events_and_a_restart_neither_loses_nor_replays(pull, c
     assert cached_price(shop, "coffee") == 360
     assert EvotorChange.objects.filter(outcome=ChangeOutcome.APPLIED).count() == 2
     assert shop.vk_item("coffee")["price"]["amount"] == "36000"
+
+
+def test_a_poller_run_reads_again_every_few_seconds_until_a_newer_run_takes_over(
+    pull, settings, committed
+):
+    shop = pull
+    settings.EVOTOR_EVENTS_POLL_SECONDS = 10
+    EventsCursor.objects.create(pk=1, since_ms=0)
+    now, slept = [0.0], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+        if len(slept) == 1:
+            shop.set("coffee", price=361)  # at the till, between two reads
+        if len(slept) == 3:
+            cache.set(POLLER_RUN_KEY, "a newer run")
+
+    result = committed(evotor_events_poll_rounds, clock=lambda: now[0], sleep=sleep)
+    assert (result["status"], result["rounds"], slept) == ("ok", 3, [10, 10, 10])
+    assert result["recorded"] >= 1
+    assert cached_price(shop, "coffee") == 361
+    assert shop.vk_item("coffee")["price"]["amount"] == "36100"
+
+
+def test_a_poller_run_ends_after_two_intervals_or_at_once_when_reading_fails(pull, settings):
+    settings.EVOTOR_EVENTS_POLL_SECONDS = 10
+    settings.EVOTOR_EVENTS_INTERVAL_SECONDS = 60
+    now, slept = [0.0], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    result = evotor_events_poll_rounds(clock=lambda: now[0], sleep=sleep)
+    assert result["status"] == "ok"
+    assert result["rounds"] == 13 and sum(slept) == 120  # reads at 0, 10, …, 120 s
+    settings.EVOTOR_PUBLISHER_TOKEN = "wrong"
+    slept.clear()
+    failed = evotor_events_poll_rounds(clock=lambda: now[0], sleep=sleep)
+    assert (failed["status"], failed["rounds"], slept) == ("failed", 1, [])
 
 
 def test_the_poller_starts_near_now_the_first_time(pull):

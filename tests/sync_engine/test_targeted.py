@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -17,7 +18,14 @@ from catalog.changes import (
     dirty_products_clear,
 )
 from catalog.models import CachedProduct, DirtyProduct
-from sync.debounce import changes_note, changes_publish_when_due, changes_sweep
+from sync.debounce import (
+    DISPATCHER_LEASE_KEY,
+    changes_dispatch,
+    changes_note,
+    changes_publish_when_due,
+    changes_sweep,
+    dispatcher_wake,
+)
 from sync.lifecycle import sync_run_create
 from sync.models import PublishDue, RemovalPolicy, RunTrigger, SyncRun
 from sync.publish.run import sync_run_execute
@@ -175,7 +183,9 @@ def test_a_run_that_stops_keeps_the_marks(published):
 def test_the_sweep_sends_again_a_publish_whose_task_was_lost(published, committed):
     shop = published
     shop.set("juice", price=124)
-    catalog_changes_read(user=shop.user)  # no commit: the task never left
+    catalog_changes_read(user=shop.user)  # no commit: the dispatcher never left
+    # A publish task was sent, and lost with its worker.
+    PublishDue.objects.filter(user=shop.user).update(task_sent_at=timezone.now())
     later = timezone.now() + timedelta(minutes=6)
     # Nothing sent again while the task may still be on its way.
     assert committed(changes_sweep, now=timezone.now() + timedelta(minutes=2)) == 0
@@ -183,6 +193,61 @@ def test_the_sweep_sends_again_a_publish_whose_task_was_lost(published, committe
     assert shop.vk_item("juice")["price"]["amount"] == "12400"
     assert not dirty_keys(shop)
     assert committed(changes_sweep, now=later) == 0
+
+
+def test_the_sweep_sends_a_publish_the_dispatcher_never_sent(published, committed):
+    shop = published
+    shop.set("juice", price=125)
+    catalog_changes_read(user=shop.user)  # no commit: the dispatcher never left
+    # Marks younger than twice the cap: a dispatcher may still send them.
+    assert committed(changes_sweep, now=timezone.now() + timedelta(seconds=30)) == 0
+    assert committed(changes_sweep, now=timezone.now() + timedelta(minutes=2)) == 1
+    assert shop.vk_item("juice")["price"]["amount"] == "12500"
+    assert not dirty_keys(shop)
+
+
+def test_one_dispatcher_sleeps_for_the_quiet_period_and_sends_the_publish_when_due(
+    published, settings, committed
+):
+    shop = published
+    settings.SYNC_CHANGES_QUIET_SECONDS = 3
+    start = timezone.now() - timedelta(seconds=10)
+    shop.set("tea", price=194)
+    catalog_changes_read(user=shop.user)  # no commit: nothing sent yet
+    changes_note(user=shop.user, now=start)
+    changes_note(user=shop.user, now=start + timedelta(seconds=1))
+    token = "the-dispatcher"
+    cache.set(DISPATCHER_LEASE_KEY, token)  # a dispatcher on its way holds the lease
+    assert dispatcher_wake() is False  # so no second one is sent
+    runs = SyncRun.objects.count()
+    clock = FakeClock(start + timedelta(seconds=1))
+    # The publish task it sends runs inline here, once its changes are due.
+    sent = committed(changes_dispatch, token=token, clock=clock, sleep=clock.sleep)
+    assert sent == 1
+    assert clock.slept == [3.0]  # the dispatcher waited, not the publish
+    assert SyncRun.objects.count() == runs + 1
+    assert shop.vk_item("tea")["price"]["amount"] == "19400"
+    assert cache.get(DISPATCHER_LEASE_KEY) is None  # nothing waits: the lease is let go
+
+
+def test_a_dispatcher_whose_lease_was_taken_over_stops(published, committed):
+    shop = published
+    shop.set("tea", price=195)
+    catalog_changes_read(user=shop.user)
+    cache.set(DISPATCHER_LEASE_KEY, "another")
+    assert committed(changes_dispatch, token="mine") == 0
+    assert dirty_keys(shop) == {shop.products["tea"]}
+    assert cache.get(DISPATCHER_LEASE_KEY) == "another"  # not let go by a stranger
+    cache.delete(DISPATCHER_LEASE_KEY)
+
+
+def test_a_change_at_the_till_is_published_through_the_dispatcher(published, committed):
+    shop = published
+    shop.set("tea", price=196)
+    committed(catalog_changes_read, user=shop.user)
+    assert shop.vk_item("tea")["price"]["amount"] == "19600"
+    assert not dirty_keys(shop)
+    assert cache.get(DISPATCHER_LEASE_KEY) is None
 
 
 def test_a_group_change_plans_the_whole_catalog(published, committed):

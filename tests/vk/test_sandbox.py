@@ -312,3 +312,30 @@ def test_photo_urls_serve_images(vk, vk_client, group_id, evotor_png):
 def test_max_in_window_counts_the_busiest_second():
     assert _max_in_window([0.0, 0.3, 0.6, 0.99, 1.0, 1.5], 1.0) == 4
     assert _max_in_window([], 1.0) == 0
+
+
+def test_a_cloned_community_has_the_items_under_the_same_ids_and_edits_are_logged(vk):
+    base = settings.VK_API_URL.rsplit("/method", 1)[0]
+
+    def control(action, **kwargs):
+        response = requests.post(f"{base}/_control/{action}", json=kwargs, timeout=5)
+        assert response.status_code == 200, response.text
+        return response.json()["result"]
+
+    control("add_token", token="copier", user_id=7, scopes=["market"])
+    control("add_group", group_id=301, name="Образец", admins=[7])
+    control("generate_items", group_id=301, count=3, albums=1)
+    assert control("clone_group", source_group_id=301, group_id=302) == 3
+    copied = control("items", group_id=302)
+    assert [(i["id"], i["owner_id"], i["title"]) for i in copied] == [
+        (i["id"], -302, i["title"]) for i in control("items", group_id=301)
+    ]
+    start = control("edits")["next"]
+    edited = api("market.edit", owner_id=-302, item_id=copied[1]["id"], price="77", token="copier")
+    assert edited == {"response": 1}
+    log = control("edits", start=start)
+    assert [entry[1:] for entry in log["edits"]] == [[302, copied[1]["id"], 7700]]
+    assert abs(log["edits"][0][0] - time.time()) < 60
+    assert log["next"] == start + 1
+    # The source community is left as it was.
+    assert control("items", group_id=301)[1]["price"]["amount"] != "7700"
