@@ -9,9 +9,10 @@ there (sync/preview_store.py), so "show all" pages and the reloads read, never p
 
 What a preview was computed from is `preview_source_key`: a digest of every table the plan
 reads, per merchant (counts, and the journals their writers leave: see `catalog_marks`). A preview
-whose key differs from the current one is stale and computed again; "Publish" carries the key
-of the preview the merchant saw, and is refused if the catalogs or settings moved since
-(sync/views_preview.py).
+whose key differs from the current one is stale and computed again (its last result shown
+meanwhile, marked stale); "Publish" carries the key of the result the merchant saw, and is
+refused if what it depends on moved too much since (sync/preview_publish.py). The key's first
+part digests the settings and choices alone, so that check can tell them from the catalogs.
 """
 
 from __future__ import annotations

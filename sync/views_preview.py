@@ -9,8 +9,12 @@ computed from changes (sync/preview_jobs.py); the pages read the kept result (th
 first few items of each action, a paginated "show all" per action: sync/preview_store.py).
 New items whose Evotor photo is still unknown are announced as "checked at publish".
 
-"Publish" carries what its preview was computed from: if the catalogs or settings changed since,
-nothing is published and the preview is shown as it is now.
+While a large catalog's preview is computed again, the last result is shown at once, marked
+stale (a banner: when it was computed, the new one's progress, what "Publish" does now).
+
+"Publish" carries what its preview was computed from: if the catalogs or settings changed after
+it was shown, nothing is published and the preview is shown as it is now; from a result shown
+as stale it publishes the catalog as it is now, within limits (sync/preview_publish.py).
 
 When the removal guard would hold the run, "Publish" carries a required tick confirming the
 number of removals shown; the run then goes through unless its plan removes more by then.

@@ -391,3 +391,45 @@ def test_publish_from_a_stale_result_is_refused_when_the_catalog_size_moved_a_lo
     with django_capture_on_commit_callbacks(execute=True):
         owner_client.post(PUBLISH, {"preview_key": seen, "as_now": "1"})
     assert SyncRun.objects.filter(user=shop.user).exists()
+
+
+def test_removals_made_after_a_stale_result_are_re_checked_by_the_run(
+    owner_client, shop, large, orm_queue, django_capture_on_commit_callbacks
+):
+    """The stale result showed no removals; the catalog lost three products since (a small
+    change in size): "Publish" goes ahead, and the run's removal guard holds it."""
+    assert shop.sync().status == RunStatus.SUCCEEDED
+    page = stale_page(owner_client, shop, django_capture_on_commit_callbacks)
+    assert 'name="confirm_removals"' not in page
+    seen = KEY.search(page).group(1)
+    for key in ("coffee", "bun", "juice"):
+        shop.remove(key)
+    shop.refresh()
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(PUBLISH, {"preview_key": seen, "as_now": "1"})
+    while queued(SLOW):
+        work(SLOW)
+    run = SyncRun.objects.filter(user=shop.user).order_by("-pk").first()
+    assert run.status == RunStatus.HELD and run.confirmed_removals == 0
+    assert len(shop.vk_items()) == 5  # nothing hidden without the merchant's confirmation
+
+
+def test_a_failed_recompute_keeps_the_stale_result_with_the_error_and_try_again(
+    owner_client, shop, large, orm_queue, django_capture_on_commit_callbacks, monkeypatch
+):
+    from sync import preview_jobs
+
+    stale_page(owner_client, shop, django_capture_on_commit_callbacks)
+
+    def broken(**_kwargs):
+        raise RuntimeError("planner broke")
+
+    monkeypatch.setattr(preview_jobs, "sync_run_preview", broken)
+    assert work(SLOW) == [{"status": "failed"}]
+    response = visit(owner_client, django_capture_on_commit_callbacks)
+    page = response.content.decode()
+    assert response.context["stale"] and "Чай чёрный листовой" in page
+    assert "Не удалось посчитать предпросмотр." in page
+    assert f'action="{reverse("sync:preview_again")}"' in page
+    assert 'name="as_now" value="1"' in page  # still publishable as it is now
+    assert queued(SLOW) == 0  # a failure is not retried behind the merchant's back
