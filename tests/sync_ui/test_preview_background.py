@@ -151,6 +151,10 @@ def test_a_kept_preview_is_computed_again_once_the_catalog_or_settings_change(
     english = visit(owner_client, django_capture_on_commit_callbacks, HTTP_ACCEPT_LANGUAGE="en")
     assert "Your catalog changed after this preview was computed" in english.content.decode()
     assert owner_client.get(progress_url, HTTP_HX_REQUEST="true").status_code == 200
+    # Its "show all" pages read the same kept result, under the same banner.
+    section = visit(owner_client, django_capture_on_commit_callbacks, PREVIEW + "?action=create")
+    assert section.context["stale"] and 'data-preview-stale="1"' in section.content.decode()
+    assert section.context["page"].paginator.count == 5
 
     work(SLOW)
     assert owner_client.get(progress_url + "?reload=1", HTTP_HX_REQUEST="true")["HX-Refresh"]
