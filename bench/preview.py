@@ -154,6 +154,11 @@ def _bench_size(products: int, *, repeat: int, cpu: int) -> dict:
         figures[f"show all, page {deep_page} of {creates}"] = _request(
             client, preview_url, repeat, data={"action": "create", "page": deep_page}
         )
+        # A sale-like change: the kept result is shown as stale (its banner, the recompute
+        # queued) instead of the progress page; the first visit queues, the others reload.
+        _catalog_changed(user)
+        figures["stale page (result + banner), first visit"] = _request(client, preview_url, 1)
+        figures["stale page, reload while recomputed"] = _request(client, preview_url, repeat)
     # Outside the load: tracing is slow and only the allocation peak counts here.
     _requeue(user)
     tracemalloc.start()
@@ -170,6 +175,17 @@ def _bench_size(products: int, *, repeat: int, cpu: int) -> dict:
         "counts": {k: v for k, v in kept_counts(kept).items() if v},
     }
     return figures
+
+
+def _catalog_changed(user) -> None:
+    """What a change read from Evotor leaves in its journal (catalog/changes.py)."""
+    from django.utils import timezone
+
+    from catalog.models import CatalogFreshness
+
+    updated = CatalogFreshness.objects.filter(user=user).update(last_change_at=timezone.now())
+    if not updated:
+        CatalogFreshness.objects.create(user=user, last_change_at=timezone.now())
 
 
 def kept_counts(kept) -> dict:

@@ -9,9 +9,10 @@ there (sync/preview_store.py), so "show all" pages and the reloads read, never p
 
 What a preview was computed from is `preview_source_key`: a digest of every table the plan
 reads, per merchant (counts, and the journals their writers leave: see `catalog_marks`). A preview
-whose key differs from the current one is stale and computed again; "Publish" carries the key
-of the preview the merchant saw, and is refused if the catalogs or settings moved since
-(sync/views_preview.py).
+whose key differs from the current one is stale and computed again (its last result shown
+meanwhile, marked stale); "Publish" carries the key of the result the merchant saw, and is
+refused if what it depends on moved too much since (sync/preview_publish.py). The key's first
+part digests the settings and choices alone, so that check can tell them from the catalogs.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ FAILED_MESSAGE = _(
     "to VK. Try again in a few minutes."
 )
 # Bumped when what the plan depends on changes shape (a new table, a new rule).
-KEY_VERSION = 1
+KEY_VERSION = 2
+CHOICES_DIGITS = 16
 
 
 # --- what a preview is computed from ---------------------------------------------------------
@@ -61,43 +63,44 @@ def _marks(queryset, *latest: str) -> tuple:
     return tuple(queryset.aggregate(**aggregates).values())
 
 
+def choices_marks(user) -> tuple:
+    """The merchant's settings and choices: what a stale preview may not differ in for
+    "Publish" to go ahead on it (sync/preview_publish.py)."""
+    from catalog.models import SyncFilter
+    from sync.models import AdoptionDecision, SyncSettings
+
+    return (
+        KEY_VERSION,
+        _marks(SyncFilter.objects.filter(user=user), "updated_at"),
+        _marks(SyncSettings.objects.filter(user=user), "updated_at", "first_published_at"),
+        _marks(AdoptionDecision.objects.filter(user=user), "decided_at"),
+        str(settings.VK_DEFAULT_PHOTO_PATH),
+    )
+
+
 def catalog_marks(user) -> tuple:
-    """The Evotor side, the merchant's settings and choices, and what was published."""
+    """The Evotor side and what was published (a sale changing stock moves these)."""
     from catalog.models import (
         CachedGroup,
         CachedProduct,
         CachedStore,
         CatalogFreshness,
         CatalogRefresh,
-        SyncFilter,
     )
-    from sync.models import (
-        AdoptionDecision,
-        AlbumLink,
-        ItemLink,
-        ProductPhoto,
-        SyncRun,
-        SyncSettings,
-        VariantGroupLink,
-    )
+    from sync.models import AlbumLink, ItemLink, ProductPhoto, SyncRun, VariantGroupLink
 
     return (
-        KEY_VERSION,
         CachedProduct.objects.filter(user=user).count(),
         CachedProduct.objects.filter(user=user, is_removed=False).count(),
         _marks(CatalogRefresh.objects.filter(user=user), "pk", "started_at", "finished_at"),
         _marks(CatalogFreshness.objects.filter(user=user), "last_change_at", "changes"),
         _marks(CachedGroup.objects.filter(user=user), "pk", "last_seen_at", "removed_at"),
         _marks(CachedStore.objects.filter(user=user), "pk", "last_seen_at", "removed_at"),
-        _marks(SyncFilter.objects.filter(user=user), "updated_at"),
-        _marks(SyncSettings.objects.filter(user=user), "updated_at", "first_published_at"),
         _marks(SyncRun.objects.filter(user=user), "pk", "started_at", "finished_at"),
         ItemLink.objects.filter(user=user).count(),
         _marks(AlbumLink.objects.filter(user=user), "pk"),
-        _marks(AdoptionDecision.objects.filter(user=user), "decided_at"),
         _marks(ProductPhoto.objects.filter(user=user), "pk", "uploaded_at"),
         _marks(VariantGroupLink.objects.filter(user=user), "pk", "updated_at"),
-        str(settings.VK_DEFAULT_PHOTO_PATH),
     )
 
 
@@ -112,13 +115,23 @@ def vk_marks(user) -> tuple:
     )
 
 
-def source_key(catalog: tuple, vk: tuple) -> str:
-    return hashlib.sha256(repr((catalog, vk)).encode()).hexdigest()
+def _digest(value: tuple, length: int) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:length]
+
+
+def source_key(choices: tuple, catalog: tuple, vk: tuple) -> str:
+    """64 hex digits: the settings and choices' digest (CHOICES_DIGITS), then the catalogs'."""
+    return _digest(choices, CHOICES_DIGITS) + _digest((catalog, vk), 64 - CHOICES_DIGITS)
+
+
+def key_choices(key: str) -> str:
+    """The part of a source key that says which settings and choices it was computed with."""
+    return key[:CHOICES_DIGITS]
 
 
 def preview_source_key(user) -> str:
     """The digest of what a preview of `user` computed now would be computed from."""
-    return source_key(catalog_marks(user), vk_marks(user))
+    return source_key(choices_marks(user), catalog_marks(user), vk_marks(user))
 
 
 def catalog_size(user) -> int:
@@ -139,17 +152,26 @@ def preview_current(user, *, again: bool = False) -> PlanPreview:
     A missing or stale preview (or any, with `again`) is computed again: in this request for a
     small catalog, by a task for a large one. A preview being computed is left to finish (its
     result is stale if something changed meanwhile, and computed again on the next visit).
+    While a large one is computed again, its last result stays kept (`PlanPreview.has_result`):
+    the page shows it as stale meanwhile, so a catalog changing faster than it is computed
+    still has a preview to show and publish from (sync/preview_publish.py).
     """
+    key = preview_source_key(user)
     preview = PlanPreview.objects.filter(user=user).first()
     if preview is not None and preview.is_active:
         if not run_close_if_dead(preview):
-            return preview
+            return _known(preview, key)
         preview.refresh_from_db()
-    key = preview_source_key(user)
     fresh = preview is not None and preview.source_key == key
     if fresh and not again and preview.status in (PreviewStatus.READY, PreviewStatus.FAILED):
-        return preview
-    return _compute_again(user, preview, key=key)
+        return _known(preview, key)
+    return _known(_compute_again(user, preview, key=key), key)
+
+
+def _known(preview: PlanPreview, key: str) -> PlanPreview:
+    """`preview`, knowing the current key: the page says whether its kept result is stale."""
+    preview.current_key = key
+    return preview
 
 
 def _compute_again(user, preview: PlanPreview | None, *, key: str) -> PlanPreview:
@@ -209,10 +231,11 @@ def preview_compute(*, user, preview_id: int) -> str:
         # Read before the catalogs are: a change while planning leaves the result stale, never
         # a stale result marked fresh. The VK side is read again after the VK stage (which may
         # read the VK Market for a first publish, and must not make its own result stale).
-        marks.update(catalog=catalog_marks(user), vk=vk_marks(user))
+        marks.update(choices=choices_marks(user), catalog=catalog_marks(user), vk=vk_marks(user))
         plan = sync_run_preview(user=user, progress=progress)
         progress(STAGE_SAVE)
-        preview_save(preview, plan, key=source_key(marks["catalog"], marks["vk"]))
+        key = source_key(marks["choices"], marks["catalog"], marks["vk"])
+        preview_save(preview, plan, key=key)
     except Exception:
         logger.exception("computing a preview failed", extra={"user_id": user.pk})
         run_fail(preview, FAILED_MESSAGE, statuses=(PreviewStatus.RUNNING,))

@@ -59,6 +59,11 @@ class PreviewSummary:
     category_changes: bool = False
     # Evotor's picture counts of the new products the preview read (Plan.evotor_pictures).
     evotor_pictures: dict = field(default_factory=dict)
+    # What this result was computed from (PlanPreview.source_key moves on to the key being
+    # computed while it is computed again), and the catalog's size then: "Publish" on a stale
+    # result compares them with now (sync/preview_publish.py). "" and 0 in results kept before.
+    source_key: str = ""
+    products: int = 0
 
 
 def _pack(value) -> bytes:
@@ -112,6 +117,7 @@ def preview_save(preview: PlanPreview, plan: Plan, *, key: str) -> None:
     sections = plan_sections(plan)
     units = {key: section_units(plan, items) for key, items in sections.items()}
     summary = summarize(plan, sections, units, extras_pending=extras_pending(preview.user))
+    summary.source_key, summary.products = key, preview.products
     with transaction.atomic():
         PlanPreviewChunk.objects.filter(preview=preview).delete()
         batch = []

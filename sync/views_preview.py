@@ -9,8 +9,12 @@ computed from changes (sync/preview_jobs.py); the pages read the kept result (th
 first few items of each action, a paginated "show all" per action: sync/preview_store.py).
 New items whose Evotor photo is still unknown are announced as "checked at publish".
 
-"Publish" carries what its preview was computed from: if the catalogs or settings changed since,
-nothing is published and the preview is shown as it is now.
+While a large catalog's preview is computed again, the last result is shown at once, marked
+stale (a banner: when it was computed, the new one's progress, what "Publish" does now).
+
+"Publish" carries what its preview was computed from: if the catalogs or settings changed after
+it was shown, nothing is published and the preview is shown as it is now; from a result shown
+as stale it publishes the catalog as it is now, within limits (sync/preview_publish.py).
 
 When the removal guard would hold the run, "Publish" carries a required tick confirming the
 number of removals shown; the run then goes through unless its plan removes more by then.
@@ -80,8 +84,11 @@ def preview(request: HttpRequest) -> HttpResponse:
     # was; its "show all" pages, and every page of a large one, read the kept result.
     again = not action and planned_inline(catalog_size(user))
     kept = preview_current(user, again=again)
-    if not kept.is_ready:
+    if not kept.is_ready and not kept.has_result:
         return render(request, "sync/preview_progress.html", progress_context(kept))
+    # A kept result computed from what has changed since is shown at once, as stale, while
+    # the new one is computed (its progress inline): a catalog that changes faster than its
+    # preview is computed would otherwise never show one.
     return _result_page(request, kept, action=action)
 
 
@@ -93,6 +100,7 @@ def _result_page(request: HttpRequest, kept, *, action: str) -> HttpResponse:
     user = request.user
     plan = preview_summary(kept)
     preview_url = reverse("sync:preview")
+    stale = (plan.source_key or kept.source_key) != kept.current_key
     connections = {c.vendor: c for c in selectors.connection_statuses(user)}
     context = {
         "plan": plan,
@@ -112,6 +120,10 @@ def _result_page(request: HttpRequest, kept, *, action: str) -> HttpResponse:
         "action": action,
         "removal_percent": round(100 * plan.removals / plan.published) if plan.published else 0,
         "extras_pending": plan.extras_pending,
+        # The key of the result shown, which "Publish" carries (sync/preview_publish.py).
+        "seen_key": plan.source_key or kept.source_key,
+        "stale": stale,
+        **(progress_context(kept) if stale or not kept.is_ready else {}),
     }
     if action:
         title = _("Not sent to VK") if action == FLAGGED else ACTION_LABELS[action]
@@ -189,6 +201,8 @@ def progress_context(kept) -> dict:
     return {
         "preview": kept,
         "stage_label": STAGE_LABELS.get(kept.stage, ""),
+        # Shown inline under a kept result (views' `stale`), not on a page of its own.
+        "replaces_result": kept.has_result,
     }
 
 
@@ -264,20 +278,18 @@ def _vk_catalog_read(user) -> bool:
 def publish(request: HttpRequest) -> HttpResponse:
     """The preview's "Publish": queue a run now (the first one, or any manual one). When the
     preview announced the removal guard, the merchant's tick confirms the removals shown."""
-    from sync.preview_jobs import preview_source_key
+    from sync.preview_publish import publish_refusal
     from sync.views import start_run_and_answer
 
-    seen = request.POST.get("preview_key")
-    if seen is not None and seen != preview_source_key(request.user):
-        # The form carries what its preview was computed from: something changed since, so
-        # what would be published is not what the merchant saw. The preview is computed again.
-        messages.warning(
-            request,
-            _(
-                "Your catalog or settings changed after this preview was made, so nothing was "
-                "published. Here is the preview as it is now: check it and publish again."
-            ),
-        )
+    # The form carries what its preview was computed from: a change since may mean what would
+    # be published is not what the merchant saw (sync/preview_publish.py says when it does).
+    refusal = publish_refusal(
+        request.user,
+        seen=request.POST.get("preview_key"),
+        as_now=request.POST.get("as_now") == "1",
+    )
+    if refusal:
+        messages.warning(request, refusal)
         return redirect("sync:preview")
     return start_run_and_answer(
         request,

@@ -71,6 +71,12 @@ class PlanPreview(LifecycleRun):
         return self.status == PreviewStatus.READY
 
     @property
+    def has_result(self) -> bool:
+        """Whether a computed result is kept: while the preview is computed again (or after
+        that failed) it is the last one, shown as stale (sync/views_preview.py)."""
+        return self.summary is not None and self.computed_at is not None
+
+    @property
     def progress_percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else 0
 

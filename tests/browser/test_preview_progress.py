@@ -70,3 +70,34 @@ def test_without_javascript_the_page_refreshes_itself_until_the_preview_is_ready
         expect(page.locator("main")).to_contain_text("Чай чёрный листовой", timeout=15_000)
     finally:
         context.close()
+
+
+def test_a_stale_preview_is_shown_with_its_banner_then_replaced_by_the_fresh_one(
+    site, shop, owner, password, large, orm_queue
+):
+    page = site.page
+    site.login(owner.email, password)
+    site.visit("sync:preview")
+    work(SLOW)
+    expect(page.locator("main")).to_contain_text("Чай чёрный листовой", timeout=15_000)
+
+    # A sale-like change: the kept result is shown at once, as stale, with the progress inline.
+    shop.evotor.set_product(shop.store_id, shop.products["tea"], price=777)
+    shop.refresh()
+    site.visit("sync:preview")
+    banner = page.locator("#preview-stale")
+    expect(banner).to_contain_text(
+        "Каталог изменился после того, как этот предпросмотр был посчитан"
+    )
+    expect(banner.locator("[data-preview-stage=queued]")).to_be_visible()
+    expect(page.locator("form[action$='/sync/publish'] button[type=submit]").first).to_have_text(
+        "Опубликовать каталог как есть сейчас"
+    )
+    assert "777" not in page.locator("main").inner_text()
+    assert queued(SLOW) == 1
+    assert site.serious_axe() == []
+
+    assert work(SLOW) == [{"status": "ready"}]
+    # htmx's poll sees the new one ready and reloads the page: no banner, the new price.
+    expect(page.locator("#preview-stale")).to_have_count(0, timeout=15_000)
+    expect(page.locator("main")).to_contain_text("777")

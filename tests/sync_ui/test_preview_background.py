@@ -1,6 +1,7 @@
 """The preview of a large catalog computed off the request (issue 10 point 4): a task in the slow
 lane, really queued in the ORM broker and taken from there; the page shows its progress, then
-the kept result; a stale result is computed again; "Publish" publishes only what was seen."""
+the kept result; a stale result is shown as such while computed again; "Publish" publishes what
+was seen, or, from a stale result, the catalog as it is now when that is close to what was seen."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from evosync.queues import FAST, SLOW, lane_cluster, release_on_start
 from sync.models import ItemLink, PlanPreview, PreviewStatus, RunStatus, SyncRun
 from sync.plan.inputs import sync_settings_get
 from sync.preview_jobs import preview_source_key
+from sync.preview_store import preview_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -129,18 +131,45 @@ def test_a_kept_preview_is_computed_again_once_the_catalog_or_settings_change(
 
     shop.evotor.set_product(shop.store_id, shop.products["tea"], price=777)
     shop.refresh()
+    # The kept result is shown at once, as stale, while the new one is computed in the slow lane.
     response = visit(owner_client, django_capture_on_commit_callbacks)
-    assert response.templates[0].name == "sync/preview_progress.html"
+    assert response.templates[0].name == "sync/preview.html"
+    assert response.context["stale"] and response.context["counts"]["create"] == 5
+    page = response.content.decode()
+    assert 'data-preview-stale="1"' in page and "Чай чёрный листовой" in page
+    assert "777" not in page  # the catalog as it was when computed
+    assert "Каталог изменился после того, как этот предпросмотр был посчитан" in page
+    assert "публикует каталог таким, какой он сейчас" in page
+    assert "Опубликовать каталог как есть сейчас" in page
+    assert 'name="as_now" value="1"' in page
+    progress_url = reverse("sync:preview_progress", args=[first.pk])
+    assert f'hx-get="{progress_url}?reload=1"' in page  # the progress inline, polled
+    assert "Ждём своей очереди" in page
     assert queued(SLOW) == 1
+    visit(owner_client, django_capture_on_commit_callbacks)  # a reload queues nothing more
+    assert queued(SLOW) == 1
+    english = visit(owner_client, django_capture_on_commit_callbacks, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Your catalog changed after this preview was computed" in english.content.decode()
+    assert owner_client.get(progress_url, HTTP_HX_REQUEST="true").status_code == 200
+    # Its "show all" pages read the same kept result, under the same banner.
+    section = visit(owner_client, django_capture_on_commit_callbacks, PREVIEW + "?action=create")
+    assert section.context["stale"] and 'data-preview-stale="1"' in section.content.decode()
+    assert section.context["page"].paginator.count == 5
+
     work(SLOW)
-    page = visit(owner_client, django_capture_on_commit_callbacks).content.decode()
-    assert "777" in page
+    assert owner_client.get(progress_url + "?reload=1", HTTP_HX_REQUEST="true")["HX-Refresh"]
+    # The fresh result replaces it, without the banner.
+    response = visit(owner_client, django_capture_on_commit_callbacks)
+    page = response.content.decode()
+    assert "777" in page and not response.context["stale"]
+    assert 'id="preview-stale"' not in page and 'name="as_now"' not in page
     assert PlanPreview.objects.get(user=shop.user).computed_at > first.computed_at
+    assert queued(SLOW) == 0
 
     settings_obj = sync_settings_get(shop.user)
     settings_obj.vk_category_id = None
     settings_obj.save()
-    visit(owner_client, django_capture_on_commit_callbacks)
+    assert visit(owner_client, django_capture_on_commit_callbacks).context["stale"]
     assert queued(SLOW) == 1
     work(SLOW)
     response = visit(owner_client, django_capture_on_commit_callbacks)
@@ -280,6 +309,131 @@ def test_a_change_read_from_evotor_makes_the_kept_preview_stale(
     shop.evotor.set_product(shop.store_id, shop.products["tea"], price=888)
     catalog_changes_read(user=shop.user)
     response = visit(owner_client, django_capture_on_commit_callbacks)
-    assert response.templates[0].name == "sync/preview_progress.html"
+    assert response.context["stale"] and queued(SLOW) == 1
     work(SLOW)
     assert "888" in visit(owner_client, django_capture_on_commit_callbacks).content.decode()
+
+
+# --- publishing from a stale result -------------------------------------------------------------
+def stale_page(client, shop, on_commit, *, price=999):
+    """The kept result of a large catalog, shown as stale after a sale-like change: its page."""
+    visit(client, on_commit)
+    work(SLOW)
+    shop.evotor.set_product(shop.store_id, shop.products["tea"], price=price)
+    shop.refresh()
+    response = visit(client, on_commit)
+    assert response.context["stale"] and queued(SLOW) == 1
+    return response.content.decode()
+
+
+def test_publish_from_a_stale_result_publishes_the_catalog_as_it_is_now(
+    owner_client, shop, large, orm_queue, django_capture_on_commit_callbacks
+):
+    page = stale_page(owner_client, shop, django_capture_on_commit_callbacks)
+    seen = KEY.search(page).group(1)
+    assert seen == preview_summary(PlanPreview.objects.get(user=shop.user)).source_key
+    assert seen != preview_source_key(shop.user)
+
+    # Without the stale page's acknowledgement it is refused, as a preview gone stale is.
+    refused = owner_client.post(PUBLISH, {"preview_key": seen}, follow=True)
+    assert "ничего не опубликовано" in refused.content.decode()
+    assert not SyncRun.objects.filter(user=shop.user).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(PUBLISH, {"preview_key": seen, "as_now": "1"})
+    run = SyncRun.objects.get(user=shop.user)
+    assert response["Location"] == reverse("sync:run_detail", args=[run.pk])
+    assert queued(SLOW) == 2  # the preview computed again, then the run: both in the slow lane
+    while queued(SLOW):
+        work(SLOW)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED and run.created == 5
+    assert shop.vk_item("tea")["price"]["amount"] == "99900"  # the price as it is now
+
+
+def test_publish_from_a_stale_result_is_refused_once_a_newer_one_is_kept(
+    owner_client, shop, large, orm_queue, django_capture_on_commit_callbacks
+):
+    seen = KEY.search(stale_page(owner_client, shop, django_capture_on_commit_callbacks)).group(1)
+    work(SLOW)  # the new result is kept meanwhile
+    shop.evotor.set_product(shop.store_id, shop.products["tea"], price=1001)
+    shop.refresh()  # and is already stale too: still not what the merchant saw
+    response = owner_client.post(PUBLISH, {"preview_key": seen, "as_now": "1"}, follow=True)
+    assert "Был посчитан более новый предпросмотр" in response.content.decode()
+    assert not SyncRun.objects.filter(user=shop.user).exists()
+
+
+def test_publish_from_a_stale_result_is_refused_when_settings_changed(
+    owner_client, shop, large, orm_queue, django_capture_on_commit_callbacks
+):
+    seen = KEY.search(stale_page(owner_client, shop, django_capture_on_commit_callbacks)).group(1)
+    settings_obj = sync_settings_get(shop.user)
+    settings_obj.vk_category_id = None
+    settings_obj.save()
+    response = owner_client.post(PUBLISH, {"preview_key": seen, "as_now": "1"}, follow=True)
+    assert "изменились настройки" in response.content.decode()
+    assert not SyncRun.objects.filter(user=shop.user).exists()
+
+
+def test_publish_from_a_stale_result_is_refused_when_the_catalog_size_moved_a_lot(
+    owner_client, shop, large, orm_queue, django_capture_on_commit_callbacks, monkeypatch
+):
+    from sync import preview_publish
+
+    monkeypatch.setattr(preview_publish, "STALE_PRODUCTS_MIN", 1)
+    seen = KEY.search(stale_page(owner_client, shop, django_capture_on_commit_callbacks)).group(1)
+    shop.add("new1", "Пирожок с капустой")
+    shop.add("new2", "Пирожок с яблоком")
+    shop.refresh()
+    response = owner_client.post(PUBLISH, {"preview_key": seen, "as_now": "1"}, follow=True)
+    page = response.content.decode()
+    assert "В каталоге сейчас 7 товаров, а когда этот предпросмотр считался, было 5" in page
+    assert not SyncRun.objects.filter(user=shop.user).exists()
+
+    # One product more is within the margin: the stale result still publishes.
+    monkeypatch.setattr(preview_publish, "STALE_PRODUCTS_MIN", 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(PUBLISH, {"preview_key": seen, "as_now": "1"})
+    assert SyncRun.objects.filter(user=shop.user).exists()
+
+
+def test_removals_made_after_a_stale_result_are_re_checked_by_the_run(
+    owner_client, shop, large, orm_queue, django_capture_on_commit_callbacks
+):
+    """The stale result showed no removals; the catalog lost three products since (a small
+    change in size): "Publish" goes ahead, and the run's removal guard holds it."""
+    assert shop.sync().status == RunStatus.SUCCEEDED
+    page = stale_page(owner_client, shop, django_capture_on_commit_callbacks)
+    assert 'name="confirm_removals"' not in page
+    seen = KEY.search(page).group(1)
+    for key in ("coffee", "bun", "juice"):
+        shop.remove(key)
+    shop.refresh()
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(PUBLISH, {"preview_key": seen, "as_now": "1"})
+    while queued(SLOW):
+        work(SLOW)
+    run = SyncRun.objects.filter(user=shop.user).order_by("-pk").first()
+    assert run.status == RunStatus.HELD and run.confirmed_removals == 0
+    assert len(shop.vk_items()) == 5  # nothing hidden without the merchant's confirmation
+
+
+def test_a_failed_recompute_keeps_the_stale_result_with_the_error_and_try_again(
+    owner_client, shop, large, orm_queue, django_capture_on_commit_callbacks, monkeypatch
+):
+    from sync import preview_jobs
+
+    stale_page(owner_client, shop, django_capture_on_commit_callbacks)
+
+    def broken(**_kwargs):
+        raise RuntimeError("planner broke")
+
+    monkeypatch.setattr(preview_jobs, "sync_run_preview", broken)
+    assert work(SLOW) == [{"status": "failed"}]
+    response = visit(owner_client, django_capture_on_commit_callbacks)
+    page = response.content.decode()
+    assert response.context["stale"] and "Чай чёрный листовой" in page
+    assert "Не удалось посчитать предпросмотр." in page
+    assert f'action="{reverse("sync:preview_again")}"' in page
+    assert 'name="as_now" value="1"' in page  # still publishable as it is now
+    assert queued(SLOW) == 0  # a failure is not retried behind the merchant's back
