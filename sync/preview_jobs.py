@@ -165,7 +165,12 @@ def preview_current(user, *, again: bool = False) -> PlanPreview:
     fresh = preview is not None and preview.source_key == key
     if fresh and not again and preview.status in (PreviewStatus.READY, PreviewStatus.FAILED):
         return _known(preview, key)
-    return _known(_compute_again(user, preview, key=key), key)
+    computed = _compute_again(user, preview, key=key)
+    if computed.status == PreviewStatus.READY:
+        # Computed in this request: its own read of the VK Market (before a first publish)
+        # moved the VK marks, so the key to compare with is the one after it.
+        key = preview_source_key(user)
+    return _known(computed, key)
 
 
 def _known(preview: PlanPreview, key: str) -> PlanPreview:
