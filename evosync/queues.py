@@ -57,6 +57,8 @@ TASK_LANES = {
     "vk_catalog.tasks.refresh_vk_catalog_for_user": SLOW,
     "vk_catalog.tasks.refresh_vk_catalog_all": SLOW,
     "sync.tasks.sync_user": SLOW,
+    # The next chunk of a long whole run (sync/publish/chunked.py), whatever started it.
+    "sync.tasks.sync_user:chunk": SLOW,
     "sync.tasks.sync_all": SLOW,
 }
 
