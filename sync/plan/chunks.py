@@ -72,6 +72,15 @@ def unselected_links(user, selected: QuerySet) -> list[ItemLink]:
     return list(ItemLink.objects.filter(user=user).exclude(Exists(same)))
 
 
+def linked_vk_ids(user_id: int) -> set[int]:
+    """The VK items the merchant's links hold (asked only when a plan looks for adoptions)."""
+    return set(
+        ItemLink.objects.filter(user_id=user_id, vk_item_id__isnull=False)
+        .values_list("vk_item_id", flat=True)
+        .iterator(chunk_size=chunk_size())
+    )
+
+
 def link_store_ids(user) -> set[str]:
     return set(ItemLink.objects.filter(user=user).values_list("store_id", flat=True).distinct())
 

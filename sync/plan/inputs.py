@@ -355,6 +355,13 @@ def cached_vk_albums(user) -> list[AlbumSnapshot]:
     ]
 
 
+def _not_linked(inputs: Inputs, vk_items: list[VkItemSnapshot]) -> list[VkItemSnapshot]:
+    """The VK items no link of the merchant holds: the links of skipped products are not in
+    `inputs.links` (sync/plan/chunks.py), so their items are left out here, never adopted twice."""
+    linked = chunks.linked_vk_ids(inputs.sync_settings.user_id)
+    return [vk for vk in vk_items if vk.vk_id not in linked]
+
+
 def plan_from_inputs(
     inputs: Inputs,
     *,
@@ -363,6 +370,8 @@ def plan_from_inputs(
     confirmed_removals: int | None = None,
 ) -> Plan:
     desired = inputs.desired_items()
+    if vk_items:
+        vk_items = _not_linked(inputs, vk_items)
     plan = build_plan(
         desired=desired,
         links=inputs.link_snapshots(),

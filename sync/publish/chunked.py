@@ -48,6 +48,19 @@ def is_paused(run: SyncRun) -> bool:
     return run.status == RunStatus.QUEUED and is_continuation(run)
 
 
+def remember_vk_read(run: SyncRun, items: int | None) -> None:
+    """How many items VK had when the first chunk read it (a first publish reads VK to adopt)."""
+    if items is not None:
+        run.plan_summary["vk_items_before"] = items
+
+
+def vk_known_empty(run: SyncRun) -> bool:
+    """A later chunk of a run whose first chunk found the community empty: every item in VK is
+    one this run made (linked, or `creating` and then looked up), so a first publish of a big
+    catalog does not read VK's growing catalog again for each chunk."""
+    return is_continuation(run) and (run.plan_summary or {}).get("vk_items_before") == 0
+
+
 def _left_out_earlier(run: SyncRun) -> set[tuple[str, str]]:
     """Products an earlier chunk of this run failed or skipped: retried by the next run, not
     again by this one (its counters would count them twice)."""

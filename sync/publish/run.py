@@ -69,6 +69,7 @@ class _Context:
     # counts from zero.
     requests_before: int = 0
     refusals_before: int = 0
+    vk_items_read: int | None = None  # items in VK when the plan read it (None: not read)
 
     def read_vk(self):
         return read_vk(self.client, self.vk.owner_id)
@@ -192,6 +193,7 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
         _take_figures(run, ctx)
         if not continuing:  # the pages show the whole run's plan: the first chunk's
             run.plan_summary = plan.summary()
+            chunked.remember_vk_read(run, ctx.vk_items_read)
         run.total = plan.total
         more = scope.whole and not run.dry_run and chunked.take_chunk(run, plan)
         run_save(run, "plan_summary", "total", "vk_requests", "vk_rate_refusals", "created")
@@ -283,8 +285,13 @@ def _plan_run(ctx: _Context) -> tuple[Plan, dict[tuple[str, str], ItemLink]]:
     first_publish = inputs.sync_settings.first_published_at is None
     unlinked = inputs.has_unlinked_products()
     vk_items = vk_albums = None
-    if creating or (first_publish and unlinked):
+    if creating or (first_publish and unlinked and not chunked.vk_known_empty(run)):
         vk_items, vk_albums = ctx.read_vk()
+        ctx.vk_items_read = len(vk_items)
+    elif first_publish and unlinked:
+        # A later chunk of a first publish into a community that had no item: whatever VK
+        # holds now is ours and linked, so there is nothing to adopt and nothing to re-read.
+        vk_items, vk_albums = [], []
     if creating:
         managed = {album.vk_album_id for album in inputs.albums}
         resolve_creating_links(run=run, links=creating, vk_items=vk_items, managed_albums=managed)

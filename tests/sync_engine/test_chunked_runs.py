@@ -74,6 +74,7 @@ def test_a_first_publish_in_chunks_queues_itself_on_the_slow_lane_until_done(
 
 
 def test_between_chunks_the_run_is_queued_with_its_progress(shop, chunks_of_two):
+    reads = shop.vk.stats()["calls_by_method"].get("market.get", 0)
     run = sync_run_execute(run=sync_run_create(user=shop.user), send_next=False)
     assert (run.status, run.done, run.total, run.created) == (RunStatus.QUEUED, 2, 5, 2)
     assert run.started_at is not None and run.finished_at is None
@@ -84,6 +85,10 @@ def test_between_chunks_the_run_is_queued_with_its_progress(shop, chunks_of_two)
     assert (run.status, run.done, run.total, run.created) == (RunStatus.SUCCEEDED, 5, 5, 5)
     assert run.started_at == started
     assert len(every_item_once(shop)) == 5
+    # The first chunk read the community (to adopt) and found it empty: the later chunks, whose
+    # items in VK are all the run's own, did not read it again.
+    assert run.plan_summary["vk_items_before"] == 0
+    assert shop.vk.stats()["calls_by_method"].get("market.get", 0) == reads + 1
 
 
 def test_a_next_chunk_whose_task_was_lost_is_sent_again_and_finishes_the_run(

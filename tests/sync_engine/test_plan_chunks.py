@@ -61,3 +61,25 @@ def test_a_new_product_in_a_later_chunk_never_takes_a_skipped_items_sku(shop, sm
     assert (run.created, run.plan_summary["unchanged"]) == (1, 5)
     new = ItemLink.objects.get(user=shop.user, product_id=shop.products["tea2"])
     assert new.sku.lower() != taken.lower()
+
+
+def test_a_skipped_products_vk_item_is_never_adopted_by_a_new_product(shop, small_chunks):
+    from connections.models import VkConnection
+    from sync.clients import vk_client_for
+    from sync.publish.recovery import read_vk
+
+    shop.sync()
+    shop.sync()
+    tea = ItemLink.objects.get(user=shop.user, product_id=shop.products["tea"])
+    # A second product with the tea's name and article: the tea's VK item matches it.
+    shop.add("tea2", "Чай чёрный листовой", article_number="ART-tea", price=150)
+    shop.refresh()
+    connection = VkConnection.objects.get(user=shop.user)
+    vk_items, vk_albums = read_vk(vk_client_for(connection), connection.owner_id)
+    assert tea.vk_item_id in {vk.vk_id for vk in vk_items}
+    inputs = load_inputs(shop.user)
+    assert [p.product_id for p in inputs.products] == [shop.products["tea2"]]
+    plan = plan_from_inputs(inputs, vk_items=vk_items, vk_albums=vk_albums)
+    assert plan.adoption_checked
+    assert not plan.adoptions and not plan.adoption_reviews
+    assert plan.counts["create"] == 1
