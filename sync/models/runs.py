@@ -138,6 +138,11 @@ class SyncRun(LifecycleRun):
         return sync_lock_held(self.user_id)
 
     @property
+    def between_chunks(self) -> bool:
+        """Queued again after a chunk of a long run (sync/publish/chunked.py): part of it done."""
+        return self.status == RunStatus.QUEUED and bool((self.plan_summary or {}).get("chunks"))
+
+    @property
     def progress_percent(self) -> int:
         if not self.total:
             return 100 if self.finished_at else 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from django_q.signals import pre_enqueue
 
@@ -89,6 +90,23 @@ def test_between_chunks_the_run_is_queued_with_its_progress(shop, chunks_of_two)
     # items in VK are all the run's own, did not read it again.
     assert run.plan_summary["vk_items_before"] == 0
     assert shop.vk.stats()["calls_by_method"].get("market.get", 0) == reads + 1
+
+
+def test_the_merchants_page_shows_a_run_between_chunks_as_partly_done(
+    shop, chunks_of_two, owner_client
+):
+    run = sync_run_execute(run=sync_run_create(user=shop.user), send_next=False)
+    answer = owner_client.get(reverse("sync:run_progress", args=[run.pk])).json()
+    assert (answer["status"], answer["done"], answer["done_items"], answer["total"]) == (
+        "queued",
+        False,
+        2,
+        5,
+    )
+    page = answer["html"]
+    assert "Часть каталога опубликована" in page
+    assert "2 из 5 (40 %)" in page
+    assert "Вот-вот начнётся" not in page
 
 
 def test_a_next_chunk_whose_task_was_lost_is_sent_again_and_finishes_the_run(
