@@ -2,6 +2,7 @@
 
     python -m bench publish [--products 10000] [--sample 300] [--rps 3] [--skip-naive]
                             [--skip-full] [--skip-preview] [--runs 3] [--cpu-load 6]
+                            [--chunk-items 2500]
 
 Both sandboxes run in a child process (`manage.py run_sandbox`) on loopback, so the emulators
 never compete with the publisher for this process's interpreter; the publisher works on a
@@ -190,7 +191,7 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
 
     from sync.lifecycle import sync_run_create
     from sync.models import AlbumLink
-    from sync.publish.run import sync_run_execute
+    from sync.publish.run import sync_run_execute_to_end
 
     before = sandbox.control("vk", "stats")
     refusals_before = _Refusals.count
@@ -203,6 +204,7 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
     # after each of its requests, not after those of the extra-photo step that follows it.
     applied = [(0.0, 0)]
     applied_cpu = [(0.0, 0.0)]  # (this process's CPU, the sandboxes' CPU) at that moment
+    paused: list[float] = []  # wall when each chunk but the last ended (SYNC_RUN_CHUNK_ITEMS)
 
     def progress(run):
         now = time.monotonic()
@@ -211,6 +213,9 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
         if run.status == "running":
             applied[0] = (now, run.vk_requests)
             applied_cpu[0] = (time.process_time(), sandbox.cpu_seconds())
+        if run.status == "queued":
+            paused.append(now)
+            print(f"  [{label}] chunk {len(paused)} done: {run.done}/{run.total}", flush=True)
         if now - last[0] > 15:
             last[0] = now
             print(
@@ -220,8 +225,11 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
             )
 
     run = sync_run_create(user=user, trigger="manual")
-    run = sync_run_execute(run=run, naive=naive, progress=progress)
+    run = sync_run_execute_to_end(run=run, naive=naive, progress=progress)
     wall = time.monotonic() - started
+    ends = [*paused, time.monotonic()]
+    starts = [started, *paused]
+    chunk_walls = [round(end - start, 1) for start, end in zip(starts, ends, strict=True)]
     cpu = time.process_time() - cpu_started
     sandbox_cpu = sandbox.cpu_seconds() - sandbox_cpu
     plan_wall, plan_cpu = planned[0] if planned else (time.monotonic(), time.process_time())
@@ -253,6 +261,8 @@ def _publish(sandbox: Sandbox, user, *, naive: bool, label: str) -> dict:
         "sandbox_requests": requests,
         "calls": calls,
         "wall_seconds": round(wall, 1),
+        "chunks": len(chunk_walls),
+        "chunk_wall_seconds": chunk_walls,
         # Where the time and the CPU went: planning (before the first request of the items),
         # then applying; CPU of this process (the publisher, all its threads) and of the
         # sandboxes' process (VK's and Evotor's work, which the real services do elsewhere).
@@ -353,6 +363,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--cpu-load", type=int, default=0, help="busy-loop processes during the full phase"
     )
+    parser.add_argument(
+        "--chunk-items",
+        type=int,
+        default=None,
+        help="items a run applies per task (SYNC_RUN_CHUNK_ITEMS; default: the setting's)",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     # Terminated, the benchmark still stops its busy loops and the sandbox (the `finally`s).
@@ -394,6 +410,8 @@ def main(argv: list[str]) -> int:
     if args.margin is None:
         args.margin = float(settings.VK_RATE_LIMIT_MARGIN)
     settings.VK_RATE_LIMIT_MARGIN = args.margin
+    if args.chunk_items is not None:
+        settings.SYNC_RUN_CHUNK_ITEMS = args.chunk_items
 
     logging.getLogger("connections.vk_client").addHandler(_Refusals(level=logging.WARNING))
 

@@ -58,6 +58,8 @@ TASK_LANES = {
     "vk_catalog.tasks.refresh_vk_catalog_for_user": SLOW,
     "vk_catalog.tasks.refresh_vk_catalog_all": SLOW,
     "sync.tasks.sync_user": SLOW,
+    # The next chunk of a long whole run (sync/publish/chunked.py), whatever started it.
+    "sync.tasks.sync_user:chunk": SLOW,
     "sync.tasks.sync_all": SLOW,
     # The preview of a large catalog (sync/preview_jobs.py): a whole plan, up to half a minute
     # at 100k products; the merchant waits on the page, but a change at the till must not.

@@ -397,6 +397,13 @@ SYNC_CHANGES_CAP_SECONDS = env.float("SYNC_CHANGES_CAP_SECONDS", default=30.0)
 PREVIEW_INLINE_MAX_PRODUCTS = env.int("PREVIEW_INLINE_MAX_PRODUCTS", default=2_000)
 # A preview task that wrote no progress for this long has lost its worker: the page says so.
 PREVIEW_STALL_SECONDS = env.int("PREVIEW_STALL_SECONDS", default=600)
+# Whole plans read the catalog this many products at a time (sync/plan/chunks.py), and a whole
+# run applies at most this many items per task, then queues itself again for the rest
+# (sync/publish/chunked.py), so a 100k first publish never meets Q_TIMEOUT.
+SYNC_PLAN_CHUNK = env.int("SYNC_PLAN_CHUNK", default=2_000)
+SYNC_RUN_CHUNK_ITEMS = env.int("SYNC_RUN_CHUNK_ITEMS", default=10_000)
+if SYNC_PLAN_CHUNK < 1 or SYNC_RUN_CHUNK_ITEMS < 1:
+    raise ImproperlyConfigured("SYNC_PLAN_CHUNK and SYNC_RUN_CHUNK_ITEMS must each be at least 1.")
 
 # Image memory the publisher's photo threads may hold at once, in MB (estimated from each image's
 # header before it is decoded, sync/publish/pipeline.py): a catalog of huge photos waits its turn

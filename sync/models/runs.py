@@ -124,11 +124,23 @@ class SyncRun(LifecycleRun):
     def task_args(self) -> tuple:
         return (self.user_id, self.trigger, self.pk)
 
+    def task_variant(self) -> str:
+        """The lane's key: the trigger, or `chunk` for the next chunk of a long whole run
+        (sync/publish/chunked.py), which always takes the slow lane."""
+        if (self.plan_summary or {}).get("chunks"):
+            return "chunk"
+        return str(self.trigger or "")
+
     def holder_alive(self) -> bool | None:
         """A run shown planning or publishing is alive while its merchant's lock is held."""
         from sync.locks import sync_lock_held
 
         return sync_lock_held(self.user_id)
+
+    @property
+    def between_chunks(self) -> bool:
+        """Queued again after a chunk of a long run (sync/publish/chunked.py): part of it done."""
+        return self.status == RunStatus.QUEUED and bool((self.plan_summary or {}).get("chunks"))
 
     @property
     def progress_percent(self) -> int:

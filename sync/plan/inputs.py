@@ -1,17 +1,18 @@
 """What a plan is computed from, read from the database into plain data (sync/plan/planner.py).
 
 Selected products (sync.filters), their groups, the merchant's links and albums, the photo
-fallbacks, and optionally the VK catalog cache for adoption. A constant number of queries,
-whatever the size of the catalog.
+fallbacks, and optionally the VK catalog cache for adoption. A whole plan reads the products
+and their links in chunks (sync/plan/chunks.py): its memory is flat in the catalog's size when
+the products are unchanged, and its queries grow by two per chunk.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from catalog.models import CachedGroup, CachedProduct
+from catalog.models import CachedGroup
 from sync.models import AdoptionDecision, AlbumLink, ItemLink, SyncSettings
-from sync.plan import rules
+from sync.plan import chunks, rules
 from sync.plan.photos import (
     EvotorImage,
     FallbackPhotos,
@@ -41,7 +42,8 @@ class GroupInfo:
 
 @dataclass
 class Inputs:
-    """Everything the planner needs for one merchant."""
+    """Everything the planner needs for one merchant. `links` holds the links of the computed
+    products and of the products no longer selected, not those of skipped products."""
 
     sync_settings: SyncSettings
     rule_settings: rules.RuleSettings
@@ -59,8 +61,10 @@ class Inputs:
     adoption_decisions: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
     # Modification groups and what was published of them (sync/plan/variant_inputs.py).
     variants: VariantInputs = field(default_factory=VariantInputs)
-    # Selected products known unchanged, not computed (sync/plan/skip.py).
-    unchanged_keys: set[tuple[str, str]] = field(default_factory=set)
+    # Selected products known unchanged, not computed (sync/plan/skip.py): only counted, and
+    # how many of them are visible in VK (the removal guard's base).
+    unchanged: int = 0
+    unchanged_published: int = 0
 
     def group_chain(self, store_id: str, group_id: str) -> list[str]:
         """The group and its ancestors, nearest first (cycles in bad data are cut)."""
@@ -258,16 +262,14 @@ def merchant_albums(user) -> list[AlbumSnapshot]:
 
 
 def load_inputs(user) -> Inputs:
-    """Read everything a plan for `user` needs."""
+    """Read everything a whole plan for `user` needs, in chunks (sync/plan/chunks.py): the
+    products known unchanged (sync/plan/skip.py) are only counted, so their rows and links are
+    never all held at once."""
     from catalog.filters import enabled_store_ids, selected_products
 
     sync_settings = sync_settings_get(user)
     rule_settings = rules.RuleSettings.from_model(sync_settings)
-    # Streamed: a product known unchanged is never held in memory (sync/plan/skip.py).
-    rows = selected_products(user).values(*PRODUCT_COLUMNS).iterator(chunk_size=2000)
-    store_ids = enabled_store_ids(user)
-    links = {(link.store_id, link.product_id): link for link in ItemLink.objects.filter(user=user)}
-    store_ids |= {key[0] for key in links}
+    store_ids = enabled_store_ids(user) | chunks.link_store_ids(user)
     groups = groups_info(
         CachedGroup.objects.filter(user=user, store_evotor_id__in=sorted(store_ids))
     )
@@ -275,7 +277,7 @@ def load_inputs(user) -> Inputs:
         sync_settings=sync_settings,
         rule_settings=rule_settings,
         products=[],
-        links=links,
+        links={},
         albums=merchant_albums(user),
         fallbacks=load_fallbacks(user, sync_settings),
         groups=groups,
@@ -284,48 +286,54 @@ def load_inputs(user) -> Inputs:
             for d in AdoptionDecision.objects.filter(user=user)
         },
     )
-    # Products whose item is known to be as it should be are not computed (sync/plan/skip.py).
+    selected = selected_products(user)
     check = UnchangedCheck(inputs)
-    for row in rows:
-        store_id, product_id = row["store_evotor_id"], row["evotor_id"]
-        group_id, group_name = _album_group(groups, store_id, row["parent_evotor_id"])
-        fingerprint = check.fingerprint(
-            store_id=store_id,
-            product_id=product_id,
-            content_hash=source_hash(row["content_hash"], row["images_changed_at"]),
-            group_id=group_id,
-            group_name=group_name,
-        )
-        # A modification is planned with its whole group (sync/plan/variants.py): never skipped.
-        in_variant_group = _is_modification(groups, store_id, row["parent_evotor_id"])
-        if not in_variant_group and check.skips((store_id, product_id), fingerprint):
-            inputs.unchanged_keys.add((store_id, product_id))
-        else:
+    for rows, links in chunks.product_chunks(user, selected, PRODUCT_COLUMNS):
+        for row in rows:
+            key = store_id, product_id = row["store_evotor_id"], row["evotor_id"]
+            link = links.get(key)
+            group_id, group_name = _album_group(groups, store_id, row["parent_evotor_id"])
+            fingerprint = check.fingerprint(
+                link=link,
+                store_id=store_id,
+                product_id=product_id,
+                content_hash=source_hash(row["content_hash"], row["images_changed_at"]),
+                group_id=group_id,
+                group_name=group_name,
+            )
+            # A modification is planned with its whole group (sync/plan/variants.py): never
+            # skipped.
+            in_variant_group = _is_modification(groups, store_id, row["parent_evotor_id"])
+            if not in_variant_group and check.skips(link, fingerprint):
+                inputs.unchanged += 1
+                inputs.unchanged_published += not (link.published_fields or {}).get("hidden")
+                continue
             inputs.products.append(source_product(row, groups))
-    products = inputs.products
-    selected = {(p.store_id, p.product_id) for p in products} | inputs.unchanged_keys
-    unselected = [key for key in links if key not in selected]
+            if link is not None:
+                inputs.links[key] = link
+    unselected = {
+        (link.store_id, link.product_id): link for link in chunks.unselected_links(user, selected)
+    }
+    inputs.links.update(unselected)
     if unselected:
-        removed_keys = {
-            (store_id, product_id)
-            for store_id, product_id in CachedProduct.objects.filter(
-                user=user, is_removed=True, store_evotor_id__in=sorted({k[0] for k in unselected})
-            ).values_list("store_evotor_id", "evotor_id")
-        } & set(unselected)
-        # A product whose row is gone from the cache altogether was removed too.
-        present = set(
-            CachedProduct.objects.filter(
-                user=user, store_evotor_id__in=sorted({k[0] for k in unselected})
-            ).values_list("store_evotor_id", "evotor_id")
-        )
-        removed_keys |= {key for key in unselected if key not in present}
-        inputs.removed_keys = removed_keys
-    kept = {key: link.sku for key, link in links.items() if link.sku}
-    # The skipped products keep their items' skus: nobody else may take them.
-    reserved = {links[key].sku.lower() for key in inputs.unchanged_keys if links[key].sku}
-    inputs.skus = assign_skus_besides(products, kept=kept, reserved=reserved)
+        inputs.removed_keys = chunks.removed_keys(user, set(unselected))
+    inputs.skus = _skus(user, inputs)
     inputs.variants = load_variant_inputs(user, store_ids)
     return inputs
+
+
+def _skus(user, inputs: Inputs) -> dict[tuple[str, str], str]:
+    """A sku per computed product, unique among the merchant's items: the skipped products
+    keep their items' skus, and nobody else may take them (`chunks.reserved_skus`)."""
+    products = inputs.products
+    kept = {key: link.sku for key, link in inputs.links.items() if link.sku}
+    first = rules.assign_skus(products, kept=kept)
+    candidates = {sku.lower() for sku in first.values()}
+    candidates |= {kept[key].lower() for key in first if key in kept}
+    reserved = chunks.reserved_skus(user, candidates, besides=set(inputs.links))
+    if not reserved:
+        return first
+    return assign_skus_besides(products, kept=kept, reserved=reserved)
 
 
 def cached_vk_items(user) -> list[VkItemSnapshot]:
@@ -347,6 +355,13 @@ def cached_vk_albums(user) -> list[AlbumSnapshot]:
     ]
 
 
+def _not_linked(inputs: Inputs, vk_items: list[VkItemSnapshot]) -> list[VkItemSnapshot]:
+    """The VK items no link of the merchant holds: the links of skipped products are not in
+    `inputs.links` (sync/plan/chunks.py), so their items are left out here, never adopted twice."""
+    linked = chunks.linked_vk_ids(inputs.sync_settings.user_id)
+    return [vk for vk in vk_items if vk.vk_id not in linked]
+
+
 def plan_from_inputs(
     inputs: Inputs,
     *,
@@ -355,6 +370,8 @@ def plan_from_inputs(
     confirmed_removals: int | None = None,
 ) -> Plan:
     desired = inputs.desired_items()
+    if vk_items:
+        vk_items = _not_linked(inputs, vk_items)
     plan = build_plan(
         desired=desired,
         links=inputs.link_snapshots(),
@@ -365,7 +382,8 @@ def plan_from_inputs(
         removed_keys=inputs.removed_keys,
         confirmed_removals=confirmed_removals,
         adoption_decisions=inputs.adoption_decisions,
-        unchanged_keys=inputs.unchanged_keys,
+        unchanged=inputs.unchanged,
+        unchanged_published=inputs.unchanged_published,
     )
     plan.variants = variants_for_plan(inputs.variants, plan, desired, inputs.links)
     return plan

@@ -44,20 +44,22 @@ def build_plan(
     removed_keys: set[tuple[str, str]] = frozenset(),
     confirmed_removals: int | None = None,
     adoption_decisions: dict[tuple[str, str], tuple[int, str]] | None = None,
-    unchanged_keys: set[tuple[str, str]] = frozenset(),
+    unchanged: int = 0,
+    unchanged_published: int = 0,
 ) -> Plan:
     """The plan for one merchant.
 
     desired: the VK items the selected products should be (flags already set by the rules);
-    links: every link of the merchant; albums: the albums we made (with their group keys);
+    links: the links of the products in `desired` and of those no longer selected; albums: the albums we made (with their group keys);
     vk_items: the merchant's VK items from the VK catalog cache, to adopt (None: don't adopt);
     vk_albums: the community's albums, to adopt one whose title matches instead of making it;
     removed_keys: products removed at the till (for the reason shown; others are filtered out);
     confirmed_removals: the merchant confirmed a held run with that many removals;
     adoption_decisions: {product key: (VK item id, AdoptionVerdict)}, the merchant's answers
     about weak adoption matches;
-    unchanged_keys: selected products known unchanged and not computed (sync/plan/skip.py):
-    counted unchanged, their links left alone.
+    unchanged: how many selected products are known unchanged and not computed
+    (sync/plan/skip.py; their links are not in `links`), and `unchanged_published` how many of
+    their items are visible in VK (the removal guard's base).
     """
     plan = Plan(guard_percent=settings.removal_guard_percent)
     links_by_key = {link.key: link for link in links}
@@ -84,7 +86,9 @@ def build_plan(
 
     album_index.plan_new(desired, vk_albums, publishable)
 
-    plan.published = sum(1 for link in links if link.on_vk and not link.hidden)
+    plan.published = unchanged_published + sum(
+        1 for link in links if link.on_vk and not link.hidden
+    )
     vk_owned = settings.vk_owned
     for item in desired:
         link = links_by_key.get(item.key)
@@ -111,9 +115,9 @@ def build_plan(
             plan.unchanged += 1
 
     # Links whose product is no longer selected, or was removed at the till.
-    plan.unchanged += len(unchanged_keys)
+    plan.unchanged += unchanged
     for link in links:
-        if link.key in wanted_keys or link.key in unchanged_keys:
+        if link.key in wanted_keys:
             continue
         if link.vk_item_id is None:
             if link.state != LinkState.CREATING and link.id is not None:

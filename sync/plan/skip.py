@@ -38,10 +38,17 @@ class UnchangedCheck:
         self.shared = shared
 
     def fingerprint(
-        self, *, store_id: str, product_id: str, content_hash: str, group_id: str, group_name: str
+        self,
+        *,
+        link,
+        store_id: str,
+        product_id: str,
+        content_hash: str,
+        group_id: str,
+        group_name: str,
     ) -> str | None:
-        """The product's fingerprint with its link, or None when it may not be skipped."""
-        link = self.inputs.links.get((store_id, product_id))
+        """The product's fingerprint with its `link` (an ItemLink or None), or None when it
+        may not be skipped."""
         if (
             link is None
             or link.vk_item_id is None
@@ -71,8 +78,8 @@ class UnchangedCheck:
         )
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
-    def skips(self, row_key: tuple[str, str], fingerprint: str | None) -> bool:
-        link = self.inputs.links.get(row_key)
+    @staticmethod
+    def skips(link, fingerprint: str | None) -> bool:
         return fingerprint is not None and link is not None and link.plan_hash == fingerprint
 
 
@@ -86,14 +93,15 @@ def stamp_unchanged(inputs, plan) -> int:
         key = (product.store_id, product.product_id)
         if key in planned:
             continue
+        link = inputs.links.get(key)
         fingerprint = check.fingerprint(
+            link=link,
             store_id=product.store_id,
             product_id=product.product_id,
             content_hash=product.source_hash,
             group_id=product.group_id,
             group_name=product.group_name,
         )
-        link = inputs.links.get(key)
         if fingerprint is not None and link.plan_hash != fingerprint:
             link.plan_hash = fingerprint
             changed.append(link)

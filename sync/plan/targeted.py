@@ -26,6 +26,7 @@ from catalog.filters import selected_products
 from catalog.models import CachedGroup, CachedProduct
 from sync.models import AdoptionDecision, ItemLink, LinkState
 from sync.plan import rules
+from sync.plan.chunks import keys_q
 from sync.plan.inputs import (
     PRODUCT_COLUMNS,
     Inputs,
@@ -43,17 +44,6 @@ from sync.plan.snapshots import AlbumSnapshot, VkItemSnapshot
 Key = tuple[str, str]
 
 
-def _keys_q(keys: set[Key], store_field: str, id_field: str) -> Q:
-    """One condition matching exactly these (store, id) pairs: per store an `IN` list."""
-    by_store: dict[str, list[str]] = {}
-    for store_id, product_id in sorted(keys):
-        by_store.setdefault(store_id, []).append(product_id)
-    condition = Q(pk__in=[])
-    for store_id, ids in by_store.items():
-        condition |= Q(**{store_field: store_id, f"{id_field}__in": ids})
-    return condition
-
-
 def _groups_for(user, rows: list[dict]) -> dict:
     """The groups the products' albums are named from: their own, and for a modification
     group (variants) the group above it (sync.plan.inputs._album_group)."""
@@ -63,9 +53,7 @@ def _groups_for(user, rows: list[dict]) -> dict:
     if not wanted:
         return {}
     groups = groups_info(
-        CachedGroup.objects.filter(user=user).filter(
-            _keys_q(wanted, "store_evotor_id", "evotor_id")
-        )
+        CachedGroup.objects.filter(user=user).filter(keys_q(wanted, "store_evotor_id", "evotor_id"))
     )
     parents = {
         (store_id, info.parent_id)
@@ -75,7 +63,7 @@ def _groups_for(user, rows: list[dict]) -> dict:
     if parents:
         groups |= groups_info(
             CachedGroup.objects.filter(user=user).filter(
-                _keys_q(parents, "store_evotor_id", "evotor_id")
+                keys_q(parents, "store_evotor_id", "evotor_id")
             )
         )
     return groups
@@ -113,12 +101,12 @@ def load_changed_inputs(user, keys: set[Key]) -> Inputs:
     else:
         rows = list(
             selected_products(user)
-            .filter(_keys_q(keys, "store_evotor_id", "evotor_id"))
+            .filter(keys_q(keys, "store_evotor_id", "evotor_id"))
             .values(*PRODUCT_COLUMNS)
         )
         present = set(
             CachedProduct.objects.filter(user=user, is_removed=False)
-            .filter(_keys_q(keys, "store_evotor_id", "evotor_id"))
+            .filter(keys_q(keys, "store_evotor_id", "evotor_id"))
             .values_list("store_evotor_id", "evotor_id")
         )
     groups = _groups_for(user, rows)
@@ -127,7 +115,7 @@ def load_changed_inputs(user, keys: set[Key]) -> Inputs:
         {
             (link.store_id, link.product_id): link
             for link in ItemLink.objects.filter(user=user).filter(
-                _keys_q(keys, "store_id", "product_id")
+                keys_q(keys, "store_id", "product_id")
             )
         }
         if keys
@@ -147,7 +135,7 @@ def load_changed_inputs(user, keys: set[Key]) -> Inputs:
         adoption_decisions={
             (d.store_id, d.product_id): (d.vk_item_id, d.verdict)
             for d in AdoptionDecision.objects.filter(user=user).filter(
-                _keys_q(keys, "store_id", "product_id")
+                keys_q(keys, "store_id", "product_id")
             )
         }
         if keys

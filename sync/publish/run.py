@@ -22,11 +22,8 @@ from django.utils.translation import gettext as _
 from connections import vk_errors
 from connections.evotor_client import EvotorAuthError
 from connections.models import VkConnection
-from evosync.logging import redact
 from sync.clients import evotor_client_for, usable_vk_connection, vk_client_for
 from sync.lifecycle import (
-    mark_evotor_broken,
-    mark_vk_broken,
     merchant_language,
     run_alert,
     run_finish,
@@ -46,11 +43,13 @@ from sync.plan.inputs import (
 from sync.plan.photos import evotor_images_refresh
 from sync.plan.plan import Plan
 from sync.plan.skip import stamp_unchanged
+from sync.publish import chunked
 from sync.publish.executor import Executor
 from sync.publish.extra_photos import extra_photos_publish
 from sync.publish.image_scan import evotor_images_scan
 from sync.publish.records import COUNTER_OF_ACTION
 from sync.publish.recovery import read_vk, resolve_creating_links, resolve_lost_answers
+from sync.publish.stops import run_stopped
 from sync.publish.transport import ExecuteTransport, NaiveTransport
 from sync.publish.work import EvotorStopped, Stop
 from sync.selectors import run_problem
@@ -67,6 +66,11 @@ class _Context:
     vk: VkConnection
     client: object
     evotor: object | None
+    # The run's figures from its earlier chunks (sync/publish/chunked.py): this task's client
+    # counts from zero.
+    requests_before: int = 0
+    refusals_before: int = 0
+    vk_items_read: int | None = None  # items in VK when the plan read it (None: not read)
 
     def read_vk(self):
         return read_vk(self.client, self.vk.owner_id)
@@ -96,11 +100,39 @@ class WholeCatalog:
 
 
 def sync_run_execute(
-    *, run: SyncRun, naive: bool = False, progress: Progress | None = None, scope=None
+    *,
+    run: SyncRun,
+    naive: bool = False,
+    progress: Progress | None = None,
+    scope=None,
+    send_next: bool = True,
 ) -> SyncRun:
     """Execute a queued run (see the module docstring) over `scope` (default: the whole
     catalog, `WholeCatalog`). Safe to call twice: a run that is no longer queued is returned as
-    it is."""
+    it is.
+
+    A whole run with more items than a chunk (sync/publish/chunked.py) applies one chunk and
+    comes back queued again: its next task is queued here once the lock is free
+    (`send_next`), or the caller goes on in process (`sync_run_execute_to_end`)."""
+    run = _execute(run=run, naive=naive, progress=progress, scope=scope)
+    if send_next and chunked.is_paused(run):
+        chunked.send_next(run)
+        run.refresh_from_db()  # the task may have run already (inline queues, tests)
+    return run
+
+
+def sync_run_execute_to_end(
+    *, run: SyncRun, naive: bool = False, progress: Progress | None = None
+) -> SyncRun:
+    """Execute a queued whole run chunk after chunk in this process (`manage.py sync_to_vk`,
+    the benchmarks): no task is queued between chunks."""
+    run = sync_run_execute(run=run, naive=naive, progress=progress, send_next=False)
+    while chunked.is_paused(run):
+        run = sync_run_execute(run=run, naive=naive, progress=progress, send_next=False)
+    return run
+
+
+def _execute(*, run: SyncRun, naive: bool, progress: Progress | None, scope) -> SyncRun:
     run.refresh_from_db()
     if run.status != RunStatus.QUEUED:
         return run
@@ -128,8 +160,10 @@ def sync_run_execute(
 
 def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress, scope) -> SyncRun:
     run_interrupt_stale(user, keep=run)
+    continuing = chunked.is_continuation(run)
     run.status = RunStatus.PLANNING
-    run.started_at = timezone.now()
+    if not continuing:  # a later chunk keeps the run's start
+        run.started_at = timezone.now()
     run.finished_at = None
     run_save(run, "status", "started_at", "finished_at")
     if progress:
@@ -146,14 +180,23 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
             ),
         )
     ctx = _Context(
-        run=run, user=user, vk=vk, client=vk_client_for(vk), evotor=evotor_client_for(user)
+        run=run,
+        user=user,
+        vk=vk,
+        client=vk_client_for(vk),
+        evotor=evotor_client_for(user),
+        requests_before=run.vk_requests if continuing else 0,
+        refusals_before=run.vk_rate_refusals if continuing else 0,
     )
     transport = (NaiveTransport if naive else ExecuteTransport)(ctx.client)
     try:
         plan, links = scope.plan(ctx)
-        _take_figures(run, ctx.client)
-        run.plan_summary = plan.summary()
+        _take_figures(run, ctx)
+        if not continuing:  # the pages show the whole run's plan: the first chunk's
+            run.plan_summary = plan.summary()
+            chunked.remember_vk_read(run, ctx.vk_items_read)
         run.total = plan.total
+        more = scope.whole and not run.dry_run and chunked.take_chunk(run, plan)
         run_save(run, "plan_summary", "total", "vk_requests", "vk_rate_refusals", "created")
         if run.dry_run:
             return run_finish(run, RunStatus.SUCCEEDED)
@@ -169,7 +212,7 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
 
         def on_batch():
             lock.renew()
-            _take_figures(run, ctx.client)
+            _take_figures(run, ctx)
             if progress:
                 progress(run)
 
@@ -185,7 +228,7 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
         try:
             executor.run()
         finally:
-            _take_figures(run, ctx.client)
+            _take_figures(run, ctx)
         if executor.unknown_creates:
             resolve_lost_answers(
                 run=run,
@@ -201,31 +244,37 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
             group_id=int(vk.group_id),
             evotor=ctx.evotor,
         )
-        _take_figures(run, ctx.client)
+        _take_figures(run, ctx)
     except Stop as stop:
-        _take_figures(run, ctx.client)
-        return _stopped(run, ctx, stop.error)
+        _take_figures(run, ctx)
+        return run_stopped(run, ctx, stop.error)
     except vk_errors.VkApiError as exc:
-        _take_figures(run, ctx.client)
-        return _stopped(run, ctx, exc)
+        _take_figures(run, ctx)
+        return run_stopped(run, ctx, exc)
     except LockLost:
         return run_finish(run, RunStatus.FAILED, error=_("Another process took over this sync."))
     except Exception:
         logger.exception("sync run crashed", extra={"user_id": user.pk, "run_id": run.pk})
-        _take_figures(run, ctx.client)
+        _take_figures(run, ctx)
         run_finish(
             run,
             RunStatus.FAILED,
             error=_("Something went wrong on our side; we will look into it. Try again later."),
         )
         raise
+    if more:
+        chunked.pause(run)
+        if progress:
+            progress(run)
+        return run
     return _completed(run, ctx, scope)
 
 
-def _take_figures(run: SyncRun, client) -> None:
-    """The client's request figures onto the run (saved with the run's next save)."""
-    run.vk_requests = client.requests_made
-    run.vk_rate_refusals = client.rate_refusals
+def _take_figures(run: SyncRun, ctx: _Context) -> None:
+    """The client's request figures onto the run, after its earlier chunks' (saved with the
+    run's next save)."""
+    run.vk_requests = ctx.requests_before + ctx.client.requests_made
+    run.vk_rate_refusals = ctx.refusals_before + ctx.client.rate_refusals
 
 
 def _plan_run(ctx: _Context) -> tuple[Plan, dict[tuple[str, str], ItemLink]]:
@@ -238,8 +287,13 @@ def _plan_run(ctx: _Context) -> tuple[Plan, dict[tuple[str, str], ItemLink]]:
     first_publish = inputs.sync_settings.first_published_at is None
     unlinked = inputs.has_unlinked_products()
     vk_items = vk_albums = None
-    if creating or (first_publish and unlinked):
+    if creating or (first_publish and unlinked and not chunked.vk_known_empty(run)):
         vk_items, vk_albums = ctx.read_vk()
+        ctx.vk_items_read = len(vk_items)
+    elif first_publish and unlinked:
+        # A later chunk of a first publish into a community that had no item: whatever VK
+        # holds now is ours and linked, so there is nothing to adopt and nothing to re-read.
+        vk_items, vk_albums = [], []
     if creating:
         managed = {album.vk_album_id for album in inputs.albums}
         resolve_creating_links(run=run, links=creating, vk_items=vk_items, managed_albums=managed)
@@ -303,61 +357,6 @@ def _supersede_held_runs(user, *, keep: SyncRun) -> None:
         error=_("Not needed any more: a later run went through without mass removals."),
     ):
         run_resolve_alerts(user, AlertCause.REMOVAL_GUARD)
-
-
-STOP_CAUSE_OF = (
-    (vk_errors.VkAuthError, StopCause.TOKEN_REVOKED, AlertCause.TOKEN_REVOKED),
-    (vk_errors.VkPermissionError, StopCause.TOKEN_REVOKED, AlertCause.TOKEN_REVOKED),
-    (vk_errors.VkMarketDisabledError, StopCause.MARKET_OFF, AlertCause.MARKET_OFF),
-    (vk_errors.VkCaptchaError, StopCause.CAPTCHA, AlertCause.CAPTCHA),
-)
-
-
-def _record_vk_error(run: SyncRun, error: vk_errors.VkApiError, *, level: int) -> None:
-    """What VK said, for staff: logged (tokens masked) and kept on the run (`vk_error`)."""
-    text = redact(error.message or "")
-    method = error.method or "execute"
-    run.vk_error = f"VK error {error.code} in {method}: {text}"[:500]
-    run_save(run, "vk_error")
-    logger.log(
-        level,
-        "sync run stopped by a VK error",
-        extra={
-            "user_id": run.user_id,
-            "run_id": run.pk,
-            "code": error.code,
-            "method": method,
-            "vk_message": text,
-        },
-    )
-
-
-def _stopped(run: SyncRun, ctx: _Context, error: Exception) -> SyncRun:
-    """The run ended early: why, in the merchant's words, and an alert where they must act."""
-    if isinstance(error, EvotorStopped):
-        message = _(
-            "Evotor no longer accepts the token, so product photos could not be read. "
-            "Reconnect Evotor, then publish again."
-        )
-        mark_evotor_broken(ctx.user, message)
-        run_alert(ctx.user, AlertCause.EVOTOR_TOKEN_REVOKED, message)
-        return run_finish(run, RunStatus.STOPPED, error=message, stop_cause=StopCause.EVOTOR_BROKEN)
-    if isinstance(error, vk_errors.VkApiError):
-        message = error.user_message
-    else:  # not expected: Stop carries VK's or Evotor's errors only
-        logger.error("sync run stopped by %s", type(error).__name__, extra={"run_id": run.pk})
-        message = _("Something went wrong on our side; we will look into it. Try again later.")
-    for error_class, stop_cause, alert_cause in STOP_CAUSE_OF:
-        if isinstance(error, error_class):
-            _record_vk_error(run, error, level=logging.WARNING)
-            if stop_cause == StopCause.TOKEN_REVOKED:
-                mark_vk_broken(ctx.vk, message)
-            run_alert(ctx.user, alert_cause, message)
-            return run_finish(run, RunStatus.STOPPED, error=message, stop_cause=stop_cause)
-    # Limits that would not clear, VK down, our own bug in a script: try again next time.
-    if isinstance(error, vk_errors.VkApiError):
-        _record_vk_error(run, error, level=logging.ERROR)
-    return run_finish(run, RunStatus.FAILED, error=message)
 
 
 def _completed(run: SyncRun, ctx: _Context, scope) -> SyncRun:

@@ -27,7 +27,8 @@ def test_a_no_change_cycle_computes_no_item_and_writes_nothing(shop):
     settled(shop)
     inputs = load_inputs(shop.user)
     assert inputs.products == []
-    assert len(inputs.unchanged_keys) == 5
+    assert inputs.unchanged == 5
+    assert inputs.links == {}
     writes = shop.write_calls()
     run = shop.refresh_and_sync()
     assert run.status == "succeeded"

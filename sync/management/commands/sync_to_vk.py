@@ -164,7 +164,7 @@ class Command(BaseCommand):
         from accounts.models import User
         from sync.lifecycle import sync_run_create, users_to_sync
         from sync.plan.preview import sync_run_preview
-        from sync.publish.run import sync_run_execute
+        from sync.publish.run import sync_run_execute_to_end
 
         if user:
             merchant = User.objects.filter(email__iexact=user.strip()).first()
@@ -188,7 +188,7 @@ class Command(BaseCommand):
                     continue
                 run = sync_run_create(user=merchant, trigger=RunTrigger.MANUAL)
                 progress = ProgressLine(getattr(self.stderr, "_out", sys.stderr))
-                run = sync_run_execute(run=run, naive=naive, progress=progress.update)
+                run = sync_run_execute_to_end(run=run, naive=naive, progress=progress.update)
                 progress.close(run)
             except Exception as exc:  # one merchant's crash never stops the others
                 crashed.append(merchant.email)
