@@ -84,9 +84,13 @@ def evotor_user_id(data: dict) -> str:
     return value
 
 
+EPOCH_MS_RE = re.compile(r"[0-9]+")
+
+
 def event_time(value) -> datetime | None:
     """Events carry ms since the epoch (as a number or a string) or an ISO time (§7.4)."""
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: `str.isdigit` also takes "²" and other digits `int` refuses.
+    if isinstance(value, str) and EPOCH_MS_RE.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, int | float) and not isinstance(value, bool):
         try:

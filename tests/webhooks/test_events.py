@@ -190,3 +190,19 @@ def test_the_event_log_is_read_only_in_the_admin(post, connected, client):
     assert response.status_code == 200
     assert "ApplicationUninstalled" in response.content.decode()
     assert client.get("/admin/webhooks/evotorevent/add/").status_code == 403
+
+
+@pytest.mark.parametrize("timestamp", ["²", "١٢٣", "12³"])
+def test_a_timestamp_of_non_ascii_digits_is_no_time_not_a_server_error(post, connected, timestamp):
+    # `str.isdigit` is true for these, `int` refuses them: found by the schema property test.
+    body = {
+        "subscriptionId": "sub-2",
+        "productId": "c1a4d8e2-app",
+        "userId": EVOTOR_USER,
+        "timestamp": timestamp,
+        "sequenceNumber": 1,
+        "type": "SubscriptionCreated",
+        "planId": "basic",
+    }
+    assert post("/subscription/event", body).status_code == 200
+    assert EvotorEvent.objects.get(event_id="sub-2:1").occurred_at is None
