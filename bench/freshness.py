@@ -162,29 +162,36 @@ def _lane_figures(task_log: Path, queued: dict, *, start: float, end: float, wor
             if row[4] is not None or row[0] not in latest:
                 latest[row[0]] = row
     rows = []
-    for task_id, func, cluster, ran_from, ran_until in latest.values():
+    for row in latest.values():
+        task_id, func, cluster, ran_from, ran_until = row[:5]
+        cpu = row[5] if len(row) > 5 else None
         # Still running when read: it ran until now.
         ran_until = time.time() if ran_until is None else ran_until
         if ran_from is not None and ran_until >= start:
-            rows.append((task_id, func, cluster, ran_from, ran_until))
+            rows.append((task_id, func, cluster, ran_from, ran_until, cpu))
     wall = end - start
     out = {}
     for lane, cluster in (("fast", settings.Q_FAST_CLUSTER), ("slow", settings.Q_SLOW_CLUSTER)):
         busy, by_func = 0.0, {}
-        for task_id, func, task_cluster, ran_from, ran_until in rows:
+        for task_id, func, task_cluster, ran_from, ran_until, cpu in rows:
             if task_cluster != cluster:
                 continue
             busy += max(0.0, min(ran_until, end) - max(ran_from, start))
             name = func.rsplit(".", 1)[-1]
-            entry = by_func.setdefault(name, {"tasks": 0, "run_seconds": 0.0, "waits": []})
+            entry = by_func.setdefault(
+                name, {"tasks": 0, "run_seconds": 0.0, "cpu_seconds": 0.0, "waits": []}
+            )
             entry["tasks"] += 1
             entry["run_seconds"] += ran_until - ran_from
+            entry["cpu_seconds"] += cpu or 0.0
             row = queued.get(task_id)
             if row is not None:
                 entry["waits"].append(max(0.0, ran_from - row["started"].timestamp()))
         for entry in by_func.values():
             entry["mean_run_seconds"] = round(entry["run_seconds"] / max(1, entry["tasks"]), 3)
+            entry["mean_cpu_seconds"] = round(entry["cpu_seconds"] / max(1, entry["tasks"]), 3)
             entry["run_seconds"] = round(entry["run_seconds"], 1)
+            entry["cpu_seconds"] = round(entry["cpu_seconds"], 1)
             waits = entry.pop("waits")
             entry["mean_queue_wait_seconds"] = round(statistics.fmean(waits), 2) if waits else None
         out[lane] = {

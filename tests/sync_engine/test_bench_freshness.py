@@ -16,8 +16,6 @@ from sync.models import ItemLink
 from sync.plan.rules import short_hash
 from sync.publish.run import sync_run_execute
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
 
 class HttpSandbox:
     """The benchmark's `Sandbox.control`, against the test session's sandbox server."""
@@ -60,6 +58,7 @@ def sandbox(sandbox_server, evotor_sandbox, vk_sandbox, settings):
     return control
 
 
+@pytest.mark.django_db(transaction=True)
 def test_copies_have_the_templates_rows_with_their_own_ids_and_nothing_to_publish(
     sandbox, vk_sandbox
 ):
@@ -115,6 +114,7 @@ def test_copies_have_the_templates_rows_with_their_own_ids_and_nothing_to_publis
     assert writes == {}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_an_exported_community_comes_back_with_the_same_ids(sandbox):
     sandbox.control("vk", "add_token", token="exporter", user_id=7, scopes=["market"])
     sandbox.control("vk", "add_group", group_id=401, name="Образец", admins=[7])
@@ -128,3 +128,29 @@ def test_an_exported_community_comes_back_with_the_same_ids(sandbox):
 
     assert sandbox.control("vk", "items", group_id=401) == items
     assert sandbox.control("vk", "albums", group_id=401) == albums
+
+
+def test_lane_figures_count_the_time_in_the_window_and_the_cpu_per_task(tmp_path, settings):
+    from bench.freshness import _lane_figures
+
+    log = tmp_path / "tasks.jsonl"
+    fast, slow = settings.Q_FAST_CLUSTER, settings.Q_SLOW_CLUSTER
+    rows = [
+        ["a", "sync.tasks.publish_changes", fast, 100.0, None, None],
+        ["a", "sync.tasks.publish_changes", fast, 100.0, 101.0, 0.25],
+        ["b", "sync.tasks.publish_changes", fast, 102.0, 104.0, 0.75],
+        # Older records without the CPU figure still count.
+        ["c", "webhooks.tasks.process_evotor_change", fast, 104.0, 105.0],
+        # Half of it inside the window.
+        ["d", "sync.tasks.sync_user", slow, 105.0, 115.0, 4.0],
+    ]
+    log.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    figures = _lane_figures(log, {}, start=100.0, end=110.0, workers={"fast": 2, "slow": 1})
+
+    publishes = figures["fast"]["tasks"]["publish_changes"]
+    assert (publishes["tasks"], publishes["run_seconds"], publishes["cpu_seconds"]) == (2, 3.0, 1.0)
+    assert publishes["mean_cpu_seconds"] == 0.5
+    assert figures["fast"]["tasks"]["process_evotor_change"]["cpu_seconds"] == 0.0
+    assert figures["fast"]["busy_worker_seconds"] == 4.0 and figures["fast"]["load"] == 0.2
+    assert figures["slow"]["busy_worker_seconds"] == 5.0 and figures["slow"]["load"] == 0.5
