@@ -4,11 +4,13 @@
                               [--intake push pull poll] [--fast-workers 6] [--slow-workers 2]
                               [--poll-extra-workers 7] [--first-publish 10000] [--cpu-load 6]
                               [--redis-url redis://127.0.0.1:6379/15 | --broker orm]
-                              [--database-url URL] [--json FILE]
+                              [--database-url URL] [--workdir DIR] [--json FILE]
 
 Set up (bench/freshness_setup.py): N merchants × M products already published, one for real
-and the others copied directly into the database and the sandboxes. Then, for each intake path
-asked for, a phase:
+and the others copied directly into the database (one INSERT … SELECT per table and batch of
+merchants) and the sandboxes. With `--workdir`, the set-up database is kept there and a later
+run with the same merchants, products and database only makes the sandboxes again. Then, for
+each intake path asked for, a phase:
 
 * real processes: the sandboxes (`manage.py run_sandbox`), the site (gunicorn, which receives
   Evotor's pushes), the fast lane (`manage.py qcluster`, `--fast-workers`) and the slow lane
@@ -452,11 +454,19 @@ def _setup(ctx, env: dict, state_file: Path) -> dict:
 
     if not reuse and connection.vendor == "mysql":
         # Set up again from nothing: the database given is the benchmark's own.
-        name = connection.settings_dict["NAME"]
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        connection.close()
+        import MySQLdb
+
+        given = connection.settings_dict
+        server = MySQLdb.connect(
+            host=given["HOST"] or "127.0.0.1",
+            port=int(given["PORT"] or 3306),
+            user=given["USER"],
+            password=given["PASSWORD"],
+        )
+        with server.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{given['NAME']}`")
+            cursor.execute(f"CREATE DATABASE `{given['NAME']}` CHARACTER SET utf8mb4")
+        server.close()
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
     ctx.sandbox.control("vk", "set_rate_limit", n=1000)

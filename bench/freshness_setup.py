@@ -10,7 +10,14 @@ other N − 1 are copies of it, written directly:
   photos) and a token of their own;
 * database: the template's rows of every per-merchant table a published merchant has (stores,
   groups, products, filters, settings, links, album links, photo records, connections), with the
-  generated ids, the store id and the Evotor user id rewritten for merchant k.
+  generated ids, the store id and the Evotor user id rewritten for merchant k: one
+  INSERT … SELECT per table for each batch of merchants, the rewriting done in SQL (`REPLACE`;
+  the photo hash by SHA2 in MariaDB, a registered function in SQLite). 1,000 × 1,000 takes
+  about 80 s on SQLite, against half an hour estimated row by row in Python.
+
+The sandboxes hold their state in memory: `sandbox_copies` makes it again in a new sandbox
+process from the template's community as `export_group` gave it, so a set-up database can be
+used by later runs (bench/freshness.py --workdir).
 
 The copies' Evotor stores are generated with the template's content (`content_of`: the same
 names, prices and stock, other ids), so their cached rows and links are what a publish of their
