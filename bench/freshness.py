@@ -4,11 +4,13 @@
                               [--intake push pull poll] [--fast-workers 6] [--slow-workers 2]
                               [--poll-extra-workers 7] [--first-publish 10000] [--cpu-load 6]
                               [--redis-url redis://127.0.0.1:6379/15 | --broker orm]
-                              [--database-url URL] [--json FILE]
+                              [--database-url URL] [--workdir DIR] [--json FILE]
 
 Set up (bench/freshness_setup.py): N merchants × M products already published, one for real
-and the others copied directly into the database and the sandboxes. Then, for each intake path
-asked for, a phase:
+and the others copied directly into the database (one INSERT … SELECT per table and batch of
+merchants) and the sandboxes. With `--workdir`, the set-up database is kept there and a later
+run with the same merchants, products and database only makes the sandboxes again. Then, for
+each intake path asked for, a phase:
 
 * real processes: the sandboxes (`manage.py run_sandbox`), the site (gunicorn, which receives
   Evotor's pushes), the fast lane (`manage.py qcluster`, `--fast-workers`) and the slow lane
@@ -162,29 +164,36 @@ def _lane_figures(task_log: Path, queued: dict, *, start: float, end: float, wor
             if row[4] is not None or row[0] not in latest:
                 latest[row[0]] = row
     rows = []
-    for task_id, func, cluster, ran_from, ran_until in latest.values():
+    for row in latest.values():
+        task_id, func, cluster, ran_from, ran_until = row[:5]
+        cpu = row[5] if len(row) > 5 else None
         # Still running when read: it ran until now.
         ran_until = time.time() if ran_until is None else ran_until
         if ran_from is not None and ran_until >= start:
-            rows.append((task_id, func, cluster, ran_from, ran_until))
+            rows.append((task_id, func, cluster, ran_from, ran_until, cpu))
     wall = end - start
     out = {}
     for lane, cluster in (("fast", settings.Q_FAST_CLUSTER), ("slow", settings.Q_SLOW_CLUSTER)):
         busy, by_func = 0.0, {}
-        for task_id, func, task_cluster, ran_from, ran_until in rows:
+        for task_id, func, task_cluster, ran_from, ran_until, cpu in rows:
             if task_cluster != cluster:
                 continue
             busy += max(0.0, min(ran_until, end) - max(ran_from, start))
             name = func.rsplit(".", 1)[-1]
-            entry = by_func.setdefault(name, {"tasks": 0, "run_seconds": 0.0, "waits": []})
+            entry = by_func.setdefault(
+                name, {"tasks": 0, "run_seconds": 0.0, "cpu_seconds": 0.0, "waits": []}
+            )
             entry["tasks"] += 1
             entry["run_seconds"] += ran_until - ran_from
+            entry["cpu_seconds"] += cpu or 0.0
             row = queued.get(task_id)
             if row is not None:
                 entry["waits"].append(max(0.0, ran_from - row["started"].timestamp()))
         for entry in by_func.values():
             entry["mean_run_seconds"] = round(entry["run_seconds"] / max(1, entry["tasks"]), 3)
+            entry["mean_cpu_seconds"] = round(entry["cpu_seconds"] / max(1, entry["tasks"]), 3)
             entry["run_seconds"] = round(entry["run_seconds"], 1)
+            entry["cpu_seconds"] = round(entry["cpu_seconds"], 1)
             waits = entry.pop("waits")
             entry["mean_queue_wait_seconds"] = round(statistics.fmean(waits), 2) if waits else None
         out[lane] = {
@@ -220,7 +229,7 @@ def run_phase(ctx, *, intake: str, first_publish_user=None) -> dict:
     else:
         sandbox.control("evotor", "configure_push", url=None)
     python = sys.executable
-    task_log = procs.workdir / f"tasks-{ctx.phase_number}.jsonl"
+    task_log = procs.workdir / f"tasks-{ctx.run_number}-{ctx.phase_number}.jsonl"
     lane_env = {"EVOTOR_INTAKE": intake, "Q_WORKERS": fast_workers, "BENCH_TASK_LOG": task_log}
     procs.start(f"fast-{label}", [python, "-m", "bench.task_clock"], **lane_env)
     procs.start(
@@ -248,7 +257,8 @@ def run_phase(ctx, *, intake: str, first_publish_user=None) -> dict:
     errors: list[str] = []
 
     def change(number: int, k: int, position: int, item_id: int) -> None:
-        rubles = 20_000 + number + (0 if intake == "push" else 100_000 * (1 + ctx.phase_number))
+        # A price no earlier change of this run or of an earlier run on the same database gave.
+        rubles = 10_000 + (10 * ctx.run_number + ctx.phase_number) * 1_000 + number % 1_000
         made_at = time.time()
         watch.expect(number, (group_id(k), item_id), made_at, rubles * 100)
         try:
@@ -363,30 +373,25 @@ def _environment(args, workdir: Path) -> dict:
     }
 
 
-def _setup(ctx, env: dict) -> dict:
-    """Database, sandboxes, merchants; returns the setup's figures."""
-    from bench import freshness_setup as fs
-
-    args = ctx.args
+def _django(env: dict) -> None:
     os.environ.update({**env, "VK_REQUESTS_PER_SECOND": "1000"})
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
-    from django.core.management import call_command
 
-    started = time.monotonic()
-    call_command("migrate", verbosity=0)
-    call_command("createcachetable", verbosity=0)
-    call_command("setup_schedules", verbosity=0)
-    # A deployment's hourly full publish runs once an hour, not at the start of the benchmark
-    # (its first run is due at once): moved an interval ahead, as in a running deployment.
+
+def _schedules_and_broker(args) -> None:
+    """The schedules of `setup_schedules`, the hourly and slower ones moved an interval ahead
+    (in a running deployment they are not all due at the start), and an empty broker."""
     from datetime import timedelta
 
+    from django.core.management import call_command
     from django.utils import timezone
     from django_q.models import Schedule
 
+    call_command("setup_schedules", verbosity=0)
     for schedule in Schedule.objects.filter(minutes__gte=60):
         schedule.next_run = timezone.now() + timedelta(minutes=schedule.minutes)
         schedule.save(update_fields=["next_run"])
@@ -394,34 +399,123 @@ def _setup(ctx, env: dict) -> dict:
         import redis
 
         redis.Redis.from_url(args.redis_url).flushdb()
-    ctx.sandbox.control("vk", "set_rate_limit", n=1000)
-    template = fs.template_publish(ctx.sandbox, products=args.products)
-    template_seconds = time.monotonic() - started
-    print(f"  template published in {template_seconds:.0f} s", flush=True)
-    copies = fs.clone_merchants(
-        ctx.sandbox, template, merchants=args.merchants, products=args.products
-    )
-    ctx.products = fs.published_products(template)
-    first_user = None
-    if args.first_publish:
-        from catalog.services import catalog_refresh_for_user
 
-        k = args.merchants + 1
-        first_user = fs.merchant_create(
-            ctx.sandbox, k, products=args.first_publish, email="first@fresh.bench"
-        )
-        refresh = catalog_refresh_for_user(user=first_user)
-        if not refresh.ok:
-            raise RuntimeError(f"the first-publish merchant's refresh failed: {refresh.error}")
-    ctx.sandbox.control("vk", "set_rate_limit", n=3)
-    ctx.first_user = first_user
+
+def _first_publish_merchant(ctx, run_number: int):
+    """A new merchant of --first-publish products, read but not published; one per run (the
+    earlier runs' ones are removed first: their communities are gone with their sandbox)."""
+    from accounts.models import User
+    from bench import freshness_setup as fs
+    from catalog.services import catalog_refresh_for_user
+
+    args = ctx.args
+    User.objects.filter(email__startswith="first", email__endswith="@fresh.bench").delete()
+    k = args.merchants + 1 + run_number
+    if k > 0xFFFF:
+        raise RuntimeError("too many runs in this --workdir for a first publish: set up again")
+    user = fs.merchant_create(
+        ctx.sandbox, k, products=args.first_publish, email=f"first{run_number}@fresh.bench"
+    )
+    refresh = catalog_refresh_for_user(user=user)
+    if not refresh.ok:
+        raise RuntimeError(f"the first-publish merchant's refresh failed: {refresh.error}")
+    return user
+
+
+def _setup(ctx, env: dict, state_file: Path) -> dict:
+    """Database, sandboxes, merchants; returns the setup's figures.
+
+    The database is kept in --workdir with what its sandboxes need (`setup.json`: the
+    template's VK community and its published products): a later run with the same workdir,
+    merchants and products only makes the sandboxes again (seconds), not the database."""
+    from bench import freshness_setup as fs
+
+    args = ctx.args
+    started = time.monotonic()
+    key = {
+        "merchants": args.merchants,
+        "products": args.products,
+        "database": env["DATABASE_URL"],
+    }
+    state = json.loads(state_file.read_text()) if state_file.exists() else None
+    reuse = state is not None and state["key"] == key
+    if not reuse:
+        state_file.unlink(missing_ok=True)
+        if env["DATABASE_URL"].startswith("sqlite:///"):
+            database = Path(env["DATABASE_URL"].removeprefix("sqlite:///"))
+            for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+                path.unlink(missing_ok=True)
+    _django(env)
+    from django.core.management import call_command
+    from django.db import connection
+
     from catalog.models import CachedProduct
     from sync.models import ItemLink
 
+    if not reuse and connection.vendor == "mysql":
+        # Set up again from nothing: the database given is the benchmark's own.
+        import MySQLdb
+
+        given = connection.settings_dict
+        server = MySQLdb.connect(
+            host=given["HOST"] or "127.0.0.1",
+            port=int(given["PORT"] or 3306),
+            user=given["USER"],
+            password=given["PASSWORD"],
+        )
+        with server.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{given['NAME']}`")
+            cursor.execute(f"CREATE DATABASE `{given['NAME']}` CHARACTER SET utf8mb4")
+        server.close()
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    ctx.sandbox.control("vk", "set_rate_limit", n=1000)
+    if reuse:
+        state["runs"] += 1
+        print(f"  reusing the set-up database (run {state['runs']} on it)", flush=True)
+        sandbox_seconds = fs.sandbox_copies(
+            ctx.sandbox,
+            range(args.merchants),
+            products=args.products,
+            template_group=state["template_group"],
+        )
+        figures = {**state["figures"], "reused": True, "sandbox_seconds": round(sandbox_seconds, 1)}
+    else:
+        template = fs.template_publish(ctx.sandbox, products=args.products)
+        template_seconds = time.monotonic() - started
+        print(f"  template published in {template_seconds:.0f} s", flush=True)
+        template_group = ctx.sandbox.control("vk", "export_group", group_id=fs.group_id(0))
+        sandbox_seconds = fs.sandbox_copies(
+            ctx.sandbox,
+            range(1, args.merchants),
+            products=args.products,
+            template_group=template_group,
+        )
+        print(f"  sandboxes made in {sandbox_seconds:.0f} s", flush=True)
+        copies = fs.clone_merchants(template, merchants=args.merchants)
+        figures = {
+            "seconds": round(time.monotonic() - started, 1),
+            "template_seconds": round(template_seconds, 1),
+            "sandbox_seconds": round(sandbox_seconds, 1),
+            "copy": copies,
+            "load_average_after_setup": load_average(),
+        }
+        state = {
+            "key": key,
+            "runs": 1,
+            "template_group": template_group,
+            "products": fs.published_products(template),
+            "figures": figures,
+        }
+    ctx.products = [tuple(pair) for pair in state["products"]]
+    ctx.run_number = state["runs"]
+    _schedules_and_broker(args)
+    ctx.first_user = _first_publish_merchant(ctx, state["runs"]) if args.first_publish else None
+    ctx.sandbox.control("vk", "set_rate_limit", n=3)
+    state_file.write_text(json.dumps(state, ensure_ascii=False))
     return {
-        "seconds": round(time.monotonic() - started, 1),
-        "template_seconds": round(template_seconds, 1),
-        "copy": copies,
+        **figures,
+        "this_run_seconds": round(time.monotonic() - started, 1),
         "merchants": args.merchants,
         "products_per_merchant": args.products,
         "products_published_per_merchant": len(ctx.products),
@@ -452,6 +546,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--warmup", type=float, default=8, help="seconds for workers to start")
     parser.add_argument("--seed", default="fresh")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--workdir",
+        help="keep the database and logs here; a later run with the same workdir, merchants,"
+        " products and --database-url reuses the set-up database (default: a new temporary one)",
+    )
     args = parser.parse_args(argv)
     if args.merchants < 1 or args.products < 1 or args.rate <= 0 or args.minutes <= 0:
         parser.error("--merchants, --products, --rate and --minutes must be positive")
@@ -459,7 +558,11 @@ def main(argv: list[str]) -> int:
         parser.error("at most 65,533 merchants (generated store numbers are 4 hex digits)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    workdir = Path(tempfile.mkdtemp(prefix="evosync-bench-freshness-"))
+    if args.workdir:
+        workdir = Path(args.workdir).resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="evosync-bench-freshness-"))
     env = _environment(args, workdir)
     base_env = {**os.environ, **env}
     ctx = Context()
@@ -486,7 +589,7 @@ def main(argv: list[str]) -> int:
     web = None
     try:
         print(f"setup: {args.merchants} merchants × {args.products} products", flush=True)
-        results["setup"] = _setup(ctx, env)
+        results["setup"] = _setup(ctx, env, workdir / "setup.json")
         print(json.dumps(results["setup"], ensure_ascii=False), flush=True)
         web = subprocess.Popen(
             [

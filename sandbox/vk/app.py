@@ -32,7 +32,7 @@ import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -41,7 +41,7 @@ from PIL import Image
 from sandbox.server import RECEIVED_AT
 from sandbox.vk import properties as _properties  # noqa: F401  registers its methods
 from sandbox.vk import vkscript
-from sandbox.vk.state import ApiError, Group, MarketApi, Token
+from sandbox.vk.state import Album, ApiError, Group, Item, MarketApi, Photo, Token
 from sandbox.vk.upload import check_files, handle_upload, parse_multipart
 from sandbox.vk.vkid import DEMO_CLIENT_ID, VkIdServer
 
@@ -344,6 +344,57 @@ class VkSandbox:
             self.api.groups[group.id] = group
             return len(group.items)
 
+    def export_group(self, group_id: int) -> dict:
+        """A community's albums, items and their photos' records (no picture bytes), as JSON,
+        for `import_group` in another sandbox: a benchmark set up once restores its published
+        communities in a new sandbox process (bench/freshness.py)."""
+        with self._lock:
+            group = self.api.groups[int(group_id)]
+            photo_ids = {
+                photo_id
+                for item in group.items.values()
+                for photo_id in (item.main_photo_id, *item.photo_ids)
+                if photo_id is not None
+            }
+            return {
+                "id": group.id,
+                "name": group.name,
+                "screen_name": group.screen_name,
+                "admins": sorted(group.admins),
+                "next_album_id": group.next_album_id,
+                "next_item_id": group.next_item_id,
+                "albums": [asdict(album) for album in group.albums.values()],
+                "items": [asdict(item) for item in group.items.values()],
+                "photos": [
+                    {**asdict(self.api.photos[photo_id]), "thumb": ""}
+                    for photo_id in sorted(photo_ids)
+                    if photo_id in self.api.photos
+                ],
+            }
+
+    def import_group(self, data: dict) -> int:
+        """A community as `export_group` gave it, with the same ids (replacing one of that id).
+        Returns how many items it holds."""
+        with self._lock:
+            group = Group(
+                id=int(data["id"]),
+                name=data["name"],
+                screen_name=data["screen_name"],
+                admins=set(data["admins"]),
+                next_album_id=int(data["next_album_id"]),
+                next_item_id=int(data["next_item_id"]),
+            )
+            for row in data["albums"]:
+                group.albums[int(row["id"])] = Album(**row)
+            for row in data["items"]:
+                group.items[int(row["id"])] = Item(**row)
+            for row in data["photos"]:
+                photo = Photo(**{**row, "thumb": b""})
+                self.api.photos[photo.id] = photo
+                self.api.next_photo_id = max(self.api.next_photo_id, photo.id + 1)
+            self.api.groups[group.id] = group
+            return len(group.items)
+
     def edits(self, start: int = 0) -> dict:
         """The item edits from position `start` of the log: [time, group id, item id, price in
         kopecks], and the position to ask from next."""
@@ -503,6 +554,8 @@ class VkSandbox:
         "add_album",
         "generate_items",
         "clone_group",
+        "export_group",
+        "import_group",
         "edits",
         "items",
         "albums",
