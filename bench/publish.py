@@ -2,7 +2,7 @@
 
     python -m bench publish [--products 10000] [--sample 300] [--rps 3] [--skip-naive]
                             [--skip-full] [--skip-preview] [--runs 3] [--cpu-load 6]
-                            [--chunk-items 2500]
+                            [--chunk-items 2500] [--via-cluster [--kill-after-chunk 2]]
 
 Both sandboxes run in a child process (`manage.py run_sandbox`) on loopback, so the emulators
 never compete with the publisher for this process's interpreter; the publisher works on a
@@ -25,6 +25,12 @@ Phases (docs/benchmarks.md, "Publishing"):
 
 `--runs K` repeats the full first publish K times, each into a new empty community (the same
 request count every time is a target); the re-sync and price phases follow the first.
+`--via-cluster` runs the full first publish through the real task path instead of in this
+process: queued as the Publish button does, executed chunk after chunk by a real slow-lane
+`qcluster` (bench/publish_cluster.py); `--kill-after-chunk K` SIGKILLs that cluster as chunk K's
+task returns and starts a new one, which must finish the run. It then checks every product is in
+VK once and every link has its item, and reports the worker's peak memory and the load average
+over the run; the re-sync and price phases are left out.
 `--cpu-load N` runs N busy-loop processes (bench.cpuload) during the full phase, started and
 stopped by the benchmark (issue 11: 6 on this 2-core machine reproduce a loaded host).
 
@@ -51,6 +57,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.cpuload import cpu_load, load_average
+from bench.publish_cluster import publish_via_cluster, secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
 VK_TOKEN = "vk-demo-token"
@@ -369,8 +376,21 @@ def main(argv: list[str]) -> int:
         default=None,
         help="items a run applies per task (SYNC_RUN_CHUNK_ITEMS; default: the setting's)",
     )
+    parser.add_argument(
+        "--via-cluster",
+        action="store_true",
+        help="run the full publish in a real slow-lane qcluster (bench/publish_cluster.py)",
+    )
+    parser.add_argument(
+        "--kill-after-chunk",
+        type=int,
+        default=None,
+        help="with --via-cluster: SIGKILL the cluster as chunk K's task returns, start another",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    if args.kill_after_chunk is not None and not args.via_cluster:
+        parser.error("--kill-after-chunk needs --via-cluster")
     # Terminated, the benchmark still stops its busy loops and the sandbox (the `finally`s).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
@@ -389,6 +409,8 @@ def main(argv: list[str]) -> int:
         "VK_DEFAULT_PHOTO_PATH": str(photo),
         "VK_REQUESTS_PER_SECOND": str(args.rps),
     }
+    if args.via_cluster:
+        env["SECRET_KEY"] = secret_key()
     child_env = {
         **os.environ,
         **env,
@@ -412,6 +434,8 @@ def main(argv: list[str]) -> int:
     settings.VK_RATE_LIMIT_MARGIN = args.margin
     if args.chunk_items is not None:
         settings.SYNC_RUN_CHUNK_ITEMS = args.chunk_items
+        env["SYNC_RUN_CHUNK_ITEMS"] = str(args.chunk_items)
+    env["VK_RATE_LIMIT_MARGIN"] = str(args.margin)
 
     logging.getLogger("connections.vk_client").addHandler(_Refusals(level=logging.WARNING))
 
@@ -501,7 +525,17 @@ def main(argv: list[str]) -> int:
                 # The load runs through the publish only, bounded in case this process dies.
                 with cpu_load(args.cpu_load, max_seconds=3600) as loops:
                     loads_before = load_average()
-                    full = _publish(sandbox, user, naive=False, label=f"full {number + 1}")
+                    if args.via_cluster:
+                        full = publish_via_cluster(
+                            sandbox,
+                            user,
+                            env=env,
+                            workdir=workdir,
+                            group_id=group_id,
+                            kill_after_chunk=args.kill_after_chunk,
+                        )
+                    else:
+                        full = _publish(sandbox, user, naive=False, label=f"full {number + 1}")
                     full["load_average_at_end"] = load_average()
                     # What one runnable thread got of the host: the busy loops never wait.
                     loop_cpu = [process_cpu_seconds(loop.pid) for loop in loops]
@@ -522,11 +556,12 @@ def main(argv: list[str]) -> int:
                     full["sandbox_requests"] * (1 + args.margin) / args.rps, 1
                 )
                 full["time_ratio"] = round(full["wall_seconds"] / full["rate_bound_seconds"], 3)
-                full["main_publish_time_ratio"] = round(
-                    full["main_publish_seconds"]
-                    / max(0.001, full["main_publish_requests"] / args.rps),
-                    3,
-                )
+                if "main_publish_seconds" in full:  # measured in this process only
+                    full["main_publish_time_ratio"] = round(
+                        full["main_publish_seconds"]
+                        / max(0.001, full["main_publish_requests"] / args.rps),
+                        3,
+                    )
                 runs.append(full)
                 print(json.dumps(full, ensure_ascii=False), flush=True)
             results["full"] = runs
@@ -539,6 +574,15 @@ def main(argv: list[str]) -> int:
                 ok &= full["run_vk_rate_refusals"] == 0
             results["same_request_count"] = len({r["sandbox_requests"] for r in runs}) == 1
             ok &= results["same_request_count"]
+            if args.via_cluster:
+                for full in runs:
+                    check = full["check"]
+                    ok &= check["vk_items"] == check["vk_distinct_skus"] == check["links"]
+                    ok &= check["links_without_vk_item"] == check["vk_items_without_link"] == 0
+                    ok &= check["links_to_missing_items"] == check["links_sharing_an_item"] == 0
+                    ok &= full["refused_with_error_6"] == 0
+                    ok &= not args.kill_after_chunk or bool(full["kill"])
+        if not args.skip_full and not args.via_cluster:
             user = users[0]
             stats = sandbox.control("vk", "stats")
 
