@@ -71,8 +71,14 @@ class Executor:
         group_id: int,
         evotor_client=None,
         on_batch: Callable[[], None] | None = None,
+        requests_before: int = 0,
+        refusals_before: int = 0,
     ):
         self.plan = plan
+        # A later chunk of a run (sync/publish/chunked.py) counts on from the earlier chunks'
+        # figures, so the pages never show one chunk's requests as the run's.
+        self.requests_before = requests_before
+        self.refusals_before = refusals_before
         self.links = links
         self.transport = transport
         self.group_id = int(group_id)
@@ -294,7 +300,8 @@ class Executor:
             self.recorder.flush()
             client = self.transport.client
             self.recorder.save_counters(
-                vk_requests=client.requests_made, vk_rate_refusals=client.rate_refusals
+                vk_requests=self.requests_before + client.requests_made,
+                vk_rate_refusals=self.refusals_before + client.rate_refusals,
             )
         if self.on_batch:
             self.on_batch()

@@ -224,6 +224,8 @@ def _execute_locked(run: SyncRun, *, user, lock: SyncLockHandle, naive, progress
             group_id=int(vk.group_id),
             evotor_client=ctx.evotor,
             on_batch=on_batch,
+            requests_before=ctx.requests_before,
+            refusals_before=ctx.refusals_before,
         )
         try:
             executor.run()
