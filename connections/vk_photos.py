@@ -16,7 +16,10 @@ CPU: the publisher prepares about 56 photos a second at VK's rate (docs/benchmar
 enlarged only to VK's minimum of 400 px, not further: an upscale adds bytes, not detail, and
 costs CPU by the pixel (a 300 px PNG to 400 px: about 3.4 ms and 4.9 KB; to 800 px: 10.7 ms
 and 11.5 KB, four times the pixels; VK shows a card's photo at about that size anyway).
-Enlarging resamples bicubically, as Lanczos only pays off when reducing; the JPEG is baseline
+Enlarging resamples bilinearly: at Evotor's 300 → 400 px the result differs from a bicubic one
+by less than the JPEG's own loss (44.5 dB PSNR between the two on a textured picture; the
+quality-90 JPEG of either is 35 dB from it), at two thirds of the CPU (0.92 instead of 1.37 ms,
+the largest single cost of a photo; Lanczos only pays off when reducing). The JPEG is baseline
 with optimized Huffman tables (progressive scans cost three times the encoding for no smaller
 a file at these sizes).
 
@@ -165,8 +168,8 @@ def normalize_product_image(data: bytes) -> bytes:
     image = _flatten(_decode(image))
     size = _kept_size(image.width, image.height)
     if max(size) > max(image.size):
-        # Enlarging invents the pixels anyway: bicubic is as good here, and cheaper.
-        image = image.resize(size, Image.Resampling.BICUBIC)
+        # Enlarging invents the pixels anyway: bilinear is as good here, and cheaper.
+        image = image.resize(size, Image.Resampling.BILINEAR)
     elif size != image.size:
         # reducing_gap shrinks by whole factors first (cheap), then resamples the rest.
         image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)

@@ -143,10 +143,10 @@ class StoreState:
     def image_for(self, product_id: str) -> dict | None:
         if product_id in self.images:
             return self.images[product_id]
-        if self.generated is not None and self.products.get(product_id) is not None:
+        row = self.products.get(product_id) if self.generated is not None else None
+        if row is not None:
             pos = self.generated.position(product_id)
             if pos is not None and self.generated.has_image(pos):
-                row = self.products.get(product_id)
                 return {
                     "id": self.generated.image_id(pos),
                     "product_id": product_id,

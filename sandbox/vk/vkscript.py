@@ -47,22 +47,24 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0
 
 def _tokenize(code: str) -> list[tuple[str, str]]:
     tokens: list[tuple[str, str]] = []
+    append, match_at, length = tokens.append, _TOKEN_RE.match, len(code)
     position = 0
-    while position < len(code):
-        match = _TOKEN_RE.match(code, position)
+    while position < length:
+        match = match_at(code, position)
         if not match:
             raise CompileError(f"unexpected character {code[position]!r} at {position}")
         position = match.end()
         kind = match.lastgroup
-        if kind == "ws":
-            continue
-        tokens.append((kind, match.group()))
-    tokens.append(("end", ""))
+        if kind != "ws":
+            append((kind, match.group()))
+    append(("end", ""))
     return tokens
 
 
 def _unquote(literal: str) -> str:
     body = literal[1:-1]
+    if "\\" not in body:
+        return body  # most strings of a script: nothing to unescape
     out: list[str] = []
     i = 0
     while i < len(body):

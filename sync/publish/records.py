@@ -63,6 +63,11 @@ def create_missing_links(user, plan: Plan, links: dict[tuple[str, str], ItemLink
     if not new_links:
         return
     ItemLink.objects.bulk_create(new_links, batch_size=500)
+    if all(link.pk is not None for link in new_links):
+        # The database returned their ids (SQLite, MariaDB, PostgreSQL): no need to read them.
+        for link in new_links:
+            links[(link.store_id, link.product_id)] = link
+        return
     wanted = {(link.store_id, link.product_id) for link in new_links}
     for link in ItemLink.objects.filter(user=user, vk_item_id__isnull=True):
         if (link.store_id, link.product_id) in wanted:
