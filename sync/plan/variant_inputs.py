@@ -78,6 +78,20 @@ def variants_for_plan(
 ) -> VariantPlan:
     """The variant part of `plan` (its items decide which products are made by the run)."""
     items = {item.key: (item.product_name, item.visible) for item in desired}
+    return variants_for_items(inputs, plan, items, links)
+
+
+def member_keys(inputs: VariantInputs) -> set[tuple[str, str]]:
+    """The products a variant plan looks at: the modifications and what was published of
+    them (a plan built in chunks keeps only these, sync/plan/chunk_plan.py)."""
+    keys = {(source.store_id, pid) for source in inputs.sources for pid in source.choices}
+    return keys | set(inputs.members)
+
+
+def variants_for_items(
+    inputs: VariantInputs, plan: Plan, items: dict[tuple[str, str], tuple[str, bool]], links: dict
+) -> VariantPlan:
+    """`variants_for_plan` with the computed products as {key: (name, visible)}."""
     vk_ids = {key: link.vk_item_id for key, link in links.items()}
     creating = set()
     for item in plan.items:
