@@ -110,7 +110,7 @@ def _note_computed(survey: Survey, row: dict, link: ItemLink | None, titles: dic
         article_number=row["article_number"],
         code=row["code"],
     )
-    survey.skus.add_product(row["pk"], product, link.sku if link is not None else "")
+    survey.skus.add_product(product, link.sku if link is not None else "")
     group_id, group_name = _album_group(survey.base.groups, store_id, row["parent_evotor_id"])
     if survey.base.rule_settings.albums_from_groups and group_name:
         cache_key = (store_id, group_id, group_name)
@@ -171,11 +171,11 @@ def computed_chunks(survey: Survey, pks=None, skus: dict | None = None) -> Itera
 def contested_skus(survey: Survey) -> dict[Key, str]:
     """The skus of the products whose base sku something else may want (sync/plan/sku_survey.py);
     every other computed product keeps its base sku."""
-    contested = survey.skus.contested_pks()
+    contested = array("q", (survey.computed[place] for place in survey.skus.contested()))
     if not contested:
         return {}
     products, kept = [], {}
-    for part in computed_chunks(survey, array("q", contested)):
+    for part in computed_chunks(survey, contested):
         products.extend(part.products)
         kept.update({key: link.sku for key, link in part.links.items() if link.sku})
     return assign_contested(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from bisect import bisect_left
+from collections import Counter
 
 from sync.plan import rules
 
@@ -28,27 +28,17 @@ def sku_hash(sku: str) -> int:
     return int.from_bytes(hashlib.blake2b(sku.lower().encode(), digest_size=8).digest(), "big")
 
 
-def _count(sorted_hashes: array, value: int) -> int:
-    start = bisect_left(sorted_hashes, value)
-    end = start
-    while end < len(sorted_hashes) and sorted_hashes[end] == value:
-        end += 1
-    return end - start
-
-
 class SkuSurvey:
     """Fed every computed product (with its link's sku) and every skipped link's sku, in any
     order; then tells which computed products need the exact assignment."""
 
     def __init__(self):
         self._wanted = array("Q")  # every sku some product may end up with, or a link holds
-        self._pks = array("q")
-        self._bases = array("Q")
+        self._bases = array("Q")  # each computed product's base sku, in the order they came
 
-    def add_product(self, pk: int, product: rules.SourceProduct, kept: str) -> None:
+    def add_product(self, product: rules.SourceProduct, kept: str) -> None:
         base = rules.base_sku(product)
         hashed = sku_hash(base)
-        self._pks.append(pk)
         self._bases.append(hashed)
         self._wanted.append(hashed)
         self._wanted.append(sku_hash(rules.fallback_sku(product)))
@@ -60,14 +50,25 @@ class SkuSurvey:
         if sku:
             self._wanted.append(sku_hash(sku))
 
-    def contested_pks(self) -> list[int]:
-        """The computed products whose base sku something else may want."""
-        wanted = array("Q", sorted(self._wanted))
-        return [
-            pk
-            for pk, hashed in zip(self._pks, self._bases, strict=True)
-            if _count(wanted, hashed) > 1
-        ]
+    def contested(self) -> list[int]:
+        """The computed products (their places in the order `add_product` saw them) whose base
+        sku something else may want.
+
+        A table of small counters by hash slot (8 slots per hash, a byte each) finds the few
+        bases whose slot is shared; only those are counted exactly. Sorting or counting every
+        hash as Python integers would cost about 40 bytes a hash."""
+        size = 1 << (8 * len(self._wanted)).bit_length()
+        mask = size - 1
+        slots = bytearray(size)
+        for hashed in self._wanted:
+            if slots[hashed & mask] < 2:
+                slots[hashed & mask] += 1
+        maybe = {hashed for hashed in self._bases if slots[hashed & mask] > 1}
+        del slots
+        if not maybe:
+            return []
+        counts = Counter(hashed for hashed in self._wanted if hashed in maybe)
+        return [place for place, hashed in enumerate(self._bases) if counts[hashed] > 1]
 
 
 def assign_contested(

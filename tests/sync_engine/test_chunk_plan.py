@@ -128,3 +128,19 @@ def test_adoptions_in_chunks_are_the_adoptions_in_one_piece(shop, small_chunks):
     assert len(whole.adoptions) == 5
     assert described(chunked) == described(whole)
     assert [i.vk_item_id for i in chunked.items] == [i.vk_item_id for i in whole.items]
+
+
+def test_only_products_whose_base_sku_something_else_wants_are_contested():
+    from sync.plan.rules import SourceProduct
+    from sync.plan.sku_survey import SkuSurvey
+
+    survey = SkuSurvey()
+    for number, article in enumerate(["A-1", "B-2", "a-1", "C-3", "D-4"]):
+        product = SourceProduct(
+            store_id="S", product_id=f"p{number}", name="", article_number=article
+        )
+        survey.add_product(product, "D-4-OLD" if number == 1 else "")
+    survey.add_reserved("c-3")  # a skipped product's link carries it
+    survey.add_reserved("d-4-old")
+    # A-1 twice (any case), C-3 reserved; B-2 only kept its old sku, which another link holds.
+    assert survey.contested() == [0, 2, 3]
