@@ -14,8 +14,9 @@
    the album renames (from the groups' titles), the contested skus, and the adoptions (the
    products that could match a VK item are found by a first walk, then matched together).
 
-Unchanged products found by this plan are stamped chunk by chunk. Variant groups are planned
-only when every item fits the budget (a chunked run makes them in its last chunk anyway).
+Unchanged products found by this plan are stamped chunk by chunk. The variant members' items
+are kept aside whatever the budget holds (few products), so the variant groups are planned as
+in one piece; a chunked run still makes them in its last chunk only.
 """
 
 from __future__ import annotations
@@ -251,14 +252,15 @@ def plan_in_chunks(
         if vk_items:
             vk_items = _not_linked(base, vk_items)
         adoptions = _adoptions(survey, vk_items, skus)
+    members = member_keys(base.variants)
     builder = PlanBuilder(
         settings=base.rule_settings,
         albums=AlbumIndex(base.albums, group_titles=survey.group_titles),
         adoptions=adoptions,
         vk_albums=vk_albums,
         budget=budget,
+        watch=members,
     )
-    members = member_keys(base.variants)
     member_items: dict[Key, tuple[str, bool]] = {}
     member_links: dict[Key, ItemLink] = {}
     for part in computed_chunks(survey, skus=skus):
@@ -284,8 +286,7 @@ def plan_in_chunks(
         unchanged_published=base.unchanged_published,
         confirmed_removals=confirmed_removals,
     )
-    if not plan.not_held_to_apply:
-        plan.variants = variants_for_items(base.variants, plan, member_items, member_links)
+    plan.variants = variants_for_items(base.variants, builder.watched, member_items, member_links)
     wanted = {item.key for item in plan.items}
     if plan.variants.groups:
         wanted |= members

@@ -52,6 +52,7 @@ class ItemBudget:
         self._skipped: list[_Held] = []
         self._heap: list[_Held] = []
         self._seq = 0
+        self._notes: list = []
 
     @property
     def bounded(self) -> bool:
@@ -82,6 +83,17 @@ class ItemBudget:
             self.not_held["photo_unchecked"] += 1
         if item.overwrites:
             self.not_held["vk_edits_overwritten"] += 1
+
+    def keep_note(self, note) -> None:
+        """An item whose VK-owned fields stay as VK has them (sync.plan.ownership.KeptFields):
+        a run only counts them."""
+        if self.bounded:
+            self.not_held["kept_in_vk"] += 1
+        else:
+            self._notes.append(note)
+
+    def kept_notes(self) -> list:
+        return sorted(self._notes, key=lambda note: note.product_name.casefold())
 
     def items(self) -> list[PlanItem]:
         """The held items in plan order."""

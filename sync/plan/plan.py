@@ -196,6 +196,7 @@ class Plan:
     def is_empty(self) -> bool:
         return not (
             self.to_apply
+            or self.not_held_to_apply
             or [a for a in self.albums_to_create if not a.adopt_vk_album_id]
             or self.album_renames
             or self.variants.has_work

@@ -98,8 +98,13 @@ class PlanBuilder:
         adoptions: Adoptions | None = None,
         vk_albums: list[AlbumSnapshot] = (),
         budget: ItemBudget | None = None,
+        watch: frozenset = frozenset(),
     ):
+        """`watch`: products whose items are kept in `watched` whatever the budget holds (the
+        variant members: sync/plan/variant_inputs.py plans their groups from them)."""
         self.settings = settings
+        self.watch = watch
+        self.watched: list = []
         self.albums = albums
         self.budget = budget or ItemBudget()
         self.plan = Plan(guard_percent=settings.removal_guard_percent)
@@ -178,13 +183,12 @@ class PlanBuilder:
     def _add(self, item) -> None:
         if item.action in (RunAction.HIDE, RunAction.DELETE):
             self.removals += 1
+        if item.key in self.watch:
+            self.watched.append(item)
         self.budget.add(item)
 
     def _keep_note(self, note) -> None:
-        if self.budget.bounded:
-            self.budget.not_held["kept_in_vk"] += 1  # a run only counts them
-        else:
-            self.plan.kept_in_vk.append(note)
+        self.budget.keep_note(note)
 
     def finish(
         self, *, unchanged: int = 0, unchanged_published: int = 0, confirmed_removals=None
@@ -193,6 +197,7 @@ class PlanBuilder:
         plan.unchanged += unchanged
         plan.published = unchanged_published + self.published
         plan.items = self.budget.items()
+        plan.kept_in_vk = self.budget.kept_notes()
         plan.not_held = self.budget.not_held
         plan.albums_to_create = list(self.albums.new.values())
         plan.albums_not_created = self.albums.not_created()
@@ -205,5 +210,4 @@ class PlanBuilder:
         if held and confirmed_removals is not None and plan.removals <= confirmed_removals:
             held = False
         plan.guard_held = held
-        plan.kept_in_vk.sort(key=lambda k: k.product_name.casefold())
         return plan
