@@ -5,7 +5,7 @@ took it, and `inputs._skus` then moves off the skus the skipped products' links 
 look at the whole catalog at once. Most products cannot be touched by either: a product
 whose base sku no other product could end up with (another's base, kept or fallback sku) and
 no skipped link carries keeps its base sku whatever the others do, and takes nothing anyone
-else could want. So the survey keeps one 8-byte hash per candidate sku (an `array`, not a set
+else could want. So the survey keeps one 4-byte hash per candidate sku (an `array`, not a set
 of strings), finds the contested ones, and the exact assignment runs on the few contested
 products alone, which gives each of them what the whole-catalog assignment would.
 
@@ -25,7 +25,8 @@ Key = tuple[str, str]
 
 
 def sku_hash(sku: str) -> int:
-    return int.from_bytes(hashlib.blake2b(sku.lower().encode(), digest_size=8).digest(), "big")
+    """4 bytes of the lower-cased sku's digest: a collision only costs an exact look."""
+    return int.from_bytes(hashlib.blake2b(sku.lower().encode(), digest_size=4).digest(), "big")
 
 
 class SkuSurvey:
@@ -33,8 +34,8 @@ class SkuSurvey:
     order; then tells which computed products need the exact assignment."""
 
     def __init__(self):
-        self._wanted = array("Q")  # every sku some product may end up with, or a link holds
-        self._bases = array("Q")  # each computed product's base sku, in the order they came
+        self._wanted = array("I")  # every sku some product may end up with, or a link holds
+        self._bases = array("I")  # each computed product's base sku, in the order they came
 
     def add_product(self, product: rules.SourceProduct, kept: str) -> None:
         base = rules.base_sku(product)
