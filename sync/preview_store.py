@@ -23,14 +23,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from sync.models import PlanPreview, PlanPreviewChunk, PreviewStatus
-from sync.plan.item_spill import SpilledItems
-from sync.plan.plan import ACTION_ORDER, Plan
+from sync.plan.item_spill import FLAGGED, SECTIONS, SpilledItems
+from sync.plan.plan import Plan
 from sync.plan.variants import VariantPlan
 
 CHUNK_ITEMS = 50  # rows of a "show all" page: one chunk read per page
 FIRST_ITEMS = 10  # rows of each section on the preview itself
-FLAGGED = "flagged"
-SECTIONS = (*[str(action) for action in ACTION_ORDER], FLAGGED)
 CHUNKS_PER_INSERT = 40
 
 

@@ -22,22 +22,24 @@ in one piece; a chunked run still makes them in its last chunk only.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from catalog.models import CachedProduct
 from sync.models import ItemLink, LinkState
 from sync.plan import chunks, rules
-from sync.plan.adoption import Adoptions, _product_names, adoptions_for, name_key, sku_key
+from sync.plan.adoption import Adoptions, adoptions_for, name_key, product_names, sku_key
 from sync.plan.album_index import AlbumIndex
 from sync.plan.inputs import (
     PRODUCT_COLUMNS,
     Inputs,
-    _album_group,
-    _not_linked,
+    album_group,
     inputs_base,
     is_unchanged,
     link_snapshot,
+    not_linked,
+    source_hash,
     source_product,
 )
 from sync.plan.item_budget import ItemBudget
@@ -102,6 +104,8 @@ def survey_catalog(user) -> Survey:
 
 
 def _note_computed(survey: Survey, row: dict, link: ItemLink | None, titles: dict) -> None:
+    """A product to compute: what must be known of it before the first chunk is planned
+    (`titles` caches the album title of each group name)."""
     store_id = row["store_evotor_id"]
     survey.computed.append(row["pk"])
     product = rules.SourceProduct(
@@ -112,7 +116,7 @@ def _note_computed(survey: Survey, row: dict, link: ItemLink | None, titles: dic
         code=row["code"],
     )
     survey.skus.add_product(product, link.sku if link is not None else "")
-    group_id, group_name = _album_group(survey.base.groups, store_id, row["parent_evotor_id"])
+    group_id, group_name = album_group(survey.base.groups, store_id, row["parent_evotor_id"])
     if survey.base.rule_settings.albums_from_groups and group_name:
         cache_key = (store_id, group_id, group_name)
         if cache_key not in titles:
@@ -124,15 +128,12 @@ def _note_computed(survey: Survey, row: dict, link: ItemLink | None, titles: dic
     elif (
         link.state != LinkState.CREATING
         and link.photo_hash != PhotoMark.KEEP_VK
-        and (link.evotor_image == EvotorImage.NOT_LOOKED or link.source_hash != _source_hash(row))
+        and (
+            link.evotor_image == EvotorImage.NOT_LOOKED
+            or link.source_hash != source_hash(row["content_hash"], row["images_changed_at"])
+        )
     ):
         survey.lookups.append(row["pk"])
-
-
-def _source_hash(row: dict) -> str:
-    from sync.plan.inputs import source_hash
-
-    return source_hash(row["content_hash"], row["images_changed_at"])
 
 
 def computed_chunks(survey: Survey, pks=None, skus: dict | None = None) -> Iterator[Inputs]:
@@ -163,10 +164,25 @@ def computed_chunks(survey: Survey, pks=None, skus: dict | None = None) -> Itera
         )
         chunk_skus = {}
         if skus is not None:
-            for product in products:
-                key = (product.store_id, product.product_id)
-                chunk_skus[key] = skus.get(key) or rules.base_sku(product)
+            for row, product in zip(rows, products, strict=True):
+                chunk_skus[product_key(product)] = _sku(survey, skus, row["pk"], product)
         yield replace(base, products=products, links=links, skus=chunk_skus)
+
+
+def product_key(product: rules.SourceProduct) -> Key:
+    return (product.store_id, product.product_id)
+
+
+def _sku(survey: Survey, contested: dict[Key, str], pk: int, product: rules.SourceProduct) -> str:
+    """The product's sku: the contested ones' as assigned, else its base sku, unless the
+    product changed since the survey so that its base sku is not the one surveyed (a catalog
+    read meanwhile): then its fallback sku, unique to it, rather than a sku nobody checked."""
+    if (sku := contested.get(product_key(product))) is not None:
+        return sku
+    place = bisect_left(survey.computed, pk)
+    if survey.skus.base_is(place, rules.base_sku(product)):
+        return rules.base_sku(product)
+    return rules.fallback_sku(product)
 
 
 def contested_skus(survey: Survey) -> dict[Key, str]:
@@ -185,9 +201,8 @@ def contested_skus(survey: Survey) -> dict[Key, str]:
 
 
 def _skipped_carry(survey: Survey, candidates: set[str]) -> set[str]:
-    """Of the skus `candidates` (lower case), those a skipped product's link carries."""
-    from bisect import bisect_left
-
+    """Of the skus `candidates` (lower case), those a skipped product's link carries (the
+    links' skus are streamed, never held)."""
     skipped = survey.skipped_links
     reserved = set()
     for link_id, sku in (
@@ -226,7 +241,7 @@ def _adoptions(survey: Survey, vk_items: list[VkItemSnapshot], skus: dict) -> Ad
             ):
                 continue
             keys = {sku_key(b) for b in item.barcodes} | {sku_key(item.fields.get("sku", ""))}
-            names = {name_key(n) for n in _product_names(item)}
+            names = {name_key(n) for n in product_names(item)}
             if keys & vk_skus or names & vk_names:
                 hits.append(item)
                 if link is not None:
@@ -250,7 +265,7 @@ def plan_in_chunks(
     adoptions = None
     if vk_items is not None:
         if vk_items:
-            vk_items = _not_linked(base, vk_items)
+            vk_items = not_linked(base, vk_items)
         adoptions = _adoptions(survey, vk_items, skus)
     members = member_keys(base.variants)
     builder = PlanBuilder(

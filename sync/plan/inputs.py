@@ -184,7 +184,7 @@ def _is_modification(groups: dict, store_id: str, group_id: str) -> bool:
     return info is not None and info.is_modification_group
 
 
-def _album_group(groups: dict, store_id: str, group_id: str) -> tuple[str, str]:
+def album_group(groups: dict, store_id: str, group_id: str) -> tuple[str, str]:
     """(group id, name) of the album a product goes in: its group, or for a modification (a
     variant) the group above its modification group."""
     info = groups.get((store_id, group_id))
@@ -217,7 +217,7 @@ PRODUCT_COLUMNS = (
 
 def source_product(row: dict, groups: dict) -> rules.SourceProduct:
     """One cached product (its `PRODUCT_COLUMNS`) as the rules read it."""
-    group_id, group_name = _album_group(groups, row["store_evotor_id"], row["parent_evotor_id"])
+    group_id, group_name = album_group(groups, row["store_evotor_id"], row["parent_evotor_id"])
     return rules.SourceProduct(
         store_id=row["store_evotor_id"],
         product_id=row["evotor_id"],
@@ -269,7 +269,7 @@ def is_unchanged(check: UnchangedCheck, row: dict, link: ItemLink | None) -> boo
     # A modification is planned with its whole group (sync/plan/variants.py): never skipped.
     if _is_modification(groups, store_id, row["parent_evotor_id"]):
         return False
-    group_id, group_name = _album_group(groups, store_id, row["parent_evotor_id"])
+    group_id, group_name = album_group(groups, store_id, row["parent_evotor_id"])
     fingerprint = check.fingerprint(
         link=link,
         store_id=store_id,
@@ -370,7 +370,7 @@ def cached_vk_albums(user) -> list[AlbumSnapshot]:
     ]
 
 
-def _not_linked(inputs: Inputs, vk_items: list[VkItemSnapshot]) -> list[VkItemSnapshot]:
+def not_linked(inputs: Inputs, vk_items: list[VkItemSnapshot]) -> list[VkItemSnapshot]:
     """The VK items no link of the merchant holds: the links of skipped products are not in
     `inputs.links` (sync/plan/chunks.py), so their items are left out here, never adopted twice."""
     linked = chunks.linked_vk_ids(inputs.sync_settings.user_id)
@@ -386,7 +386,7 @@ def plan_from_inputs(
 ) -> Plan:
     desired = inputs.desired_items()
     if vk_items:
-        vk_items = _not_linked(inputs, vk_items)
+        vk_items = not_linked(inputs, vk_items)
     plan = build_plan(
         desired=desired,
         links=inputs.link_snapshots(),

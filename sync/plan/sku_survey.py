@@ -46,6 +46,10 @@ class SkuSurvey:
         if kept and kept.lower() != base.lower():
             self._wanted.append(sku_hash(kept))
 
+    def base_is(self, place: int, sku: str) -> bool:
+        """Whether `sku` is the base sku surveyed for the product at `place`."""
+        return place < len(self._bases) and self._bases[place] == sku_hash(sku)
+
     def add_reserved(self, sku: str) -> None:
         """A skipped product's link carries `sku`: nobody else may take it."""
         if sku:

@@ -144,3 +144,20 @@ def test_only_products_whose_base_sku_something_else_wants_are_contested():
     survey.add_reserved("d-4-old")
     # A-1 twice (any case), C-3 reserved; B-2 only kept its old sku, which another link holds.
     assert survey.contested() == [0, 2, 3]
+
+
+def test_a_product_whose_article_changed_after_the_survey_takes_its_own_fallback_sku(
+    shop, small_chunks
+):
+    from catalog.models import CachedProduct
+
+    survey = survey_catalog(shop.user)
+    # A catalog read between the survey and the plan gives the juice the tea's article.
+    CachedProduct.objects.filter(user=shop.user, evotor_id=shop.products["juice"]).update(
+        article_number="ART-tea"
+    )
+    plan, _links = plan_in_chunks(survey, budget=ItemBudget(), stamp=False)
+    skus = {i.product_id: i.sku for i in plan.items}
+    assert skus[shop.products["tea"]] == "ART-tea"
+    assert skus[shop.products["juice"]].startswith("ART-tea-")
+    assert len(set(skus.values())) == 5
