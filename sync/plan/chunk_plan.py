@@ -166,6 +166,7 @@ def computed_chunks(survey: Survey, pks=None, skus: dict | None = None) -> Itera
         if skus is not None:
             for row, product in zip(rows, products, strict=True):
                 chunk_skus[product_key(product)] = _sku(survey, skus, row["pk"], product)
+        del rows  # the products are what the chunk is planned from
         yield replace(base, products=products, links=links, skus=chunk_skus)
 
 
@@ -278,15 +279,18 @@ def plan_in_chunks(
     )
     member_items: dict[Key, tuple[str, bool]] = {}
     member_links: dict[Key, ItemLink] = {}
-    for part in computed_chunks(survey, skus=skus):
-        desired = part.desired_items()
-        snapshots = {key: link_snapshot(link) for key, link in part.links.items()}
-        planned = builder.add_products(desired, snapshots)
-        if stamp:
-            stamp_products(part, planned)
+
+    def noting_members(desired):
         for item in desired:
             if item.key in members:
                 member_items[item.key] = (item.product_name, item.visible)
+            yield item
+
+    for part in computed_chunks(survey, skus=skus):
+        snapshots = {key: link_snapshot(link) for key, link in part.links.items()}
+        planned = builder.add_products(noting_members(part.iter_desired()), snapshots)
+        if stamp:
+            stamp_products(part, planned)
         member_links.update({k: v for k, v in part.links.items() if k in members})
     builder.add_gone([link_snapshot(link) for link in survey.unselected], survey.removed_keys)
     member_links.update(

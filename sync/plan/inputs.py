@@ -8,6 +8,7 @@ the products are unchanged, and its queries grow by two per chunk.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from catalog.models import CachedGroup
@@ -133,23 +134,23 @@ class Inputs:
         return decode_evotor_image(link.evotor_image) or fallback, False
 
     def desired_items(self) -> list[rules.DesiredItem]:
-        items = []
+        return list(self.iter_desired())
+
+    def iter_desired(self) -> Iterator[rules.DesiredItem]:
+        """The VK item each product should be, one at a time."""
         for product in self.products:
             key = (product.store_id, product.product_id)
             photo, unknown = self.photo_for(product)
             link = self.links.get(key)
             if link is not None and link.vk_item_id is not None and photo is None:
                 unknown = True  # a published item keeps its photo; nothing to flag
-            items.append(
-                rules.desired_item(
-                    product,
-                    self.rule_settings,
-                    sku=self.skus.get(key),
-                    photo=photo,
-                    photo_unknown=unknown,
-                )
+            yield rules.desired_item(
+                product,
+                self.rule_settings,
+                sku=self.skus.get(key),
+                photo=photo,
+                photo_unknown=unknown,
             )
-        return items
 
 
 def link_snapshot(link: ItemLink) -> LinkSnapshot:

@@ -15,6 +15,8 @@ The steps each live in their own module: albums (sync/plan/album_index.py), adop
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sync.models import LinkState, RunAction
 from sync.plan.adoption import Adoptions, adoptions_for
 from sync.plan.album_index import AlbumIndex
@@ -120,50 +122,53 @@ class PlanBuilder:
         self.published = 0  # visible items among the links seen
         self.removals = 0
 
-    def add_products(self, desired: list[DesiredItem], links_by_key: dict) -> set:
-        """Plan these products (with their links by key). Returns the keys of those that got
-        an item (the others are unchanged, or wait for an adoption answer)."""
+    def add_products(self, desired: Iterable[DesiredItem], links_by_key: dict) -> set:
+        """Plan these products (with their links by key), one at a time: `desired` may be a
+        generator, so an item the budget lets go is freed at once. Returns the keys of those
+        that got an item (the others are unchanged, or wait for an adoption answer).
+
+        Each item's album is noted just before the item is planned: the only thing an item
+        reads of the albums to create is its own title's (`AlbumIndex.target_for`), which its
+        own note makes whenever it can be published."""
+        planned = set()
         for item in desired:
             link = links_by_key.get(item.key)
             self.published += link is not None and link.on_vk and not link.hidden
-        desired = [item for item in desired if item.key not in self.waiting]
-        for item in desired:
-            link = links_by_key.get(item.key)
+            if item.key in self.waiting:
+                continue
             publishable = (
                 item.key in self.adopt
                 or (link is not None and link.vk_item_id is not None)
                 or (not item.flags)
             )
             self.albums.note(item, publishable)
-        planned = set()
-        vk_owned = self.settings.vk_owned
-        for item in desired:
-            link = links_by_key.get(item.key)
-            album_title = self.albums.title_for(item)
-            if item.key in self.adopt:
-                vk = self.adopt[item.key]
-                target_album = self.albums.target_for(item, album_title)
-                self._add(
-                    plan_adoption(item, link, vk, album_title, target_album, vk_owned=vk_owned)
-                )
+            if self._plan_product(item, link):
                 planned.add(item.key)
-                if kept := kept_on_adoption(item, vk, vk_owned):
-                    self._keep_note(kept_note(item, vk.vk_id, kept))
-                continue
-            if link is None or link.vk_item_id is None:
-                self._add(plan_new(item, link, album_title))
-                planned.add(item.key)
-                continue
-            kept = kept_fields(item, link, vk_owned, albums=self.albums, album_title=album_title)
-            if kept and link.state != LinkState.DELETED:
-                self._keep_note(kept_note(item, link.vk_item_id, kept))
-            planned_item = plan_existing(item, link, self.albums, album_title, vk_owned)
-            if planned_item is not None:
-                self._add(planned_item)
-                planned.add(item.key)
-            else:
-                self.plan.unchanged += 1
         return planned
+
+    def _plan_product(self, item: DesiredItem, link: LinkSnapshot | None) -> bool:
+        """Plan one product; whether it got an item."""
+        vk_owned = self.settings.vk_owned
+        album_title = self.albums.title_for(item)
+        if item.key in self.adopt:
+            vk = self.adopt[item.key]
+            target_album = self.albums.target_for(item, album_title)
+            self._add(plan_adoption(item, link, vk, album_title, target_album, vk_owned=vk_owned))
+            if kept := kept_on_adoption(item, vk, vk_owned):
+                self._keep_note(kept_note(item, vk.vk_id, kept))
+            return True
+        if link is None or link.vk_item_id is None:
+            self._add(plan_new(item, link, album_title))
+            return True
+        kept = kept_fields(item, link, vk_owned, albums=self.albums, album_title=album_title)
+        if kept and link.state != LinkState.DELETED:
+            self._keep_note(kept_note(item, link.vk_item_id, kept))
+        planned_item = plan_existing(item, link, self.albums, album_title, vk_owned)
+        if planned_item is None:
+            self.plan.unchanged += 1
+            return False
+        self._add(planned_item)
+        return True
 
     def add_gone(self, links: list[LinkSnapshot], removed_keys) -> None:
         """Links whose product is no longer selected, or was removed at the till."""
