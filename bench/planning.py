@@ -19,7 +19,8 @@ without touching VK:
 
 For each: wall and CPU seconds (median of `--repeat`), SQL statements, and the peak of Python
 memory allocated during the step (tracemalloc, measured in a separate pass, since tracing slows
-the code down, with statements not logged as in production). `--cpu-load N` runs N busy-loop processes (bench.cpuload) during the timed passes.
+the code down, with statements not logged as in production). `--cpu-load N` runs N busy-loop
+processes (bench.cpuload) during the timed passes.
 """
 
 from __future__ import annotations
