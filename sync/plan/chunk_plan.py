@@ -14,7 +14,8 @@
    the album renames (from the groups' titles), the contested skus, and the adoptions (the
    products that could match a VK item are found by a first walk, then matched together).
 
-Unchanged products found by this plan are stamped chunk by chunk. The variant members' items
+The preview task plans the same way, its items going to a `SpilledItems` (sync/plan/item_spill.py)
+instead of a budget. Unchanged products found by this plan are stamped chunk by chunk. The variant members' items
 are kept aside whatever the budget holds (few products), so the variant groups are planned as
 in one piece; a chunked run still makes them in its last chunk only.
 """
