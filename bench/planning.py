@@ -9,11 +9,18 @@ without touching VK:
 1. whole plan, first no-change cycle (`load_inputs` + `plan_from_inputs`: every item computed),
    then the stamping a whole run does (`sync.plan.skip.stamp_unchanged`);
 2. whole plan, next no-change cycle (stamped: unchanged products are skipped);
-3. targeted plan of 1 changed product (`load_changed_inputs` + `plan_changed`).
+3. targeted plan of 1 changed product (`load_changed_inputs` + `plan_changed`);
+4. the same whole plan as a run builds it (`survey_catalog` + `plan_in_chunks` within the run's
+   budget, `SYNC_RUN_CHUNK_ITEMS` items: sync/plan/chunk_plan.py), unstamped, without writing
+   the stamps;
+5. a first publish: a second merchant with the same catalog and nothing published, planned
+   whole (`load_inputs` + `plan_from_inputs`, every product an item to create) and as a run's
+   first chunk plans it.
 
 For each: wall and CPU seconds (median of `--repeat`), SQL statements, and the peak of Python
 memory allocated during the step (tracemalloc, measured in a separate pass, since tracing slows
-the code down). `--cpu-load N` runs N busy-loop processes (bench.cpuload) during the timed passes.
+the code down, with statements not logged as in production). `--cpu-load N` runs N busy-loop
+processes (bench.cpuload) during the timed passes.
 """
 
 from __future__ import annotations
@@ -53,8 +60,8 @@ def _setup(database: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def _seed(products: int):
-    """One merchant with `products` products in `GROUPS` groups, published."""
+def _seed(products: int, *, publish: bool = True):
+    """One merchant with `products` products in `GROUPS` groups, published (or not yet)."""
     from django.utils import timezone
 
     from accounts.models import User
@@ -66,7 +73,8 @@ def _seed(products: int):
     from sync.plan.photos import EvotorImage
 
     now = timezone.now()
-    user = User.objects.create_user(email=f"bench{products}@example.ru", password="x" * 12)
+    email = f"bench{products}{'' if publish else '-new'}@example.ru"
+    user = User.objects.create_user(email=email, password="x" * 12)
     store = CachedStore.objects.create(
         user=user, evotor_id="store-1", name="Магазин", first_seen_at=now, last_seen_at=now
     )
@@ -75,7 +83,7 @@ def _seed(products: int):
     )
     settings_obj = sync_settings_get(user)
     settings_obj.vk_category_id = 40099
-    settings_obj.first_published_at = now
+    settings_obj.first_published_at = now if publish else None
     settings_obj.save()
     CachedGroup.objects.bulk_create(
         [
@@ -129,6 +137,8 @@ def _seed(products: int):
             for g in range(GROUPS)
         ]
     )
+    if not publish:
+        return user
     plan = plan_from_inputs(load_inputs(user))
     links = []
     for n, item in enumerate(plan.items):
@@ -156,19 +166,24 @@ def _seed(products: int):
 
 def _measure(step, repeat: int) -> dict:
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    from django.test.utils import CaptureQueriesContext, override_settings
 
     walls, cpus = [], []
+    # The log keeps 9,000 statements: once full (seeding 100k products), a capture counts 0.
+    connection.queries_log.clear()
     for _ in range(repeat):
         with CaptureQueriesContext(connection) as queries:
             wall, cpu = time.perf_counter(), time.process_time()
             result = step()
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
-    tracemalloc.start()
-    step()
-    _current, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    # Statements are not logged in the memory pass, as in production (DEBUG off): the debug
+    # log keeps up to 9,000 statements with their SQL, which is not the planner's memory.
+    with override_settings(DEBUG=False):
+        tracemalloc.start()
+        step()
+        _current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     return {
         "wall_s": round(statistics.median(walls), 3),
         "cpu_s": round(statistics.median(cpus), 3),
@@ -180,18 +195,33 @@ def _measure(step, repeat: int) -> dict:
 
 def _bench_size(products: int, *, repeat: int, cpu: int) -> dict:
     from catalog.models import CachedProduct, DirtyProduct
+    from sync.plan.chunk_plan import plan_in_chunks, survey_catalog
     from sync.plan.inputs import load_inputs, plan_from_inputs
+    from sync.plan.item_budget import ItemBudget
     from sync.plan.skip import stamp_unchanged
     from sync.plan.targeted import load_changed_inputs, plan_changed, published_count
+    from sync.publish.chunked import chunk_items
 
     started = time.perf_counter()
     user = _seed(products)
     print(f"  seeded {products} products in {time.perf_counter() - started:.0f} s", flush=True)
 
-    def whole():
+    def whole(user=user):
         inputs = load_inputs(user)
         plan = plan_from_inputs(inputs)
         return inputs, plan
+
+    def run_chunk(user=user):
+        survey = survey_catalog(user)
+        plan, _links = plan_in_chunks(survey, budget=ItemBudget(chunk_items()), stamp=False)
+        return survey, plan
+
+    def chunk_figures(measured: dict) -> dict:
+        survey, plan = measured.pop("result")
+        measured["items_planned"] = plan.total
+        measured["items_held"] = len(plan.items)
+        measured["computed"] = len(survey.computed)
+        return measured
 
     figures = {}
     with cpu_load(cpu, max_seconds=3600):
@@ -200,6 +230,7 @@ def _bench_size(products: int, *, repeat: int, cpu: int) -> dict:
         first["items_planned"] = len(plan.items)
         first["computed"] = len(inputs.products)
         figures["whole, unstamped"] = first
+        figures["whole, unstamped, as a run chunk"] = chunk_figures(_measure(run_chunk, repeat))
         stamp_started = time.perf_counter()
         figures["stamping (once)"] = {
             "wall_s": round(time.perf_counter() - stamp_started, 3),
@@ -234,6 +265,18 @@ def _bench_size(products: int, *, repeat: int, cpu: int) -> dict:
         plan = third.pop("result")
         third["items_planned"] = len(plan.items)
         figures["targeted, 1 change"] = third
+
+    newcomer = _seed(products, publish=False)
+    with cpu_load(cpu, max_seconds=3600):
+        fresh = _measure(lambda: whole(newcomer), repeat)
+        inputs, plan = fresh.pop("result")
+        fresh["items_planned"] = len(plan.items)
+        fresh["computed"] = len(inputs.products)
+        figures["first publish, whole plan"] = fresh
+        del inputs, plan
+        figures["first publish, as a run chunk"] = chunk_figures(
+            _measure(lambda: run_chunk(newcomer), repeat)
+        )
     return figures
 
 

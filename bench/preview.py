@@ -103,6 +103,7 @@ def _bench_size(products: int, *, repeat: int, cpu: int) -> dict:
     from django.db.models import Sum
     from django.db.models.functions import Length
     from django.test import Client
+    from django.test.utils import override_settings
     from django.urls import reverse
 
     from sync.models import PlanPreview, PlanPreviewChunk
@@ -160,11 +161,14 @@ def _bench_size(products: int, *, repeat: int, cpu: int) -> dict:
         figures["stale page (result + banner), first visit"] = _request(client, preview_url, 1)
         figures["stale page, reload while recomputed"] = _request(client, preview_url, repeat)
     # Outside the load: tracing is slow and only the allocation peak counts here.
+    # Statements are not logged here, as in production (DEBUG off): the debug log would keep
+    # the SQL of every insert of kept rows, their pickled items included.
     _requeue(user)
-    tracemalloc.start()
-    preview_compute(user=user, preview_id=kept.pk)
-    _current, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    with override_settings(DEBUG=False):
+        tracemalloc.start()
+        preview_compute(user=user, preview_id=kept.pk)
+        _current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     task["python_peak_mb"] = round(peak / 1e6, 1)
     stored = PlanPreviewChunk.objects.filter(preview=kept).aggregate(size=Sum(Length("items")))
     kept.refresh_from_db()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import closing
 
 from django.conf import settings
 from django.db.models import Count, Max
@@ -27,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from evosync.runs import run_close_if_dead, run_enqueue, run_fail
 from sync.models import PlanPreview, PreviewStatus
+from sync.plan.item_spill import SpilledItems
 from sync.plan.preview import STAGE_PHOTOS, STAGES, sync_run_preview
 from sync.preview_store import preview_save
 
@@ -237,10 +239,13 @@ def preview_compute(*, user, preview_id: int) -> str:
         # a stale result marked fresh. The VK side is read again after the VK stage (which may
         # read the VK Market for a first publish, and must not make its own result stale).
         marks.update(choices=choices_marks(user), catalog=catalog_marks(user), vk=vk_marks(user))
-        plan = sync_run_preview(user=user, progress=progress)
-        progress(STAGE_SAVE)
-        key = source_key(marks["choices"], marks["catalog"], marks["vk"])
-        preview_save(preview, plan, key=key)
+        # The plan is built in chunks and its items spilled to a file, then written as the
+        # page's rows: the task's memory does not grow with the catalog (issue 10 item 4).
+        with closing(SpilledItems()) as spilled:
+            plan = sync_run_preview(user=user, progress=progress, spill=spilled)
+            progress(STAGE_SAVE)
+            key = source_key(marks["choices"], marks["catalog"], marks["vk"])
+            preview_save(preview, plan, key=key, spilled=spilled)
     except Exception:
         logger.exception("computing a preview failed", extra={"user_id": user.pk})
         run_fail(preview, FAILED_MESSAGE, statuses=(PreviewStatus.RUNNING,))

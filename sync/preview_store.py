@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pickle
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,13 +23,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from sync.models import PlanPreview, PlanPreviewChunk, PreviewStatus
-from sync.plan.plan import ACTION_ORDER, Plan
+from sync.plan.item_spill import FLAGGED, SECTIONS, SpilledItems
+from sync.plan.plan import Plan
 from sync.plan.variants import VariantPlan
 
 CHUNK_ITEMS = 50  # rows of a "show all" page: one chunk read per page
 FIRST_ITEMS = 10  # rows of each section on the preview itself
-FLAGGED = "flagged"
-SECTIONS = (*[str(action) for action in ACTION_ORDER], FLAGGED)
 CHUNKS_PER_INSERT = 40
 
 
@@ -84,12 +84,26 @@ def plan_sections(plan: Plan) -> dict[str, list]:
 
 
 def summarize(
-    plan: Plan, sections: dict[str, list], units: dict[str, list], *, extras_pending: int
+    plan: Plan,
+    sections: dict[str, list],
+    units: dict[str, list],
+    *,
+    extras_pending: int,
+    spilled: SpilledItems | None = None,
 ) -> PreviewSummary:
+    """The summary of `plan`; `sections` and `units` give each section's items and rows, or
+    their numbers when the items were `spilled` (their flags are then the spill's)."""
+    if spilled is None:
+        photos_missing = any("no_photo" in item.flags for item in sections[FLAGGED])
+        category_changes = any("category_id" in (item.changes or {}) for item in plan.items)
+        sections = {key: len(items) for key, items in sections.items()}
+        units = {key: len(found) for key, found in units.items()}
+    else:
+        photos_missing, category_changes = spilled.photos_missing, spilled.category_changes
     return PreviewSummary(
         counts=plan.counts,
-        sections={key: len(items) for key, items in sections.items()},
-        section_rows={key: len(found) for key, found in units.items()},
+        sections=sections,
+        section_rows=units,
         total=plan.total,
         is_empty=plan.is_empty,
         published=plan.published,
@@ -103,36 +117,32 @@ def summarize(
         kept_in_vk=plan.kept_in_vk[:FIRST_ITEMS],
         variants=plan.variants,
         extras_pending=extras_pending,
-        photos_missing=any("no_photo" in item.flags for item in sections[FLAGGED]),
-        category_changes=any("category_id" in (item.changes or {}) for item in plan.items),
+        photos_missing=photos_missing,
+        category_changes=category_changes,
         evotor_pictures=plan.evotor_pictures,
     )
 
 
-def preview_save(preview: PlanPreview, plan: Plan, *, key: str) -> None:
-    """Keep `plan` as `preview`'s result, computed from `key`, in place of the last one."""
+def preview_save(
+    preview: PlanPreview, plan: Plan, *, key: str, spilled: SpilledItems | None = None
+) -> None:
+    """Keep `plan` as `preview`'s result, computed from `key`, in place of the last one. With
+    `spilled`, the plan's items are there (sync/plan/item_spill.py), read back in order and
+    written a chunk at a time."""
     from sync.preview_rows import extras_pending
-    from sync.preview_variants import units as section_units
 
-    sections = plan_sections(plan)
-    units = {key: section_units(plan, items) for key, items in sections.items()}
-    summary = summarize(plan, sections, units, extras_pending=extras_pending(preview.user))
-    summary.source_key, summary.products = key, preview.products
     with transaction.atomic():
         PlanPreviewChunk.objects.filter(preview=preview).delete()
-        batch = []
-        for section, found in units.items():
-            for number, start in enumerate(range(0, len(found), CHUNK_ITEMS)):
-                chunk = found[start : start + CHUNK_ITEMS]
-                batch.append(
-                    PlanPreviewChunk(
-                        preview=preview, section=section, number=number, items=_pack(chunk)
-                    )
-                )
-                if len(batch) >= CHUNKS_PER_INSERT:
-                    PlanPreviewChunk.objects.bulk_create(batch)
-                    batch = []
-        PlanPreviewChunk.objects.bulk_create(batch)
+        writer = _ChunkWriter(preview)
+        if spilled is None:
+            sections, units = _write_held(plan, writer)
+        else:
+            sections, units = _write_spilled(plan, spilled, writer)
+        writer.flush()
+        summary = summarize(
+            plan, sections, units, extras_pending=extras_pending(preview.user), spilled=spilled
+        )
+        summary.source_key, summary.products = key, preview.products
         now = timezone.now()
         PlanPreview.objects.filter(pk=preview.pk).update(
             status=PreviewStatus.READY,
@@ -144,6 +154,78 @@ def preview_save(preview: PlanPreview, plan: Plan, *, key: str) -> None:
             done=preview.total or 1,
             total=preview.total or 1,
         )
+
+
+class _ChunkWriter:
+    """A section's rows as `PlanPreviewChunk`s of `CHUNK_ITEMS` rows, inserted in batches."""
+
+    def __init__(self, preview: PlanPreview):
+        self.preview = preview
+        self.batch: list[PlanPreviewChunk] = []
+
+    def section(self, section: str, rows) -> int:
+        """Write the section's `rows` (an iterable); returns how many there were."""
+        count, chunk, number = 0, [], 0
+        for row in rows:
+            count += 1
+            chunk.append(row)
+            if len(chunk) == CHUNK_ITEMS:
+                self._add(section, number, chunk)
+                chunk, number = [], number + 1
+        if chunk:
+            self._add(section, number, chunk)
+        return count
+
+    def _add(self, section: str, number: int, chunk: list) -> None:
+        self.batch.append(
+            PlanPreviewChunk(
+                preview=self.preview, section=section, number=number, items=_pack(chunk)
+            )
+        )
+        if len(self.batch) >= CHUNKS_PER_INSERT:
+            self.flush()
+
+    def flush(self) -> None:
+        PlanPreviewChunk.objects.bulk_create(self.batch)
+        self.batch = []
+
+
+def _write_held(plan: Plan, writer: _ChunkWriter) -> tuple[dict, dict]:
+    from sync.preview_variants import units as section_units
+
+    sections = plan_sections(plan)
+    units = {key: section_units(plan, items) for key, items in sections.items()}
+    for section, found in units.items():
+        writer.section(section, found)
+    return sections, units
+
+
+def _write_spilled(plan: Plan, spilled: SpilledItems, writer: _ChunkWriter) -> tuple[dict, dict]:
+    """Each section's items merged back from the spill, folded into rows as they come: only a
+    page of items per spilled run and the rows of an unfinished variant group are held."""
+    from sync.preview_variants import group_counts, stream_units
+
+    expected = group_counts(plan, spilled.watched_sections)
+    sizes, rows = {}, {}
+    for section, items in spilled.sections():
+        counted = _Counted(items)
+        rows[section] = writer.section(
+            section, stream_units(plan, counted, expected.get(section, Counter()))
+        )
+        sizes[section] = counted.count
+    return sizes, rows
+
+
+class _Counted:
+    """An iterable that counts what went through it."""
+
+    def __init__(self, items):
+        self.items, self.count = items, 0
+
+    def __iter__(self):
+        for item in self.items:
+            self.count += 1
+            yield item
 
 
 def preview_summary(preview: PlanPreview) -> PreviewSummary:

@@ -9,6 +9,8 @@ first page and the next: `units` gathers the items first, `grouped` then folds t
 
 from __future__ import annotations
 
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from django.utils.translation import gettext_lazy
@@ -87,6 +89,42 @@ def units(plan, items) -> list[list]:
             at[found[0].key] = len(result)
             result.append([item])
     return result
+
+
+def stream_units(plan, items: Iterable, expected: Counter) -> Iterator[list]:
+    """`units` of a section whose items come one at a time in plan order (a preview kept from
+    a plan built in chunks, sync/preview_store.py): a group's row is given once its last item
+    came, `expected` telling how many of each group's items the section has; the rows after
+    it wait until then, so the order is `units`'."""
+    members = _members(plan)
+    pending: deque = deque()  # [row's items, group key or None], in order
+    left: dict[tuple[str, str], list] = {}  # group key → [row's items, items still to come]
+    for item in items:
+        found = members.get(item.key)
+        if found is None:
+            pending.append(([item], None))
+        elif found[0].key in left:
+            entry = left[found[0].key]
+            entry[0].append(item)
+            entry[1] -= 1
+        else:
+            entry = left[found[0].key] = [[item], expected[found[0].key] - 1]
+            pending.append((entry[0], found[0].key))
+        while pending and (pending[0][1] is None or left[pending[0][1]][1] <= 0):
+            yield pending.popleft()[0]
+    while pending:
+        yield pending.popleft()[0]
+
+
+def group_counts(plan, sections: dict[tuple[str, str], str]) -> dict[str, Counter]:
+    """{section: {group key: how many of its items the section has}} from the sections of the
+    variant members' items."""
+    members = _members(plan)
+    counts: dict[str, Counter] = {}
+    for key, section in sections.items():
+        if key in members:
+            counts.setdefault(section, Counter())[members[key][0].key] += 1
+    return counts
 
 
 def grouped(plan, rows: list) -> list:

@@ -83,12 +83,12 @@ class AdoptionMatch:
     evidence: str  # "barcode", "sku" or "name"
 
 
-def _product_names(item: DesiredItem) -> list[str]:
+def product_names(item: DesiredItem) -> list[str]:
     return [n for n in (item.fields.get("name", ""), item.product_name) if n]
 
 
 def _similar(item: DesiredItem, vk: VkItemSnapshot) -> bool:
-    return any(names_similar(name, vk.title) for name in _product_names(item))
+    return any(names_similar(name, vk.title) for name in product_names(item))
 
 
 def _unique(index: dict[str, list]) -> dict[str, object]:
@@ -158,7 +158,7 @@ def match_adoptions(
             vk_by_name[name_key(vk.title)].append(vk)
     products_by_name: dict[str, list[DesiredItem]] = defaultdict(list)
     for item in rest:
-        for name in {name_key(n) for n in _product_names(item)}:
+        for name in {name_key(n) for n in product_names(item)}:
             products_by_name[name].append(item)
     unique_vk = _unique(vk_by_name)
     for name, item in _unique(products_by_name).items():

@@ -8,6 +8,7 @@ the products are unchanged, and its queries grow by two per chunk.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from catalog.models import CachedGroup
@@ -133,23 +134,23 @@ class Inputs:
         return decode_evotor_image(link.evotor_image) or fallback, False
 
     def desired_items(self) -> list[rules.DesiredItem]:
-        items = []
+        return list(self.iter_desired())
+
+    def iter_desired(self) -> Iterator[rules.DesiredItem]:
+        """The VK item each product should be, one at a time."""
         for product in self.products:
             key = (product.store_id, product.product_id)
             photo, unknown = self.photo_for(product)
             link = self.links.get(key)
             if link is not None and link.vk_item_id is not None and photo is None:
                 unknown = True  # a published item keeps its photo; nothing to flag
-            items.append(
-                rules.desired_item(
-                    product,
-                    self.rule_settings,
-                    sku=self.skus.get(key),
-                    photo=photo,
-                    photo_unknown=unknown,
-                )
+            yield rules.desired_item(
+                product,
+                self.rule_settings,
+                sku=self.skus.get(key),
+                photo=photo,
+                photo_unknown=unknown,
             )
-        return items
 
 
 def link_snapshot(link: ItemLink) -> LinkSnapshot:
@@ -184,7 +185,7 @@ def _is_modification(groups: dict, store_id: str, group_id: str) -> bool:
     return info is not None and info.is_modification_group
 
 
-def _album_group(groups: dict, store_id: str, group_id: str) -> tuple[str, str]:
+def album_group(groups: dict, store_id: str, group_id: str) -> tuple[str, str]:
     """(group id, name) of the album a product goes in: its group, or for a modification (a
     variant) the group above its modification group."""
     info = groups.get((store_id, group_id))
@@ -217,7 +218,7 @@ PRODUCT_COLUMNS = (
 
 def source_product(row: dict, groups: dict) -> rules.SourceProduct:
     """One cached product (its `PRODUCT_COLUMNS`) as the rules read it."""
-    group_id, group_name = _album_group(groups, row["store_evotor_id"], row["parent_evotor_id"])
+    group_id, group_name = album_group(groups, row["store_evotor_id"], row["parent_evotor_id"])
     return rules.SourceProduct(
         store_id=row["store_evotor_id"],
         product_id=row["evotor_id"],
@@ -261,50 +262,41 @@ def merchant_albums(user) -> list[AlbumSnapshot]:
     ]
 
 
+def is_unchanged(check: UnchangedCheck, row: dict, link: ItemLink | None) -> bool:
+    """Whether the product (a row of `PRODUCT_COLUMNS`) is known unchanged since its `link`
+    was stamped, so its item need not be computed (sync/plan/skip.py)."""
+    groups = check.inputs.groups
+    store_id = row["store_evotor_id"]
+    # A modification is planned with its whole group (sync/plan/variants.py): never skipped.
+    if _is_modification(groups, store_id, row["parent_evotor_id"]):
+        return False
+    group_id, group_name = album_group(groups, store_id, row["parent_evotor_id"])
+    fingerprint = check.fingerprint(
+        link=link,
+        store_id=store_id,
+        product_id=row["evotor_id"],
+        content_hash=source_hash(row["content_hash"], row["images_changed_at"]),
+        group_id=group_id,
+        group_name=group_name,
+    )
+    return check.skips(link, fingerprint)
+
+
 def load_inputs(user) -> Inputs:
     """Read everything a whole plan for `user` needs, in chunks (sync/plan/chunks.py): the
     products known unchanged (sync/plan/skip.py) are only counted, so their rows and links are
     never all held at once."""
-    from catalog.filters import enabled_store_ids, selected_products
+    from catalog.filters import selected_products
 
-    sync_settings = sync_settings_get(user)
-    rule_settings = rules.RuleSettings.from_model(sync_settings)
-    store_ids = enabled_store_ids(user) | chunks.link_store_ids(user)
-    groups = groups_info(
-        CachedGroup.objects.filter(user=user, store_evotor_id__in=sorted(store_ids))
-    )
-    inputs = Inputs(
-        sync_settings=sync_settings,
-        rule_settings=rule_settings,
-        products=[],
-        links={},
-        albums=merchant_albums(user),
-        fallbacks=load_fallbacks(user, sync_settings),
-        groups=groups,
-        adoption_decisions={
-            (d.store_id, d.product_id): (d.vk_item_id, d.verdict)
-            for d in AdoptionDecision.objects.filter(user=user)
-        },
-    )
+    inputs = inputs_base(user)
+    groups = inputs.groups
     selected = selected_products(user)
     check = UnchangedCheck(inputs)
     for rows, links in chunks.product_chunks(user, selected, PRODUCT_COLUMNS):
         for row in rows:
-            key = store_id, product_id = row["store_evotor_id"], row["evotor_id"]
+            key = (row["store_evotor_id"], row["evotor_id"])
             link = links.get(key)
-            group_id, group_name = _album_group(groups, store_id, row["parent_evotor_id"])
-            fingerprint = check.fingerprint(
-                link=link,
-                store_id=store_id,
-                product_id=product_id,
-                content_hash=source_hash(row["content_hash"], row["images_changed_at"]),
-                group_id=group_id,
-                group_name=group_name,
-            )
-            # A modification is planned with its whole group (sync/plan/variants.py): never
-            # skipped.
-            in_variant_group = _is_modification(groups, store_id, row["parent_evotor_id"])
-            if not in_variant_group and check.skips(link, fingerprint):
+            if is_unchanged(check, row, link):
                 inputs.unchanged += 1
                 inputs.unchanged_published += not (link.published_fields or {}).get("hidden")
                 continue
@@ -318,8 +310,32 @@ def load_inputs(user) -> Inputs:
     if unselected:
         inputs.removed_keys = chunks.removed_keys(user, set(unselected))
     inputs.skus = _skus(user, inputs)
-    inputs.variants = load_variant_inputs(user, store_ids)
     return inputs
+
+
+def inputs_base(user) -> Inputs:
+    """What every plan of `user` needs besides the products and their links: settings,
+    groups, albums, fallback photos, adoption answers, variant groups."""
+    from catalog.filters import enabled_store_ids
+
+    sync_settings = sync_settings_get(user)
+    store_ids = enabled_store_ids(user) | chunks.link_store_ids(user)
+    return Inputs(
+        sync_settings=sync_settings,
+        rule_settings=rules.RuleSettings.from_model(sync_settings),
+        products=[],
+        links={},
+        albums=merchant_albums(user),
+        fallbacks=load_fallbacks(user, sync_settings),
+        groups=groups_info(
+            CachedGroup.objects.filter(user=user, store_evotor_id__in=sorted(store_ids))
+        ),
+        adoption_decisions={
+            (d.store_id, d.product_id): (d.vk_item_id, d.verdict)
+            for d in AdoptionDecision.objects.filter(user=user)
+        },
+        variants=load_variant_inputs(user, store_ids),
+    )
 
 
 def _skus(user, inputs: Inputs) -> dict[tuple[str, str], str]:
@@ -355,7 +371,7 @@ def cached_vk_albums(user) -> list[AlbumSnapshot]:
     ]
 
 
-def _not_linked(inputs: Inputs, vk_items: list[VkItemSnapshot]) -> list[VkItemSnapshot]:
+def not_linked(inputs: Inputs, vk_items: list[VkItemSnapshot]) -> list[VkItemSnapshot]:
     """The VK items no link of the merchant holds: the links of skipped products are not in
     `inputs.links` (sync/plan/chunks.py), so their items are left out here, never adopted twice."""
     linked = chunks.linked_vk_ids(inputs.sync_settings.user_id)
@@ -371,7 +387,7 @@ def plan_from_inputs(
 ) -> Plan:
     desired = inputs.desired_items()
     if vk_items:
-        vk_items = _not_linked(inputs, vk_items)
+        vk_items = not_linked(inputs, vk_items)
     plan = build_plan(
         desired=desired,
         links=inputs.link_snapshots(),

@@ -130,6 +130,9 @@ class Plan:
     albums_not_created: list[str] = field(default_factory=list)
     # Items whose VK-owned fields are left as VK has them (sync.plan.ownership.KeptFields).
     kept_in_vk: list = field(default_factory=list)
+    # What a plan built with a budget counted without holding (sync/plan/item_budget.py): by
+    # action, and "skipped", "photo_unchecked", "vk_edits_overwritten", "kept_in_vk".
+    not_held: Counter = field(default_factory=Counter)
 
     @property
     def vk_edits_overwritten(self) -> list[PlanItem]:
@@ -145,17 +148,20 @@ class Plan:
     @property
     def counts(self) -> dict[str, int]:
         counter = Counter(item.action for item in self.items if not item.skipped)
-        counts = {action: counter.get(action, 0) for action in ACTION_ORDER}
-        counts["skipped"] = sum(1 for item in self.items if item.skipped)
+        more = self.not_held
+        counts = {action: counter.get(action, 0) + more[action] for action in ACTION_ORDER}
+        counts["skipped"] = sum(1 for item in self.items if item.skipped) + more["skipped"]
         counts["unchanged"] = self.unchanged
         counts["albums_to_create"] = sum(
             1 for a in self.albums_to_create if not a.adopt_vk_album_id
         )
         counts["albums_to_rename"] = len(self.album_renames)
-        counts["photo_unchecked"] = len(self.photo_unchecked)
+        counts["photo_unchecked"] = len(self.photo_unchecked) + more["photo_unchecked"]
         counts["adoption_reviews"] = len(self.adoption_reviews)
-        counts["kept_in_vk"] = len(self.kept_in_vk)
-        counts["vk_edits_overwritten"] = len(self.vk_edits_overwritten)
+        counts["kept_in_vk"] = len(self.kept_in_vk) + more["kept_in_vk"]
+        counts["vk_edits_overwritten"] = (
+            len(self.vk_edits_overwritten) + more["vk_edits_overwritten"]
+        )
         return counts
 
     @property
@@ -177,14 +183,20 @@ class Plan:
         return [item for item in self.items if not item.skipped]
 
     @property
+    def not_held_to_apply(self) -> int:
+        """Items to apply the plan counted but does not hold (built with a budget)."""
+        return sum(self.not_held[action] for action in ACTION_ORDER)
+
+    @property
     def total(self) -> int:
         """How many items a run will apply (the live progress's `total`)."""
-        return len(self.to_apply)
+        return len(self.to_apply) + self.not_held_to_apply
 
     @property
     def is_empty(self) -> bool:
         return not (
             self.to_apply
+            or self.not_held_to_apply
             or [a for a in self.albums_to_create if not a.adopt_vk_album_id]
             or self.album_renames
             or self.variants.has_work

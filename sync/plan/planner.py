@@ -15,12 +15,15 @@ The steps each live in their own module: albums (sync/plan/album_index.py), adop
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sync.models import LinkState, RunAction
-from sync.plan.adoption import adoptions_for
+from sync.plan.adoption import Adoptions, adoptions_for
 from sync.plan.album_index import AlbumIndex
+from sync.plan.item_budget import ItemBudget
 from sync.plan.item_plan import plan_adoption, plan_existing, plan_gone, plan_new
 from sync.plan.ownership import kept_fields, kept_note, kept_on_adoption
-from sync.plan.plan import ACTION_ORDER, REASON_FILTERED, REASON_REMOVED, Plan
+from sync.plan.plan import REASON_FILTERED, REASON_REMOVED, Plan
 from sync.plan.rules import DesiredItem, RuleSettings
 from sync.plan.snapshots import AlbumSnapshot, LinkSnapshot, VkItemSnapshot
 
@@ -61,86 +64,155 @@ def build_plan(
     (sync/plan/skip.py; their links are not in `links`), and `unchanged_published` how many of
     their items are visible in VK (the removal guard's base).
     """
-    plan = Plan(guard_percent=settings.removal_guard_percent)
     links_by_key = {link.key: link for link in links}
     wanted_keys = {item.key for item in desired}  # before weak adoptions are left out
-    album_index = AlbumIndex(albums, desired)
-    plan.album_renames = album_index.renames
-
-    adopt: dict[tuple[str, str], VkItemSnapshot] = {}
+    adoptions = None
     if vk_items is not None:
-        plan.adoption_checked = True
         adoptions = adoptions_for(desired, links_by_key, vk_items, adoption_decisions or {})
-        adopt = adoptions.adopt
-        plan.adoption_reviews = adoptions.reviews
-        desired = [item for item in desired if item.key not in adoptions.waiting]
-
-    def publishable(item: DesiredItem) -> bool:
-        """Whether the item can be in VK after the run (flags only stop new items)."""
-        link = links_by_key.get(item.key)
-        return (
-            item.key in adopt
-            or (link is not None and link.vk_item_id is not None)
-            or (not item.flags)
-        )
-
-    album_index.plan_new(desired, vk_albums, publishable)
-
-    plan.published = unchanged_published + sum(
-        1 for link in links if link.on_vk and not link.hidden
+    builder = PlanBuilder(
+        settings=settings,
+        albums=AlbumIndex(albums, desired),
+        adoptions=adoptions,
+        vk_albums=vk_albums,
     )
-    vk_owned = settings.vk_owned
-    for item in desired:
-        link = links_by_key.get(item.key)
-        album_title = album_index.title_for(item)
-        if item.key in adopt:
-            vk = adopt[item.key]
-            target_album = album_index.target_for(item, album_title)
-            plan.items.append(
-                plan_adoption(item, link, vk, album_title, target_album, vk_owned=vk_owned)
+    builder.add_products(desired, links_by_key)
+    builder.add_gone([link for link in links if link.key not in wanted_keys], removed_keys)
+    return builder.finish(
+        unchanged=unchanged,
+        unchanged_published=unchanged_published,
+        confirmed_removals=confirmed_removals,
+    )
+
+
+class PlanBuilder:
+    """A plan built from its products a part at a time (`build_plan` gives them all at once;
+    sync/plan/chunk_plan.py a chunk at a time), its items held by an `ItemBudget`.
+
+    What must be known of the whole catalog before the first item comes in: the album index
+    with its renames (from the products' groups) and the adoptions.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: RuleSettings,
+        albums: AlbumIndex,
+        adoptions: Adoptions | None = None,
+        vk_albums: list[AlbumSnapshot] = (),
+        budget: ItemBudget | None = None,
+        watch: frozenset = frozenset(),
+    ):
+        """`watch`: products whose items are kept in `watched` whatever the budget holds (the
+        variant members: sync/plan/variant_inputs.py plans their groups from them)."""
+        self.settings = settings
+        self.watch = watch
+        self.watched: list = []
+        self.albums = albums
+        self.budget = budget or ItemBudget()
+        self.plan = Plan(guard_percent=settings.removal_guard_percent)
+        self.plan.album_renames = albums.renames
+        self.adopt: dict[tuple[str, str], VkItemSnapshot] = {}
+        self.waiting: set[tuple[str, str]] = set()
+        if adoptions is not None:
+            self.plan.adoption_checked = True
+            self.adopt = adoptions.adopt
+            self.waiting = adoptions.waiting
+            self.plan.adoption_reviews = adoptions.reviews
+        albums.begin_new(vk_albums)
+        self.published = 0  # visible items among the links seen
+        self.removals = 0
+
+    def add_products(self, desired: Iterable[DesiredItem], links_by_key: dict) -> set:
+        """Plan these products (with their links by key), one at a time: `desired` may be a
+        generator, so an item the budget lets go is freed at once. Returns the keys of those
+        that got an item (the others are unchanged, or wait for an adoption answer).
+
+        Each item's album is noted just before the item is planned: the only thing an item
+        reads of the albums to create is its own title's (`AlbumIndex.target_for`), which its
+        own note makes whenever it can be published."""
+        planned = set()
+        for item in desired:
+            link = links_by_key.get(item.key)
+            self.published += link is not None and link.on_vk and not link.hidden
+            if item.key in self.waiting:
+                continue
+            publishable = (
+                item.key in self.adopt
+                or (link is not None and link.vk_item_id is not None)
+                or (not item.flags)
             )
+            self.albums.note(item, publishable)
+            if self._plan_product(item, link):
+                planned.add(item.key)
+        return planned
+
+    def _plan_product(self, item: DesiredItem, link: LinkSnapshot | None) -> bool:
+        """Plan one product; whether it got an item."""
+        vk_owned = self.settings.vk_owned
+        album_title = self.albums.title_for(item)
+        if item.key in self.adopt:
+            vk = self.adopt[item.key]
+            target_album = self.albums.target_for(item, album_title)
+            self._add(plan_adoption(item, link, vk, album_title, target_album, vk_owned=vk_owned))
             if kept := kept_on_adoption(item, vk, vk_owned):
-                plan.kept_in_vk.append(kept_note(item, vk.vk_id, kept))
-            continue
+                self._keep_note(kept_note(item, vk.vk_id, kept))
+            return True
         if link is None or link.vk_item_id is None:
-            plan.items.append(plan_new(item, link, album_title))
-            continue
-        kept = kept_fields(item, link, vk_owned, albums=album_index, album_title=album_title)
+            self._add(plan_new(item, link, album_title))
+            return True
+        kept = kept_fields(item, link, vk_owned, albums=self.albums, album_title=album_title)
         if kept and link.state != LinkState.DELETED:
-            plan.kept_in_vk.append(kept_note(item, link.vk_item_id, kept))
-        planned = plan_existing(item, link, album_index, album_title, vk_owned)
-        if planned is not None:
-            plan.items.append(planned)
-        else:
-            plan.unchanged += 1
+            self._keep_note(kept_note(item, link.vk_item_id, kept))
+        planned_item = plan_existing(item, link, self.albums, album_title, vk_owned)
+        if planned_item is None:
+            self.plan.unchanged += 1
+            return False
+        self._add(planned_item)
+        return True
 
-    # Links whose product is no longer selected, or was removed at the till.
-    plan.unchanged += unchanged
-    for link in links:
-        if link.key in wanted_keys:
-            continue
-        if link.vk_item_id is None:
-            if link.state != LinkState.CREATING and link.id is not None:
-                plan.links_to_drop.append(link.id)
-            continue
-        if link.state == LinkState.DELETED:
-            continue
-        reason = REASON_REMOVED if link.key in removed_keys else REASON_FILTERED
-        gone = plan_gone(link, reason=reason, removal_policy=settings.removal_policy)
-        if gone is not None:
-            plan.items.append(gone)
+    def add_gone(self, links: list[LinkSnapshot], removed_keys) -> None:
+        """Links whose product is no longer selected, or was removed at the till."""
+        for link in links:
+            self.published += link.on_vk and not link.hidden
+            if link.vk_item_id is None:
+                if link.state != LinkState.CREATING and link.id is not None:
+                    self.plan.links_to_drop.append(link.id)
+                continue
+            if link.state == LinkState.DELETED:
+                continue
+            reason = REASON_REMOVED if link.key in removed_keys else REASON_FILTERED
+            gone = plan_gone(link, reason=reason, removal_policy=self.settings.removal_policy)
+            if gone is not None:
+                self._add(gone)
 
-    plan.albums_to_create = list(album_index.new.values())
-    plan.albums_not_created = album_index.not_created(desired)
-    plan.removals = sum(
-        1 for item in plan.items if item.action in (RunAction.HIDE, RunAction.DELETE)
-    )
-    held = guard_holds(
-        removals=plan.removals, published=plan.published, percent=settings.removal_guard_percent
-    )
-    if held and confirmed_removals is not None and plan.removals <= confirmed_removals:
-        held = False
-    plan.guard_held = held
-    plan.items.sort(key=lambda i: (ACTION_ORDER.index(i.action), i.product_name.casefold()))
-    plan.kept_in_vk.sort(key=lambda k: k.product_name.casefold())
-    return plan
+    def _add(self, item) -> None:
+        if item.action in (RunAction.HIDE, RunAction.DELETE):
+            self.removals += 1
+        if item.key in self.watch:
+            self.watched.append(item)
+        self.budget.add(item)
+
+    def _keep_note(self, note) -> None:
+        self.budget.keep_note(note)
+
+    def finish(
+        self, *, unchanged: int = 0, unchanged_published: int = 0, confirmed_removals=None
+    ) -> Plan:
+        plan = self.plan
+        plan.unchanged += unchanged
+        plan.published = unchanged_published + self.published
+        plan.items = self.budget.items()
+        plan.kept_in_vk = self.budget.kept_notes()
+        plan.not_held = self.budget.not_held
+        plan.albums_to_create = list(self.albums.new.values())
+        plan.albums_not_created = self.albums.not_created()
+        plan.removals = self.removals
+        held = guard_holds(
+            removals=plan.removals,
+            published=plan.published,
+            percent=self.settings.removal_guard_percent,
+        )
+        if held and confirmed_removals is not None and plan.removals <= confirmed_removals:
+            held = False
+        plan.guard_held = held
+        return plan

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from sync.clients import evotor_client_for
+from sync.plan.chunk_plan import computed_chunks, plan_in_chunks, survey_catalog
 from sync.plan.inputs import (
     Inputs,
     cached_vk_albums,
@@ -16,8 +17,10 @@ from sync.plan.inputs import (
     load_inputs,
     plan_from_inputs,
 )
+from sync.plan.item_spill import SpilledItems
 from sync.plan.photos import PREVIEW_LOOKUP_MAX, evotor_images_peek
 from sync.plan.plan import Plan
+from sync.plan.variant_inputs import member_keys
 from vk_catalog.models import RefreshStatus, VkCatalogRefresh
 from vk_catalog.services import VkCatalogUnavailable, vk_catalog_refresh_for_user
 
@@ -72,7 +75,9 @@ def _peek_evotor_images(user, inputs: Inputs) -> dict[tuple[str, str], int]:
     return {key: count for key, (_note, count) in seen.items()}
 
 
-def sync_run_preview(*, user, progress: Callable[[str], None] | None = None) -> Plan:
+def sync_run_preview(
+    *, user, progress: Callable[[str], None] | None = None, spill: SpilledItems | None = None
+) -> Plan:
     """The plan of the next run: no VK write, nothing written here.
 
     Built from the cached catalogs; before the first publish the VK catalog cache is refreshed
@@ -82,8 +87,13 @@ def sync_run_preview(*, user, progress: Callable[[str], None] | None = None) -> 
 
     `progress(stage)` is told as each of `STAGES` begins (a stage with nothing to do is still
     told, so a progress bar counts every stage once).
+
+    With `spill`, the plan is built in chunks and its items go to `spill` (sync/plan/item_spill.py),
+    not to `Plan.items`: the preview task's memory does not grow with the catalog.
     """
     step = progress or (lambda _stage: None)
+    if spill is not None:
+        return _preview_in_chunks(user, step, spill)
     step(STAGE_CATALOG)
     inputs = load_inputs(user)
     unlinked = inputs.has_unlinked_products()
@@ -98,3 +108,42 @@ def sync_run_preview(*, user, progress: Callable[[str], None] | None = None) -> 
     plan = plan_from_inputs(inputs, vk_items=vk_items, vk_albums=vk_albums)
     plan.evotor_pictures = pictures
     return plan
+
+
+def _preview_in_chunks(user, step: Callable[[str], None], spill: SpilledItems) -> Plan:
+    """`sync_run_preview` with the plan built in chunks (sync/plan/chunk_plan.py)."""
+    step(STAGE_CATALOG)
+    survey = survey_catalog(user)
+    unlinked = survey.unlinked
+    step(STAGE_VK)
+    if unlinked and survey.base.sync_settings.first_published_at is None:
+        _refresh_vk_cache_if_stale(user)
+    step(STAGE_PHOTOS)
+    pictures = _peek_in_chunks(user, survey) if unlinked else {}
+    step(STAGE_PLAN)
+    vk_items = cached_vk_items(user) if unlinked else None
+    vk_albums = cached_vk_albums(user) if unlinked else []
+    spill.watch = member_keys(survey.base.variants)
+    plan, _links = plan_in_chunks(
+        survey, budget=spill, vk_items=vk_items, vk_albums=vk_albums, stamp=False
+    )
+    plan.evotor_pictures = pictures
+    return plan
+
+
+def _peek_in_chunks(user, survey) -> dict[tuple[str, str], int]:
+    """`_peek_evotor_images` for a surveyed catalog: the products whose photo only Evotor can
+    give are looked for a chunk at a time, and given up on past PREVIEW_LOOKUP_MAX."""
+    wanted = []
+    for part in computed_chunks(survey):
+        wanted.extend(p for p in part.products if part.photo_depends_on_evotor(p))
+        if len(wanted) > PREVIEW_LOOKUP_MAX:
+            return {}
+    if not wanted:
+        return {}
+    evotor = evotor_client_for(user)
+    if evotor is None:
+        return {}
+    seen = evotor_images_peek(evotor=evotor, products=wanted)
+    survey.base.evotor_seen.update({key: note for key, (note, _count) in seen.items()})
+    return {key: count for key, (_note, count) in seen.items()}

@@ -86,8 +86,13 @@ class UnchangedCheck:
 def stamp_unchanged(inputs, plan) -> int:
     """Stamp the links of the products `plan` found unchanged with their fingerprint (a whole
     run calls it after planning). Returns how many links were written."""
+    return stamp_products(inputs, {item.key for item in plan.items})
+
+
+def stamp_products(inputs, planned: set[tuple[str, str]]) -> int:
+    """Stamp the links of `inputs.products` that got no item (not in `planned`): a plan built
+    in chunks stamps each chunk as it goes (sync/plan/chunk_plan.py)."""
     check = UnchangedCheck(inputs)
-    planned = {item.key for item in plan.items}
     changed = []
     for product in inputs.products:
         key = (product.store_id, product.product_id)

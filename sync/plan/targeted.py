@@ -46,7 +46,7 @@ Key = tuple[str, str]
 
 def _groups_for(user, rows: list[dict]) -> dict:
     """The groups the products' albums are named from: their own, and for a modification
-    group (variants) the group above it (sync.plan.inputs._album_group)."""
+    group (variants) the group above it (sync.plan.inputs.album_group)."""
     wanted = {(row["store_evotor_id"], row["parent_evotor_id"]) for row in rows}
     wanted.discard(("", ""))
     wanted = {key for key in wanted if key[1]}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from catalog.modifications import modification_choices, modification_groups
 from sync.models import RunAction, VariantGroupLink, VariantMember, VkProperty, VkPropertyVariant
-from sync.plan.plan import Plan
+from sync.plan.plan import Plan, PlanItem
 from sync.plan.rules import DesiredItem
 from sync.plan.variants import (
     GroupSource,
@@ -78,9 +78,27 @@ def variants_for_plan(
 ) -> VariantPlan:
     """The variant part of `plan` (its items decide which products are made by the run)."""
     items = {item.key: (item.product_name, item.visible) for item in desired}
+    return variants_for_items(inputs, plan.items, items, links)
+
+
+def member_keys(inputs: VariantInputs) -> set[tuple[str, str]]:
+    """The products a variant plan looks at: the modifications and what was published of
+    them (a plan built in chunks keeps only these, sync/plan/chunk_plan.py)."""
+    keys = {(source.store_id, pid) for source in inputs.sources for pid in source.choices}
+    return keys | set(inputs.members)
+
+
+def variants_for_items(
+    inputs: VariantInputs,
+    planned: list[PlanItem],
+    items: dict[tuple[str, str], tuple[str, bool]],
+    links: dict,
+) -> VariantPlan:
+    """`variants_for_plan` from the plan's items of the `member_keys` (`planned`; others may
+    be there too) and the computed products as {key: (name, visible)}."""
     vk_ids = {key: link.vk_item_id for key, link in links.items()}
     creating = set()
-    for item in plan.items:
+    for item in planned:
         if item.skipped:
             continue
         if item.action == RunAction.CREATE:
@@ -88,7 +106,7 @@ def variants_for_plan(
         elif item.action == RunAction.ADOPT:
             vk_ids[item.key] = item.vk_item_id
     # A product whose VK item is deleted by the run (or was) is no variant any more.
-    for item in plan.items:
+    for item in planned:
         if item.action == RunAction.DELETE:
             vk_ids[item.key] = None
     deleted = {key for key, link in links.items() if link.state == "deleted"}

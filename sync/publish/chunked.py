@@ -21,6 +21,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from sync.models import RunItemStatus, RunStatus, SyncRun
+from sync.plan.item_budget import ItemBudget
 from sync.plan.plan import Plan
 from sync.plan.variants import VariantPlan
 
@@ -67,6 +68,14 @@ def _left_out_earlier(run: SyncRun) -> set[tuple[str, str]]:
     return set(run.items.exclude(status=RunItemStatus.OK).values_list("store_id", "product_id"))
 
 
+def run_budget(run: SyncRun) -> ItemBudget:
+    """What the run's plan holds (sync/plan/item_budget.py): this chunk's items to apply, and
+    the skipped items the first chunk records; what an earlier chunk recorded is left out."""
+    if not is_continuation(run):
+        return ItemBudget(chunk_items())
+    return ItemBudget(chunk_items(), keep_skipped=False, left_out=_left_out_earlier(run))
+
+
 def take_chunk(run: SyncRun, plan: Plan) -> bool:
     """Cut `plan` down to this task's chunk, and set the run's `total`. Returns whether work is
     left for another chunk.
@@ -82,9 +91,11 @@ def take_chunk(run: SyncRun, plan: Plan) -> bool:
         earlier = _left_out_earlier(run)
         items = [item for item in items if not item.skipped and item.key not in earlier]
     to_apply = [item for item in items if not item.skipped]
-    run.total = (run.done if continuing else 0) + len(to_apply)
+    # A plan built within the run's budget (`run_budget`) counted the items it did not hold.
+    planned = len(to_apply) + plan.not_held_to_apply
+    run.total = (run.done if continuing else 0) + planned
     limit = chunk_items()
-    if len(to_apply) <= limit:
+    if planned <= limit:
         plan.items = items
         return False
     chunk = {id(item) for item in to_apply[:limit]}

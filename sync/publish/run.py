@@ -33,16 +33,11 @@ from sync.lifecycle import (
 )
 from sync.locks import LockLost, SyncLockHandle, sync_lock_acquire
 from sync.models import AlertCause, ItemLink, LinkState, RunStatus, RunTrigger, StopCause, SyncRun
-from sync.plan.inputs import (
-    cached_vk_albums,
-    cached_vk_items,
-    load_inputs,
-    plan_from_inputs,
-    sync_settings_get,
-)
+from sync.plan.chunk_plan import evotor_lookups, plan_in_chunks, survey_catalog
+from sync.plan.inputs import cached_vk_albums, cached_vk_items, sync_settings_get
+from sync.plan.item_budget import ItemBudget
 from sync.plan.photos import evotor_images_refresh
 from sync.plan.plan import Plan
-from sync.plan.skip import stamp_unchanged
 from sync.publish import chunked
 from sync.publish.executor import Executor
 from sync.publish.extra_photos import extra_photos_publish
@@ -281,13 +276,17 @@ def _take_figures(run: SyncRun, ctx: _Context) -> None:
 
 def _plan_run(ctx: _Context) -> tuple[Plan, dict[tuple[str, str], ItemLink]]:
     """Recover `creating` links, look at changed images, read what adoption needs, plan.
-    Returns the plan and the merchant's links by product key (the executor updates them)."""
+    Returns the plan and the links of its items by product key (the executor updates them).
+
+    The plan is built in chunks within the run's budget (sync/plan/chunk_plan.py): a run
+    applies one chunk of items per task (sync/publish/chunked.py), so it holds no more, and
+    its memory does not grow with the catalog."""
     run, user = ctx.run, ctx.user
     evotor_images_scan(user=user, evotor=ctx.evotor)  # poll alone: no picture events
-    inputs = load_inputs(user)
-    creating = [link for link in inputs.links.values() if link.state == LinkState.CREATING]
-    first_publish = inputs.sync_settings.first_published_at is None
-    unlinked = inputs.has_unlinked_products()
+    survey = survey_catalog(user)
+    creating = list(ItemLink.objects.filter(user=user, state=LinkState.CREATING))
+    first_publish = survey.base.sync_settings.first_published_at is None
+    unlinked = survey.unlinked
     vk_items = vk_albums = None
     if creating or (first_publish and unlinked and not chunked.vk_known_empty(run)):
         vk_items, vk_albums = ctx.read_vk()
@@ -297,23 +296,25 @@ def _plan_run(ctx: _Context) -> tuple[Plan, dict[tuple[str, str], ItemLink]]:
         # holds now is ours and linked, so there is nothing to adopt and nothing to re-read.
         vk_items, vk_albums = [], []
     if creating:
-        managed = {album.vk_album_id for album in inputs.albums}
+        managed = {album.vk_album_id for album in survey.base.albums}
         resolve_creating_links(run=run, links=creating, vk_items=vk_items, managed_albums=managed)
-        inputs = load_inputs(user)
+        survey = survey_catalog(user)
     if ctx.evotor is not None:
         try:
-            evotor_images_refresh(evotor=ctx.evotor, inputs=inputs)
+            for part in evotor_lookups(survey):
+                evotor_images_refresh(evotor=ctx.evotor, inputs=part)
         except EvotorAuthError as exc:
             raise Stop(EvotorStopped(str(exc))) from None
     if vk_items is None and unlinked:
         vk_items, vk_albums = cached_vk_items(user), cached_vk_albums(user)
-    confirmed = run.confirmed_removals or None
-    plan = plan_from_inputs(
-        inputs, vk_items=vk_items, vk_albums=vk_albums or [], confirmed_removals=confirmed
+    # Items found as they should be are stamped as the chunks go: the next plan skips them.
+    return plan_in_chunks(
+        survey,
+        budget=ItemBudget() if run.dry_run else chunked.run_budget(run),
+        vk_items=vk_items,
+        vk_albums=vk_albums or [],
+        confirmed_removals=run.confirmed_removals or None,
     )
-    # Items found as they should be are skipped, uncomputed, by the next plan.
-    stamp_unchanged(inputs, plan)
-    return plan, inputs.links
 
 
 def _drop_stale_links(user, plan: Plan) -> None:
