@@ -17,6 +17,7 @@ import shutil
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 
 from tests.browser.helpers import DESKTOP, Site
 
@@ -120,6 +121,10 @@ def screenshots_wanted(request) -> bool:
 def site(chromium, live_server, screenshots_wanted, media):
     """A fresh browser context in Russian (the merchant's language) at desktop width; the test
     fails if any page it opened logged a console error or threw."""
+    # The database cache's table is not a model's, so the flush between live-server tests
+    # leaves it: a lock an earlier test's server thread took for the same user id (users are
+    # numbered anew) would still be held here ("catalog refresh already running").
+    cache.clear()
     context = chromium.new_context(
         base_url=live_server.url, locale="ru-RU", viewport=DESKTOP, timezone_id="Europe/Moscow"
     )
