@@ -43,8 +43,18 @@ def strip_html(text: str) -> str:
 
 
 def clean_line(text: str) -> str:
-    """One line of plain text (names, titles): no HTML, no control characters, single spaces."""
-    return " ".join(strip_html(text or "").split())
+    """One line of plain text (names, titles): no HTML, no control characters, single spaces.
+
+    Planning calls this about eight times a product (name, unit, article, barcodes, skus), and
+    nearly every such text is already plain: printable (so no control character, no line
+    break), with no tag and no entity. For those, `strip_html` would change nothing that the
+    final split does not, so the split alone gives the same line at a sixth of the cost.
+    """
+    if not text:
+        return ""
+    if text.isprintable() and "<" not in text and "&" not in text:
+        return " ".join(text.split())
+    return " ".join(strip_html(text).split())
 
 
 def cut_to_units(text: str, limit: int, *, ellipsis: str = ELLIPSIS) -> str:

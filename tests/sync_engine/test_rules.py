@@ -3,8 +3,11 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sync.plan import rules
+from sync.plan import text as text_rules
 from sync.plan.rules import PhotoSource, RuleSettings, SourceProduct
 
 
@@ -160,3 +163,25 @@ def test_album_is_the_direct_group_unless_albums_are_off():
 
 def test_vk_params_clear_old_price_with_zero():
     assert rules.vk_params({"price": "10", "old_price": None}) == {"price": "10", "old_price": 0}
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *"Чай Tea<>&;#/ \t\n\r\u00a0\u2003\x00\x07\x1f\x7f…☕",
+                *("<b>", "</p>", "&amp;", "&nbsp;", "<br>", "<script>x</script>"),
+            ]
+        ),
+        max_size=40,
+    ).map("".join)
+)
+def test_clean_line_is_the_split_of_the_stripped_text_whatever_the_input(text):
+    # The plain-text fast path must give what the whole HTML path gives.
+    assert text_rules.clean_line(text) == " ".join(text_rules.strip_html(text).split())
+
+
+def test_clean_line_takes_tags_entities_and_control_characters_out():
+    assert text_rules.clean_line("  Чай\tзелёный  ") == "Чай зелёный"
+    assert text_rules.clean_line("<b>Чай</b> &amp; кофе") == "Чай & кофе"
+    assert text_rules.clean_line("Чай\x07 чёрный\nлистовой") == "Чай чёрный листовой"
